@@ -1,0 +1,81 @@
+# Finds every third-party dependency once, for the whole tree.
+# LibTorch comes from CMAKE_PREFIX_PATH / Torch_DIR (any LibTorch 2.x); launch/setup passes the
+# pinned PyPI wheel's copy when nothing else is given. The CUDA/NCCL parts are built when the
+# LibTorch found has CUDA and NCCL is found (beside LibTorch first, then the CUDA toolkit).
+
+if(NOT DEFINED CUDAToolkit_ROOT AND EXISTS /usr/local/cuda/bin/nvcc)
+  set(CUDAToolkit_ROOT /usr/local/cuda)
+endif()
+find_package(Torch REQUIRED)
+get_filename_component(SGM_TORCH_DIR "${TORCH_INSTALL_PREFIX}" ABSOLUTE)
+if(Torch_VERSION VERSION_LESS 2.0)
+  message(WARNING "sgm is written against LibTorch 2.x; found ${Torch_VERSION} (CPU fallback only)")
+endif()
+
+# LibTorch's own INTERFACE compile options and include directories stay, but its headers are
+# SYSTEM so our warnings are not drowned by theirs.
+foreach(tgt torch torch_cpu torch_cpu_library torch_cuda torch_cuda_library c10 c10_cuda)
+  if(TARGET ${tgt})
+    get_target_property(_inc ${tgt} INTERFACE_INCLUDE_DIRECTORIES)
+    if(_inc)
+      set_target_properties(${tgt} PROPERTIES INTERFACE_SYSTEM_INCLUDE_DIRECTORIES "${_inc}")
+    endif()
+  endif()
+endforeach()
+
+find_package(MPI REQUIRED COMPONENTS C)
+# MPI through its C API only: no C++ bindings (Open MPI's would need libmpi_cxx).
+add_library(sgm_mpi INTERFACE)
+target_link_libraries(sgm_mpi INTERFACE MPI::MPI_C)
+target_compile_definitions(sgm_mpi INTERFACE OMPI_SKIP_MPICXX=1 MPICH_SKIP_MPICXX=1)
+find_package(HDF5 REQUIRED COMPONENTS C)
+find_package(Boost 1.71 REQUIRED COMPONENTS program_options)
+find_package(fmt REQUIRED)
+# LibTorch 2.x ships its own (newer) fmt headers, and its include directory comes before
+# /usr/include, so <fmt/format.h> resolves to them. Header-only fmt keeps whatever headers win
+# self-consistent instead of mixing them with the system libfmt's compiled symbols.
+add_library(sgm_fmt INTERFACE)
+target_link_libraries(sgm_fmt INTERFACE fmt::fmt-header-only)
+find_package(Threads REQUIRED)
+if(SGM_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+find_path(SGM_STB_INCLUDE_DIR stb_image_write.h PATH_SUFFIXES stb)
+find_package(PNG)
+
+# --- CUDA and NCCL ---------------------------------------------------------------------------
+set(SGM_HAVE_CUDA OFF)
+set(_torch_has_cuda OFF)
+if(TARGET torch_cuda OR TARGET torch_cuda_library OR CAFFE2_USE_CUDA)
+  set(_torch_has_cuda ON)
+endif()
+if(SGM_WITH_CUDA STREQUAL "OFF")
+  message(STATUS "sgm: CUDA/NCCL parts disabled (SGM_WITH_CUDA=OFF)")
+elseif(NOT _torch_has_cuda)
+  if(SGM_WITH_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "SGM_WITH_CUDA=ON but the LibTorch found (${SGM_TORCH_DIR}) has no CUDA")
+  endif()
+  message(STATUS "sgm: LibTorch without CUDA: CPU configuration")
+else()
+  find_package(CUDAToolkit)
+  get_filename_component(_site "${SGM_TORCH_DIR}/.." ABSOLUTE)
+  find_path(SGM_NCCL_INCLUDE_DIR nccl.h
+    HINTS "${_site}/nvidia/nccl/include" ${CUDAToolkit_INCLUDE_DIRS} ENV NCCL_HOME
+    PATH_SUFFIXES include NO_DEFAULT_PATH)
+  find_path(SGM_NCCL_INCLUDE_DIR nccl.h)
+  find_library(SGM_NCCL_LIBRARY NAMES nccl libnccl.so.2 NAMES_PER_DIR
+    HINTS "${_site}/nvidia/nccl/lib" ${CUDAToolkit_LIBRARY_DIR} ENV NCCL_HOME
+    PATH_SUFFIXES lib lib64 NO_DEFAULT_PATH)
+  find_library(SGM_NCCL_LIBRARY NAMES nccl libnccl.so.2 NAMES_PER_DIR)
+  if(CUDAToolkit_FOUND AND SGM_NCCL_INCLUDE_DIR AND SGM_NCCL_LIBRARY)
+    set(SGM_HAVE_CUDA ON)
+    add_library(sgm_nccl INTERFACE)
+    target_include_directories(sgm_nccl SYSTEM INTERFACE "${SGM_NCCL_INCLUDE_DIR}")
+    target_link_libraries(sgm_nccl INTERFACE "${SGM_NCCL_LIBRARY}" CUDA::cudart)
+    message(STATUS "sgm: NCCL ${SGM_NCCL_LIBRARY} (${SGM_NCCL_INCLUDE_DIR})")
+  elseif(SGM_WITH_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "SGM_WITH_CUDA=ON but CUDA toolkit or NCCL not found (set NCCL_HOME)")
+  else()
+    message(STATUS "sgm: LibTorch has CUDA but NCCL/CUDA toolkit not found: CPU configuration")
+  endif()
+endif()

@@ -1,0 +1,30 @@
+// SGM_CHECK_HDF5(call): HDF5 calls return a negative value on failure; this throws core::Error
+// with the call text, the messages of HDF5's error stack and file:line. HDF5's own automatic
+// printing of the error stack is switched off (once) so only our one line appears.
+#pragma once
+
+#include <hdf5.h>
+
+#include <string>
+
+#include "trainer/core/error.h"
+
+namespace sgm::data {
+
+// Silences HDF5's default error printer for this process (idempotent).
+void hdf5_quiet();
+// The current error stack of this thread as "msg; msg; ...", innermost cause last.
+std::string hdf5_error_stack();
+[[noreturn]] void throw_hdf5_error(const char* file, int line, const char* call);
+
+template <typename T>
+T check_hdf5(T result, const char* file, int line, const char* call) {
+  if (result < 0) throw_hdf5_error(file, line, call);
+  return result;
+}
+
+}  // namespace sgm::data
+
+// Evaluates to the call's result (hid_t, herr_t, htri_t, ...) when it succeeded.
+#define SGM_CHECK_HDF5(call) \
+  (::sgm::data::hdf5_quiet(), ::sgm::data::check_hdf5((call), __FILE__, __LINE__, #call))

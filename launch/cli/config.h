@@ -1,0 +1,114 @@
+// The resolved configuration of an sgm job: one typed struct per INI section, keys named as in
+// score_sde's ml_collections configs (training.batch_size, model.ch_mult, optim.warmup, ...).
+// Defaults are the member initialisers below: score_sde's ve/cifar10_ncsnpp_continuous
+// (configs/default_cifar10_configs.py plus that file's overrides). Config files hold overrides.
+// The one-line meaning of every key is next to its binding in options.cpp.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "trainer/dist/context.h"
+
+namespace sgm::cli {
+
+struct TrainingSection {
+  std::int64_t batch_size = 128;
+  std::int64_t n_iters = 1300001;
+  std::int64_t snapshot_freq = 50000;
+  std::int64_t log_freq = 50;
+  std::int64_t eval_freq = 100;
+  std::int64_t snapshot_freq_for_preemption = 10000;
+  bool snapshot_sampling = true;
+  bool likelihood_weighting = false;
+  bool continuous = true;
+  bool reduce_mean = false;
+  std::string sde = "vesde";
+};
+
+struct SamplingSection {
+  std::string method = "pc";
+  std::string predictor = "reverse_diffusion";
+  std::string corrector = "langevin";
+  std::int64_t n_steps_each = 1;
+  bool noise_removal = true;
+  bool probability_flow = false;
+  double snr = 0.16;
+};
+
+struct EvalSection {
+  std::int64_t begin_ckpt = 9;
+  std::int64_t end_ckpt = 26;
+  std::int64_t batch_size = 1024;
+  bool enable_sampling = false;
+  std::int64_t num_samples = 50000;
+  bool enable_loss = true;
+  bool enable_bpd = false;
+  std::string bpd_dataset = "test";
+};
+
+struct DataSection {
+  std::string dataset = "CIFAR10";
+  std::string path;  // sgm addition: directory of HDF5 shards
+  std::int64_t image_size = 32;
+  bool random_flip = true;
+  bool centered = false;
+  bool uniform_dequantization = false;
+  std::int64_t num_channels = 3;
+};
+
+struct ModelSection {
+  std::string name = "ncsnpp";
+  double sigma_min = 0.01;
+  double sigma_max = 50.0;
+  std::int64_t num_scales = 1000;
+  double beta_min = 0.1;
+  double beta_max = 20.0;
+  double dropout = 0.1;
+  std::string embedding_type = "fourier";
+  bool scale_by_sigma = true;
+  double ema_rate = 0.999;
+  std::string normalization = "GroupNorm";
+  std::string nonlinearity = "swish";
+  std::int64_t nf = 128;
+  std::vector<std::int64_t> ch_mult = {1, 2, 2, 2};
+  std::int64_t num_res_blocks = 4;
+  std::vector<std::int64_t> attn_resolutions = {16};
+  bool resamp_with_conv = true;
+  bool conditional = true;
+  bool fir = true;
+  std::vector<std::int64_t> fir_kernel = {1, 3, 3, 1};
+  bool skip_rescale = true;
+  std::string resblock_type = "biggan";
+  std::string progressive = "none";
+  std::string progressive_input = "residual";
+  std::string progressive_combine = "sum";
+  std::string attention_type = "ddpm";
+  double init_scale = 0.0;
+  double fourier_scale = 16.0;
+  std::int64_t conv_size = 3;
+};
+
+struct OptimSection {
+  double weight_decay = 0.0;
+  std::string optimizer = "Adam";
+  double lr = 2e-4;
+  double beta1 = 0.9;
+  double eps = 1e-8;
+  std::int64_t warmup = 5000;
+  double grad_clip = 1.0;
+};
+
+struct Config {
+  std::int64_t seed = 42;
+  TrainingSection training;
+  SamplingSection sampling;
+  EvalSection eval;
+  DataSection data;
+  ModelSection model;
+  OptimSection optim;
+  dist::ContextOptions dist;  // sgm addition: [dist], consumed by dist::Context
+};
+
+}  // namespace sgm::cli

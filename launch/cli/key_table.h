@@ -1,0 +1,56 @@
+// Binds every configuration key (section.key) to its field in a Config, with its one-line
+// meaning; the Boost.Program_options descriptions and the INI dump are both made from it.
+#pragma once
+
+#include <boost/program_options.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "launch/cli/config.h"
+
+namespace sgm::cli {
+
+class KeyTable {
+ public:
+  struct Key {
+    std::string name;     // "model.ch_mult"
+    std::string type;     // "integer", "list of integers", ...
+    std::function<std::string()> value;  // the field's current value, INI-formatted
+  };
+  struct Section {
+    std::string name;  // "" for top-level keys
+    std::unique_ptr<boost::program_options::options_description> description;
+    std::vector<Key> keys;
+  };
+
+  // Binds the keys to the fields of `config`, whose current values become the defaults.
+  explicit KeyTable(Config& config);
+
+  const std::vector<Section>& sections() const { return sections_; }
+  // Every key of every section, for parsing.
+  const boost::program_options::options_description& all() const { return all_; }
+  const Key* find(const std::string& name) const;
+  // The known key closest to `name` (edit distance), or "" when none is close.
+  std::string closest(const std::string& name) const;
+
+ private:
+  void section(const std::string& name, const std::string& caption);
+  void add(const char* name, std::int64_t& field, const char* help);
+  void add(const char* name, double& field, const char* help);
+  void add(const char* name, bool& field, const char* help);
+  void add(const char* name, std::string& field, const char* help);
+  void add(const char* name, std::vector<std::int64_t>& field, const char* help);
+  void bind_all(Config& c);
+
+  std::vector<Section> sections_;
+  boost::program_options::options_description all_;
+};
+
+// "1,2,2,2", "(1, 2, 2, 2)", "[1,3,3,1]" or "" -> integers; throws UsageError naming `key`.
+std::vector<std::int64_t> parse_int_list(const std::string& key, const std::string& text);
+std::string format_int_list(const std::vector<std::int64_t>& values);
+
+}  // namespace sgm::cli

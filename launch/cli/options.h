@@ -1,0 +1,46 @@
+// The command line and INI files of every sgm executable, parsed once into a typed Config.
+// Precedence: command line > config files (a later --config overrides an earlier one) >
+// defaults in config.h. Unknown keys, wrong types and unreadable files throw
+// core::UsageError with one line naming the key or file.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "launch/cli/config.h"
+
+namespace sgm::cli {
+
+// What an executable accepts besides the configuration keys.
+struct Program {
+  std::string name;                  // "sgm-train"
+  std::string usage;                 // "--config FILE [--section.key=value ...] --workdir DIR"
+  std::string summary;               // one sentence
+  std::vector<std::string> modes;    // sgm-eval/sgm-data: the first positional argument
+  bool takes_config = true;          // accepts --config and the configuration keys
+};
+
+// Options that only the command line gives.
+struct Invocation {
+  std::vector<std::string> config_files;
+  std::string workdir;
+  std::string mode;       // first positional argument, for programs with modes
+  bool help = false;
+  bool dump_config = false;
+};
+
+struct Parsed {
+  Config config;
+  Invocation invocation;
+};
+
+// Parses and validates (validate.h); --help skips validation.
+Parsed parse_command_line(const Program& program, int argc, const char* const argv[]);
+
+// Usage, command-line options and every configuration key with its default and meaning.
+std::string help_text(const Program& program);
+
+// The configuration as an INI file that parse_command_line reads back to the same Config.
+std::string to_ini(const Config& config);
+
+}  // namespace sgm::cli

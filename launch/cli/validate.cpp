@@ -1,0 +1,151 @@
+#include "launch/cli/validate.h"
+
+#include <algorithm>
+#include <initializer_list>
+#include <string>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "trainer/core/error.h"
+
+namespace sgm::cli {
+namespace {
+
+[[noreturn]] void fail(const std::string& key, const std::string& what) {
+  throw core::UsageError(fmt::format("{}: {}", key, what));
+}
+
+void one_of(const std::string& key, const std::string& value, std::initializer_list<const char*> choices) {
+  for (const char* c : choices) {
+    if (value == c) return;
+  }
+  fail(key, fmt::format("'{}' is not one of {}", value, fmt::join(choices, ", ")));
+}
+
+template <typename T>
+void at_least(const std::string& key, T value, T minimum) {
+  if (value < minimum) fail(key, fmt::format("{} is below the minimum {}", value, minimum));
+}
+
+void positive(const std::string& key, double value) {
+  if (!(value > 0)) fail(key, fmt::format("{} must be positive", value));
+}
+
+void in_unit_interval(const std::string& key, double value) {
+  if (!(value >= 0 && value < 1)) fail(key, fmt::format("{} must lie in [0, 1)", value));
+}
+
+void validate_model(const Config& c) {
+  const ModelSection& m = c.model;
+  one_of("model.name", m.name, {"ncsnpp", "ddpm", "ncsnv2_64", "ncsnv2_128", "ncsnv2_256", "ncsn", "gaussian"});
+  one_of("model.embedding_type", m.embedding_type, {"fourier", "positional"});
+  one_of("model.normalization", m.normalization, {"GroupNorm", "InstanceNorm", "InstanceNorm++"});
+  one_of("model.nonlinearity", m.nonlinearity, {"swish", "elu", "relu", "lrelu"});
+  one_of("model.resblock_type", m.resblock_type, {"biggan", "ddpm"});
+  one_of("model.progressive", m.progressive, {"none", "output_skip", "residual"});
+  one_of("model.progressive_input", m.progressive_input, {"none", "input_skip", "residual"});
+  one_of("model.progressive_combine", m.progressive_combine, {"sum", "cat"});
+  one_of("model.attention_type", m.attention_type, {"ddpm"});
+  positive("model.sigma_min", m.sigma_min);
+  if (!(m.sigma_max > m.sigma_min)) {
+    fail("model.sigma_max", fmt::format("{} must exceed model.sigma_min = {}", m.sigma_max, m.sigma_min));
+  }
+  at_least<std::int64_t>("model.num_scales", m.num_scales, 2);
+  at_least("model.beta_min", m.beta_min, 0.0);
+  if (!(m.beta_max > m.beta_min)) {
+    fail("model.beta_max", fmt::format("{} must exceed model.beta_min = {}", m.beta_max, m.beta_min));
+  }
+  in_unit_interval("model.dropout", m.dropout);
+  in_unit_interval("model.ema_rate", m.ema_rate);
+  at_least<std::int64_t>("model.nf", m.nf, 1);
+  at_least<std::int64_t>("model.num_res_blocks", m.num_res_blocks, 1);
+  at_least<std::int64_t>("model.conv_size", m.conv_size, 1);
+  at_least("model.init_scale", m.init_scale, 0.0);
+  positive("model.fourier_scale", m.fourier_scale);
+  if (m.ch_mult.empty()) fail("model.ch_mult", "needs at least one level");
+  for (auto v : m.ch_mult) at_least<std::int64_t>("model.ch_mult", v, 1);
+  if (m.fir_kernel.empty()) fail("model.fir_kernel", "needs at least one tap");
+  // Fourier features take log(sigma) of a continuous time; score_sde asserts the same.
+  if (m.embedding_type == "fourier" && !c.training.continuous) {
+    fail("model.embedding_type", "fourier needs training.continuous = true (use positional for discrete training)");
+  }
+  // Every level halves the resolution; attention sizes must be sizes that occur.
+  const std::int64_t levels = static_cast<std::int64_t>(m.ch_mult.size());
+  const std::int64_t size = c.data.image_size;
+  if (size % (std::int64_t{1} << (levels - 1)) != 0) {
+    fail("data.image_size", fmt::format("{} is not divisible by 2^{} (model.ch_mult has {} levels)", size, levels - 1, levels));
+  }
+  for (auto r : m.attn_resolutions) {
+    bool occurs = false;
+    for (std::int64_t l = 0; l < levels; ++l) occurs = occurs || (size >> l) == r;
+    if (!occurs) {
+      fail("model.attn_resolutions", fmt::format("{} is not a resolution of the network ({} halved up to {} times)", r, size, levels - 1));
+    }
+  }
+}
+
+void validate_training_and_sampling(const Config& c) {
+  const TrainingSection& t = c.training;
+  one_of("training.sde", t.sde, {"vesde", "vpsde", "subvpsde"});
+  at_least<std::int64_t>("training.batch_size", t.batch_size, 1);
+  at_least<std::int64_t>("training.n_iters", t.n_iters, 1);
+  at_least<std::int64_t>("training.snapshot_freq", t.snapshot_freq, 1);
+  at_least<std::int64_t>("training.log_freq", t.log_freq, 1);
+  at_least<std::int64_t>("training.eval_freq", t.eval_freq, 1);
+  at_least<std::int64_t>("training.snapshot_freq_for_preemption", t.snapshot_freq_for_preemption, 1);
+  if (!t.continuous && t.sde == "subvpsde") {
+    fail("training.continuous", "discrete-time training exists for vesde (SMLD) and vpsde (DDPM) only, not subvpsde");
+  }
+  if (!t.continuous && t.likelihood_weighting) {
+    fail("training.likelihood_weighting", "needs training.continuous = true (score_sde refuses it for SMLD/DDPM losses)");
+  }
+  const SamplingSection& s = c.sampling;
+  one_of("sampling.method", s.method, {"pc", "ode"});
+  one_of("sampling.predictor", s.predictor, {"euler_maruyama", "reverse_diffusion", "ancestral_sampling", "none"});
+  one_of("sampling.corrector", s.corrector, {"langevin", "ald", "none"});
+  at_least<std::int64_t>("sampling.n_steps_each", s.n_steps_each, 0);
+  positive("sampling.snr", s.snr);
+  if (s.predictor == "ancestral_sampling" && t.sde == "subvpsde") {
+    fail("sampling.predictor", "ancestral_sampling is defined for vesde and vpsde only");
+  }
+  if (s.predictor == "ancestral_sampling" && s.probability_flow) {
+    fail("sampling.predictor", "ancestral_sampling cannot follow the probability flow (sampling.probability_flow = true)");
+  }
+  if (s.corrector != "none" && t.sde == "subvpsde") {
+    fail("sampling.corrector", "langevin/ald correctors need the discrete alphas that subvpsde lacks");
+  }
+}
+
+void validate_rest(const Config& c) {
+  at_least<std::int64_t>("seed", c.seed, 0);
+  const EvalSection& e = c.eval;
+  at_least<std::int64_t>("eval.begin_ckpt", e.begin_ckpt, 0);
+  if (e.end_ckpt < e.begin_ckpt) {
+    fail("eval.end_ckpt", fmt::format("{} is before eval.begin_ckpt = {}", e.end_ckpt, e.begin_ckpt));
+  }
+  at_least<std::int64_t>("eval.batch_size", e.batch_size, 1);
+  at_least<std::int64_t>("eval.num_samples", e.num_samples, 1);
+  one_of("eval.bpd_dataset", e.bpd_dataset, {"train", "test"});
+  at_least<std::int64_t>("data.image_size", c.data.image_size, 1);
+  at_least<std::int64_t>("data.num_channels", c.data.num_channels, 1);
+  const OptimSection& o = c.optim;
+  one_of("optim.optimizer", o.optimizer, {"Adam"});
+  positive("optim.lr", o.lr);
+  in_unit_interval("optim.beta1", o.beta1);
+  positive("optim.eps", o.eps);
+  at_least("optim.weight_decay", o.weight_decay, 0.0);
+  at_least<std::int64_t>("optim.warmup", o.warmup, 0);
+  one_of("dist.device", c.dist.device, {"auto", "cpu", "cuda"});
+  at_least<std::int64_t>("dist.threads", c.dist.threads, 0);
+}
+
+}  // namespace
+
+void validate(const Config& config) {
+  validate_rest(config);
+  validate_training_and_sampling(config);
+  validate_model(config);
+}
+
+}  // namespace sgm::cli
