@@ -12,6 +12,12 @@ if(Torch_VERSION VERSION_LESS 2.0)
   message(WARNING "sgm is written against LibTorch 2.x; found ${Torch_VERSION} (CPU fallback only)")
 endif()
 
+# The PyPI LibTorch's libtorch.so exports its own copy of std::filesystem whose calls into
+# recursive_directory_iterator are unresolved weak symbols: std::filesystem::remove_all through
+# it jumps to address 0. Putting libstdc++ first among the needed libraries makes the dynamic
+# linker bind every std::filesystem call to libstdc++ (tests/trainer/core catches a regression).
+add_link_options("LINKER:--push-state,--no-as-needed" "-lstdc++" "LINKER:--pop-state")
+
 # LibTorch's own INTERFACE compile options and include directories stay, but its headers are
 # SYSTEM so our warnings are not drowned by theirs.
 foreach(tgt torch torch_cpu torch_cpu_library torch_cuda torch_cuda_library c10 c10_cuda)

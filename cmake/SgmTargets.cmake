@@ -19,7 +19,6 @@ function(sgm_library name)
   sgm_warnings(${name})
 endfunction()
 
-set(SGM_FIXTURES_DEFAULT "${PROJECT_SOURCE_DIR}/../shared/fixtures")
 
 function(sgm_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
@@ -28,7 +27,7 @@ function(sgm_test name)
   sgm_warnings(${name})
   add_test(NAME ${name} COMMAND ${name})
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}"
-    ENVIRONMENT "SGM_FIXTURES=$ENV{SGM_FIXTURES};SGM_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+    ENVIRONMENT "SGM_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 endfunction()
 
 # Runs an existing test executable under mpirun with NP ranks. Root and the 2-core CI machine

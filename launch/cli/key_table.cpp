@@ -68,6 +68,8 @@ std::vector<std::int64_t> parse_int_list(const std::string& key, const std::stri
 }
 
 std::string format_int_list(const std::vector<std::int64_t>& values) {
+  // An empty list is written "()": Boost.Program_options refuses an empty "--key=".
+  if (values.empty()) return "()";
   return fmt::format("{}", fmt::join(values, ","));
 }
 
@@ -107,7 +109,7 @@ void KeyTable::add(const char* name, std::vector<std::int64_t>& field, const cha
   sections_.back().description->add_options()(
       name,
       po::value<std::string>()
-          ->default_value(shown, shown.empty() ? "\"\"" : shown)
+          ->default_value(shown)
           ->notifier([&field, key](const std::string& text) { field = parse_int_list(key, text); }),
       help);
   sections_.back().keys.push_back(
