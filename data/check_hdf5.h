@@ -3,9 +3,9 @@
 // printing of the error stack is switched off (once) so only our one line appears.
 #pragma once
 
-#include <hdf5.h>
-
 #include <string>
+
+#include <hdf5.h>
 
 #include "trainer/core/error.h"
 

@@ -26,8 +26,8 @@ int main(int argc, char** argv) {
       if (cli::is_output_rank()) fmt::print("{}", cli::help_text(kProgram));
       return core::kExitOk;
     }
-    throw core::Error(fmt::format(
-        "command '{}' is not in this build yet (datasets arrive with the data issue)",
-        parsed.invocation.mode));
+    throw core::Error(
+        fmt::format("command '{}' is not in this build yet (datasets arrive with the data issue)",
+                    parsed.invocation.mode));
   });
 }

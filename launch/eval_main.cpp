@@ -12,7 +12,8 @@ const sgm::cli::Program kProgram{
     "<mode> --workdir DIR [--config FILE] [--section.key=value ...]",
     "Evaluates a training run: sample (PC / probability-flow ODE), fid (with IS and KID), bpd\n"
     "(likelihood through the probability-flow ODE), stats (reference statistics of a dataset),\n"
-    "sweep (every snapshot in [eval.begin_ckpt, eval.end_ckpt], resumable), export (weights to HDF5).",
+    "sweep (every snapshot in [eval.begin_ckpt, eval.end_ckpt], resumable), export (weights to "
+    "HDF5).",
     {"sample", "fid", "bpd", "stats", "sweep", "export"}};
 
 }  // namespace

@@ -38,7 +38,8 @@ std::string leaf(const std::string& name) {
 std::vector<std::int64_t> parse_int_list(const std::string& key, const std::string& text) {
   std::string body;
   for (char ch : text) {
-    if (ch != '(' && ch != ')' && ch != '[' && ch != ']' && !std::isspace(static_cast<unsigned char>(ch))) {
+    if (ch != '(' && ch != ')' && ch != '[' && ch != ']' &&
+        !std::isspace(static_cast<unsigned char>(ch))) {
       body += ch;
     }
   }
@@ -47,8 +48,10 @@ std::vector<std::int64_t> parse_int_list(const std::string& key, const std::stri
   std::size_t start = 0;
   while (start <= body.size()) {
     std::size_t comma = body.find(',', start);
-    std::string item = body.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    if (item.empty() && comma == std::string::npos && !values.empty()) break;  // "16," trailing comma
+    std::string item =
+        body.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (item.empty() && comma == std::string::npos && !values.empty())
+      break;  // "16," trailing comma
     std::size_t used = 0;
     std::int64_t v = 0;
     try {
@@ -80,14 +83,17 @@ void KeyTable::section(const std::string& name, const std::string& caption) {
 }
 
 void KeyTable::add(const char* name, std::int64_t& field, const char* help) {
-  sections_.back().description->add_options()(name, po::value<std::int64_t>(&field)->default_value(field), help);
-  sections_.back().keys.push_back({name, "an integer", [&field] { return fmt::format("{}", field); }});
+  sections_.back().description->add_options()(
+      name, po::value<std::int64_t>(&field)->default_value(field), help);
+  sections_.back().keys.push_back(
+      {name, "an integer", [&field] { return fmt::format("{}", field); }});
 }
 
 void KeyTable::add(const char* name, double& field, const char* help) {
   sections_.back().description->add_options()(
       name, po::value<double>(&field)->default_value(field, fmt::format("{}", field)), help);
-  sections_.back().keys.push_back({name, "a number", [&field] { return fmt::format("{}", field); }});
+  sections_.back().keys.push_back(
+      {name, "a number", [&field] { return fmt::format("{}", field); }});
 }
 
 void KeyTable::add(const char* name, bool& field, const char* help) {
@@ -99,7 +105,8 @@ void KeyTable::add(const char* name, bool& field, const char* help) {
 
 void KeyTable::add(const char* name, std::string& field, const char* help) {
   sections_.back().description->add_options()(
-      name, po::value<std::string>(&field)->default_value(field, field.empty() ? "\"\"" : field), help);
+      name, po::value<std::string>(&field)->default_value(field, field.empty() ? "\"\"" : field),
+      help);
   sections_.back().keys.push_back({name, "a string", [&field] { return field; }});
 }
 
@@ -108,9 +115,8 @@ void KeyTable::add(const char* name, std::vector<std::int64_t>& field, const cha
   std::string shown = format_int_list(field);
   sections_.back().description->add_options()(
       name,
-      po::value<std::string>()
-          ->default_value(shown)
-          ->notifier([&field, key](const std::string& text) { field = parse_int_list(key, text); }),
+      po::value<std::string>()->default_value(shown)->notifier(
+          [&field, key](const std::string& text) { field = parse_int_list(key, text); }),
       help);
   sections_.back().keys.push_back(
       {name, "a list of integers", [&field] { return format_int_list(field); }});
@@ -149,23 +155,33 @@ void KeyTable::bind_all(Config& c) {
   section("training", "[training] (score_sde: config.training)");
   add("training.batch_size", c.training.batch_size, "global batch size, summed over all ranks");
   add("training.n_iters", c.training.n_iters, "number of training steps");
-  add("training.snapshot_freq", c.training.snapshot_freq, "steps between permanent snapshots (what sweeps evaluate)");
-  add("training.log_freq", c.training.log_freq, "steps between status lines and metrics.jsonl records");
+  add("training.snapshot_freq", c.training.snapshot_freq,
+      "steps between permanent snapshots (what sweeps evaluate)");
+  add("training.log_freq", c.training.log_freq,
+      "steps between status lines and metrics.jsonl records");
   add("training.eval_freq", c.training.eval_freq, "steps between evaluation-loss measurements");
-  add("training.snapshot_freq_for_preemption", c.training.snapshot_freq_for_preemption, "steps between preemption (meta) checkpoints");
-  add("training.snapshot_sampling", c.training.snapshot_sampling, "draw a PNG grid of EMA samples at each snapshot");
-  add("training.likelihood_weighting", c.training.likelihood_weighting, "weight the DSM loss by g(t)^2 (Song et al. 2021b)");
-  add("training.continuous", c.training.continuous, "continuous-time training (t ~ U(eps, 1)) instead of discrete noise levels");
-  add("training.reduce_mean", c.training.reduce_mean, "average the per-sample loss over dimensions (else 0.5 * sum)");
+  add("training.snapshot_freq_for_preemption", c.training.snapshot_freq_for_preemption,
+      "steps between preemption (meta) checkpoints");
+  add("training.snapshot_sampling", c.training.snapshot_sampling,
+      "draw a PNG grid of EMA samples at each snapshot");
+  add("training.likelihood_weighting", c.training.likelihood_weighting,
+      "weight the DSM loss by g(t)^2 (Song et al. 2021b)");
+  add("training.continuous", c.training.continuous,
+      "continuous-time training (t ~ U(eps, 1)) instead of discrete noise levels");
+  add("training.reduce_mean", c.training.reduce_mean,
+      "average the per-sample loss over dimensions (else 0.5 * sum)");
   add("training.sde", c.training.sde, "vesde | vpsde | subvpsde");
 
   section("sampling", "[sampling] (score_sde: config.sampling)");
   add("sampling.method", c.sampling.method, "pc (predictor-corrector) | ode (probability flow)");
-  add("sampling.predictor", c.sampling.predictor, "euler_maruyama | reverse_diffusion | ancestral_sampling | none");
+  add("sampling.predictor", c.sampling.predictor,
+      "euler_maruyama | reverse_diffusion | ancestral_sampling | none");
   add("sampling.corrector", c.sampling.corrector, "langevin | ald | none");
   add("sampling.n_steps_each", c.sampling.n_steps_each, "corrector steps per noise level");
-  add("sampling.noise_removal", c.sampling.noise_removal, "finish with one noise-free denoising step");
-  add("sampling.probability_flow", c.sampling.probability_flow, "use the probability-flow drift in the predictor");
+  add("sampling.noise_removal", c.sampling.noise_removal,
+      "finish with one noise-free denoising step");
+  add("sampling.probability_flow", c.sampling.probability_flow,
+      "use the probability-flow drift in the predictor");
   add("sampling.snr", c.sampling.snr, "signal-to-noise ratio of the Langevin corrector");
 
   section("eval", "[eval] (score_sde: config.eval)");
@@ -184,11 +200,13 @@ void KeyTable::bind_all(Config& c) {
   add("data.image_size", c.data.image_size, "image height and width in pixels");
   add("data.random_flip", c.data.random_flip, "random horizontal flips during training");
   add("data.centered", c.data.centered, "scale data to [-1, 1] (else [0, 1])");
-  add("data.uniform_dequantization", c.data.uniform_dequantization, "add U[0, 1) noise to pixel values before scaling");
+  add("data.uniform_dequantization", c.data.uniform_dequantization,
+      "add U[0, 1) noise to pixel values before scaling");
   add("data.num_channels", c.data.num_channels, "image channels");
 
   section("model", "[model] (score_sde: config.model)");
-  add("model.name", c.model.name, "ncsnpp | ddpm | ncsnv2_64 | ncsnv2_128 | ncsnv2_256 | ncsn | gaussian");
+  add("model.name", c.model.name,
+      "ncsnpp | ddpm | ncsnv2_64 | ncsnv2_128 | ncsnv2_256 | ncsn | gaussian");
   add("model.sigma_min", c.model.sigma_min, "VE: smallest noise scale");
   add("model.sigma_max", c.model.sigma_max, "VE: largest noise scale");
   add("model.num_scales", c.model.num_scales, "number of discrete noise levels N");
@@ -204,17 +222,20 @@ void KeyTable::bind_all(Config& c) {
   add("model.ch_mult", c.model.ch_mult, "channel multiplier per resolution level");
   add("model.num_res_blocks", c.model.num_res_blocks, "residual blocks per level on the down path");
   add("model.attn_resolutions", c.model.attn_resolutions, "spatial sizes that get self-attention");
-  add("model.resamp_with_conv", c.model.resamp_with_conv, "ddpm-type up/downsampling with a convolution");
+  add("model.resamp_with_conv", c.model.resamp_with_conv,
+      "ddpm-type up/downsampling with a convolution");
   add("model.conditional", c.model.conditional, "condition the network on the noise level");
   add("model.fir", c.model.fir, "FIR (StyleGAN2) resampling instead of nearest/average");
   add("model.fir_kernel", c.model.fir_kernel, "FIR kernel taps");
   add("model.skip_rescale", c.model.skip_rescale, "divide residual sums by sqrt(2)");
   add("model.resblock_type", c.model.resblock_type, "biggan | ddpm residual blocks");
   add("model.progressive", c.model.progressive, "none | output_skip | residual output pyramid");
-  add("model.progressive_input", c.model.progressive_input, "none | input_skip | residual input pyramid");
+  add("model.progressive_input", c.model.progressive_input,
+      "none | input_skip | residual input pyramid");
   add("model.progressive_combine", c.model.progressive_combine, "sum | cat for input_skip");
   add("model.attention_type", c.model.attention_type, "ddpm (the only kind score_sde uses)");
-  add("model.init_scale", c.model.init_scale, "scale of the last layer of each block (0 means 1e-10)");
+  add("model.init_scale", c.model.init_scale,
+      "scale of the last layer of each block (0 means 1e-10)");
   add("model.fourier_scale", c.model.fourier_scale, "std of the frozen Fourier frequencies");
   add("model.conv_size", c.model.conv_size, "convolution size (score_sde keeps 3)");
 
@@ -228,9 +249,11 @@ void KeyTable::bind_all(Config& c) {
   add("optim.grad_clip", c.optim.grad_clip, "global gradient-norm clip (negative: off)");
 
   section("dist", "[dist] (sgm: ranks and devices)");
-  add("dist.device", c.dist.device, "auto | cpu | cuda (auto: cuda:<node-local rank> when present)");
+  add("dist.device", c.dist.device,
+      "auto | cpu | cuda (auto: cuda:<node-local rank> when present)");
   add("dist.threads", c.dist.threads, "intra-op threads per rank (0: cores / ranks on the node)");
-  add("dist.allow_singleton", c.dist.allow_singleton, "allow one process inside a multi-task Slurm step");
+  add("dist.allow_singleton", c.dist.allow_singleton,
+      "allow one process inside a multi-task Slurm step");
 
   for (const auto& s : sections_) all_.add(*s.description);
 }

@@ -2,12 +2,12 @@
 // meaning; the Boost.Program_options descriptions and the INI dump are both made from it.
 #pragma once
 
-#include <boost/program_options.hpp>
-
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <boost/program_options.hpp>
 
 #include "launch/cli/config.h"
 
@@ -16,8 +16,8 @@ namespace sgm::cli {
 class KeyTable {
  public:
   struct Key {
-    std::string name;     // "model.ch_mult"
-    std::string type;     // "integer", "list of integers", ...
+    std::string name;                    // "model.ch_mult"
+    std::string type;                    // "integer", "list of integers", ...
     std::function<std::string()> value;  // the field's current value, INI-formatted
   };
   struct Section {

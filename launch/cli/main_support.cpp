@@ -11,16 +11,15 @@ namespace sgm::cli {
 namespace {
 
 int fail(const std::string& program, const char* what, int code) {
-  core::log::write_untagged(core::log::Level::kError, true, fmt::format("{}: error: {}", program, what));
+  core::log::write_untagged(core::log::Level::kError, true,
+                            fmt::format("{}: error: {}", program, what));
   if (dist::in_multi_rank_job()) dist::abort_job(code);
   return code;
 }
 
 }  // namespace
 
-bool is_output_rank() {
-  return dist::read_launch_info(dist::process_env()).rank.value_or(0) == 0;
-}
+bool is_output_rank() { return dist::read_launch_info(dist::process_env()).rank.value_or(0) == 0; }
 
 int run_main(const std::string& program, const std::function<int()>& body) {
   dist::install_terminate_handler();

@@ -21,11 +21,12 @@ po::options_description invocation_options(const Program& program, Invocation& i
   po::options_description d("Command-line options");
   d.add_options()("help,h", po::bool_switch(&inv.help), "print this help and exit");
   if (!program.takes_config) return d;
-  d.add_options()
-      ("config", po::value<std::vector<std::string>>(&inv.config_files)->composing(),
-       "INI configuration file; repeatable, a later file overrides an earlier one")
-      ("workdir", po::value<std::string>(&inv.workdir), "work directory (checkpoints, logs, results)")
-      ("dump-config", po::bool_switch(&inv.dump_config), "print the resolved configuration as INI and exit");
+  d.add_options()("config", po::value<std::vector<std::string>>(&inv.config_files)->composing(),
+                  "INI configuration file; repeatable, a later file overrides an earlier one")(
+      "workdir", po::value<std::string>(&inv.workdir),
+      "work directory (checkpoints, logs, results)")(
+      "dump-config", po::bool_switch(&inv.dump_config),
+      "print the resolved configuration as INI and exit");
   return d;
 }
 
@@ -44,21 +45,25 @@ std::string rejected_value(const std::string& what) {
 }
 
 // Turns a Boost.Program_options error into one line naming the key and where it came from.
-[[noreturn]] void rethrow_as_usage(const po::error& e, const KeyTable& keys, const std::string& where) {
+[[noreturn]] void rethrow_as_usage(const po::error& e, const KeyTable& keys,
+                                   const std::string& where) {
   if (const auto* unknown = dynamic_cast<const po::unknown_option*>(&e)) {
     std::string name = key_name(unknown->get_option_name());
     std::string suggestion = keys.closest(name);
-    throw core::UsageError(fmt::format("unknown key '{}' {}{}", name, where,
-                                       suggestion.empty() ? "" : fmt::format(" (did you mean '{}'?)", suggestion)));
+    throw core::UsageError(
+        fmt::format("unknown key '{}' {}{}", name, where,
+                    suggestion.empty() ? "" : fmt::format(" (did you mean '{}'?)", suggestion)));
   }
   if (const auto* invalid = dynamic_cast<const po::validation_error*>(&e)) {
     std::string name = key_name(invalid->get_option_name());
     const KeyTable::Key* key = keys.find(name);
-    throw core::UsageError(fmt::format("{}: invalid value '{}' {}{}", name, rejected_value(e.what()), where,
+    throw core::UsageError(fmt::format("{}: invalid value '{}' {}{}", name,
+                                       rejected_value(e.what()), where,
                                        key ? fmt::format(" (expected {})", key->type) : ""));
   }
   if (const auto* twice = dynamic_cast<const po::multiple_occurrences*>(&e)) {
-    throw core::UsageError(fmt::format("{}: given more than once {}", key_name(twice->get_option_name()), where));
+    throw core::UsageError(
+        fmt::format("{}: given more than once {}", key_name(twice->get_option_name()), where));
   }
   throw core::UsageError(fmt::format("{} ({})", e.what(), where));
 }
@@ -89,13 +94,17 @@ Parsed parse_command_line(const Program& program, int argc, const char* const ar
   po::variables_map vm;
   try {
     // No abbreviations: a misspelled key must be an error, never a guess.
-    const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
-    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).style(style).run(), vm);
+    const int style =
+        po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+    po::store(
+        po::command_line_parser(argc, argv).options(all).positional(positional).style(style).run(),
+        vm);
   } catch (const po::error& e) {
     rethrow_as_usage(e, keys, "on the command line");
   }
   // Values already stored win, so files are stored after the command line, the last file first.
-  const auto files = vm.count("config") ? vm["config"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  const auto files =
+      vm.count("config") ? vm["config"].as<std::vector<std::string>>() : std::vector<std::string>{};
   for (auto it = files.rbegin(); it != files.rend(); ++it) store_config_file(*it, keys, vm);
   try {
     po::notify(vm);
@@ -107,8 +116,8 @@ Parsed parse_command_line(const Program& program, int argc, const char* const ar
     throw core::UsageError(fmt::format("missing mode: {} <{}> [options]", program.name,
                                        fmt::join(program.modes, "|")));
   }
-  if (!program.modes.empty() &&
-      std::find(program.modes.begin(), program.modes.end(), parsed.invocation.mode) == program.modes.end()) {
+  if (!program.modes.empty() && std::find(program.modes.begin(), program.modes.end(),
+                                          parsed.invocation.mode) == program.modes.end()) {
     throw core::UsageError(fmt::format("unknown mode '{}' (one of: {})", parsed.invocation.mode,
                                        fmt::join(program.modes, ", ")));
   }
@@ -122,11 +131,13 @@ std::string help_text(const Program& program) {
   KeyTable keys(defaults);
   std::ostringstream out;
   out << "Usage: " << program.name << " " << program.usage << "\n" << program.summary << "\n";
-  if (!program.modes.empty()) out << "\nModes: " << fmt::format("{}", fmt::join(program.modes, ", ")) << "\n";
+  if (!program.modes.empty())
+    out << "\nModes: " << fmt::format("{}", fmt::join(program.modes, ", ")) << "\n";
   out << "\n" << invocation_options(program, inv) << "\n";
   if (!program.takes_config) return out.str();
   out << "Configuration keys: in an INI file as 'key = value' under [section], or on the command\n"
-         "line as --section.key=value (command line > later --config > earlier --config > default).\n"
+         "line as --section.key=value (command line > later --config > earlier --config > "
+         "default).\n"
          "Lists are comma-separated: ch_mult = 1,2,2,2\n";
   for (const auto& s : keys.sections()) out << "\n" << *s.description;
   return out.str();

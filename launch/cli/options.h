@@ -13,18 +13,18 @@ namespace sgm::cli {
 
 // What an executable accepts besides the configuration keys.
 struct Program {
-  std::string name;                  // "sgm-train"
-  std::string usage;                 // "--config FILE [--section.key=value ...] --workdir DIR"
-  std::string summary;               // one sentence
-  std::vector<std::string> modes;    // sgm-eval/sgm-data: the first positional argument
-  bool takes_config = true;          // accepts --config and the configuration keys
+  std::string name;                // "sgm-train"
+  std::string usage;               // "--config FILE [--section.key=value ...] --workdir DIR"
+  std::string summary;             // one sentence
+  std::vector<std::string> modes;  // sgm-eval/sgm-data: the first positional argument
+  bool takes_config = true;        // accepts --config and the configuration keys
 };
 
 // Options that only the command line gives.
 struct Invocation {
   std::vector<std::string> config_files;
   std::string workdir;
-  std::string mode;       // first positional argument, for programs with modes
+  std::string mode;  // first positional argument, for programs with modes
   bool help = false;
   bool dump_config = false;
 };

@@ -16,7 +16,8 @@ namespace {
   throw core::UsageError(fmt::format("{}: {}", key, what));
 }
 
-void one_of(const std::string& key, const std::string& value, std::initializer_list<const char*> choices) {
+void one_of(const std::string& key, const std::string& value,
+            std::initializer_list<const char*> choices) {
   for (const char* c : choices) {
     if (value == c) return;
   }
@@ -38,7 +39,8 @@ void in_unit_interval(const std::string& key, double value) {
 
 void validate_model(const Config& c) {
   const ModelSection& m = c.model;
-  one_of("model.name", m.name, {"ncsnpp", "ddpm", "ncsnv2_64", "ncsnv2_128", "ncsnv2_256", "ncsn", "gaussian"});
+  one_of("model.name", m.name,
+         {"ncsnpp", "ddpm", "ncsnv2_64", "ncsnv2_128", "ncsnv2_256", "ncsn", "gaussian"});
   one_of("model.embedding_type", m.embedding_type, {"fourier", "positional"});
   one_of("model.normalization", m.normalization, {"GroupNorm", "InstanceNorm", "InstanceNorm++"});
   one_of("model.nonlinearity", m.nonlinearity, {"swish", "elu", "relu", "lrelu"});
@@ -49,12 +51,14 @@ void validate_model(const Config& c) {
   one_of("model.attention_type", m.attention_type, {"ddpm"});
   positive("model.sigma_min", m.sigma_min);
   if (!(m.sigma_max > m.sigma_min)) {
-    fail("model.sigma_max", fmt::format("{} must exceed model.sigma_min = {}", m.sigma_max, m.sigma_min));
+    fail("model.sigma_max",
+         fmt::format("{} must exceed model.sigma_min = {}", m.sigma_max, m.sigma_min));
   }
   at_least<std::int64_t>("model.num_scales", m.num_scales, 2);
   at_least("model.beta_min", m.beta_min, 0.0);
   if (!(m.beta_max > m.beta_min)) {
-    fail("model.beta_max", fmt::format("{} must exceed model.beta_min = {}", m.beta_max, m.beta_min));
+    fail("model.beta_max",
+         fmt::format("{} must exceed model.beta_min = {}", m.beta_max, m.beta_min));
   }
   in_unit_interval("model.dropout", m.dropout);
   in_unit_interval("model.ema_rate", m.ema_rate);
@@ -68,19 +72,23 @@ void validate_model(const Config& c) {
   if (m.fir_kernel.empty()) fail("model.fir_kernel", "needs at least one tap");
   // Fourier features take log(sigma) of a continuous time; score_sde asserts the same.
   if (m.embedding_type == "fourier" && !c.training.continuous) {
-    fail("model.embedding_type", "fourier needs training.continuous = true (use positional for discrete training)");
+    fail("model.embedding_type",
+         "fourier needs training.continuous = true (use positional for discrete training)");
   }
   // Every level halves the resolution; attention sizes must be sizes that occur.
   const std::int64_t levels = static_cast<std::int64_t>(m.ch_mult.size());
   const std::int64_t size = c.data.image_size;
   if (size % (std::int64_t{1} << (levels - 1)) != 0) {
-    fail("data.image_size", fmt::format("{} is not divisible by 2^{} (model.ch_mult has {} levels)", size, levels - 1, levels));
+    fail("data.image_size", fmt::format("{} is not divisible by 2^{} (model.ch_mult has {} levels)",
+                                        size, levels - 1, levels));
   }
   for (auto r : m.attn_resolutions) {
     bool occurs = false;
     for (std::int64_t l = 0; l < levels; ++l) occurs = occurs || (size >> l) == r;
     if (!occurs) {
-      fail("model.attn_resolutions", fmt::format("{} is not a resolution of the network ({} halved up to {} times)", r, size, levels - 1));
+      fail("model.attn_resolutions",
+           fmt::format("{} is not a resolution of the network ({} halved up to {} times)", r, size,
+                       levels - 1));
     }
   }
 }
@@ -93,16 +101,20 @@ void validate_training_and_sampling(const Config& c) {
   at_least<std::int64_t>("training.snapshot_freq", t.snapshot_freq, 1);
   at_least<std::int64_t>("training.log_freq", t.log_freq, 1);
   at_least<std::int64_t>("training.eval_freq", t.eval_freq, 1);
-  at_least<std::int64_t>("training.snapshot_freq_for_preemption", t.snapshot_freq_for_preemption, 1);
+  at_least<std::int64_t>("training.snapshot_freq_for_preemption", t.snapshot_freq_for_preemption,
+                         1);
   if (!t.continuous && t.sde == "subvpsde") {
-    fail("training.continuous", "discrete-time training exists for vesde (SMLD) and vpsde (DDPM) only, not subvpsde");
+    fail("training.continuous",
+         "discrete-time training exists for vesde (SMLD) and vpsde (DDPM) only, not subvpsde");
   }
   if (!t.continuous && t.likelihood_weighting) {
-    fail("training.likelihood_weighting", "needs training.continuous = true (score_sde refuses it for SMLD/DDPM losses)");
+    fail("training.likelihood_weighting",
+         "needs training.continuous = true (score_sde refuses it for SMLD/DDPM losses)");
   }
   const SamplingSection& s = c.sampling;
   one_of("sampling.method", s.method, {"pc", "ode"});
-  one_of("sampling.predictor", s.predictor, {"euler_maruyama", "reverse_diffusion", "ancestral_sampling", "none"});
+  one_of("sampling.predictor", s.predictor,
+         {"euler_maruyama", "reverse_diffusion", "ancestral_sampling", "none"});
   one_of("sampling.corrector", s.corrector, {"langevin", "ald", "none"});
   at_least<std::int64_t>("sampling.n_steps_each", s.n_steps_each, 0);
   positive("sampling.snr", s.snr);
@@ -110,10 +122,13 @@ void validate_training_and_sampling(const Config& c) {
     fail("sampling.predictor", "ancestral_sampling is defined for vesde and vpsde only");
   }
   if (s.predictor == "ancestral_sampling" && s.probability_flow) {
-    fail("sampling.predictor", "ancestral_sampling cannot follow the probability flow (sampling.probability_flow = true)");
+    fail(
+        "sampling.predictor",
+        "ancestral_sampling cannot follow the probability flow (sampling.probability_flow = true)");
   }
   if (s.corrector != "none" && t.sde == "subvpsde") {
-    fail("sampling.corrector", "langevin/ald correctors need the discrete alphas that subvpsde lacks");
+    fail("sampling.corrector",
+         "langevin/ald correctors need the discrete alphas that subvpsde lacks");
   }
 }
 
@@ -122,7 +137,8 @@ void validate_rest(const Config& c) {
   const EvalSection& e = c.eval;
   at_least<std::int64_t>("eval.begin_ckpt", e.begin_ckpt, 0);
   if (e.end_ckpt < e.begin_ckpt) {
-    fail("eval.end_ckpt", fmt::format("{} is before eval.begin_ckpt = {}", e.end_ckpt, e.begin_ckpt));
+    fail("eval.end_ckpt",
+         fmt::format("{} is before eval.begin_ckpt = {}", e.end_ckpt, e.begin_ckpt));
   }
   at_least<std::int64_t>("eval.batch_size", e.batch_size, 1);
   at_least<std::int64_t>("eval.num_samples", e.num_samples, 1);

@@ -1,12 +1,12 @@
 // HDF5 checked calls: a failing call throws one message with the call, HDF5's error stack and
 // file:line, and HDF5 prints nothing by itself.
+#include "data/check_hdf5.h"
+
 #include <unistd.h>
 
 #include <filesystem>
 
 #include <gtest/gtest.h>
-
-#include "data/check_hdf5.h"
 
 namespace sgm::data {
 namespace {
@@ -29,7 +29,8 @@ TEST(CheckHdf5, FailedOpenNamesCallStackAndLocation) {
 TEST(CheckHdf5, SuccessfulCallReturnsItsValue) {
   const std::filesystem::path path =
       std::filesystem::temp_directory_path() / fmt::format("sgm-hdf5-{}.h5", ::getpid());
-  const hid_t file = SGM_CHECK_HDF5(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+  const hid_t file =
+      SGM_CHECK_HDF5(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
   EXPECT_GE(file, 0);
   EXPECT_GE(SGM_CHECK_HDF5(H5Fclose(file)), 0);
   std::filesystem::remove(path);

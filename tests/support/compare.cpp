@@ -40,9 +40,9 @@ std::string first_values(const at::Tensor& t) {
 ::testing::AssertionResult tensors_equal(const std::string& what, const at::Tensor& actual,
                                          const at::Tensor& expected) {
   if (actual.sizes() != expected.sizes() || actual.scalar_type() != expected.scalar_type()) {
-    return ::testing::AssertionFailure() << what << ": shape/dtype " << actual.sizes() << " "
-                                         << actual.scalar_type() << " != " << expected.sizes()
-                                         << " " << expected.scalar_type();
+    return ::testing::AssertionFailure()
+           << what << ": shape/dtype " << actual.sizes() << " " << actual.scalar_type()
+           << " != " << expected.sizes() << " " << expected.scalar_type();
   }
   at::Tensor a = actual.to(at::kCPU);
   at::Tensor e = expected.to(at::kCPU);
@@ -57,8 +57,9 @@ std::string first_values(const at::Tensor& t) {
 
 ::testing::AssertionResult near_with_evidence(const std::string& what, double actual,
                                               double expected, double tolerance) {
-  const std::string evidence = fmt::format("{}: {:.9g} vs expected {:.9g}, |diff| {:.3e}, tolerance {:.3e}",
-                                           what, actual, expected, std::abs(actual - expected), tolerance);
+  const std::string evidence =
+      fmt::format("{}: {:.9g} vs expected {:.9g}, |diff| {:.3e}, tolerance {:.3e}", what, actual,
+                  expected, std::abs(actual - expected), tolerance);
   std::printf("[evidence] %s\n", evidence.c_str());
   if (std::abs(actual - expected) <= tolerance) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << evidence;

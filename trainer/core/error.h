@@ -41,10 +41,10 @@ std::string call_failure_message(const char* file, int line, const char* call,
 }  // namespace sgm::core
 
 // SGM_CHECK(cond, "format {}", args...) throws core::Error with file:line when cond is false.
-#define SGM_CHECK(cond, ...)                                                          \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
-      ::sgm::core::throw_error(__FILE__, __LINE__,                                    \
+#define SGM_CHECK(cond, ...)                                                            \
+  do {                                                                                  \
+    if (!(cond)) {                                                                      \
+      ::sgm::core::throw_error(__FILE__, __LINE__,                                      \
                                "check failed: " #cond ": " + fmt::format(__VA_ARGS__)); \
-    }                                                                                 \
+    }                                                                                   \
   } while (0)

@@ -30,10 +30,14 @@ Sink& sink() {
 
 const char* level_tag(Level level) {
   switch (level) {
-    case Level::kDebug: return "debug: ";
-    case Level::kWarn: return "warning: ";
-    case Level::kError: return "error: ";
-    case Level::kInfo: break;
+    case Level::kDebug:
+      return "debug: ";
+    case Level::kWarn:
+      return "warning: ";
+    case Level::kError:
+      return "error: ";
+    case Level::kInfo:
+      break;
   }
   return "";
 }

@@ -44,10 +44,10 @@ at::Tensor words_scalar(std::uint64_t seed, const at::Tensor& index, std::int64_
     for (std::int64_t b = begin; b < end; ++b) {
       const auto i = static_cast<std::uint64_t>(in[b]);
       for (std::int64_t block = 0; block * 4 < n; ++block) {
-        const PhiloxCounter r = philox4x32_10(
-            {static_cast<std::uint32_t>(block), static_cast<std::uint32_t>(stream),
-             static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i >> 32)},
-            key);
+        const PhiloxCounter r =
+            philox4x32_10({static_cast<std::uint32_t>(block), static_cast<std::uint32_t>(stream),
+                           static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i >> 32)},
+                          key);
         for (std::int64_t w = 0; w < 4 && block * 4 + w < n; ++w) o[b * n + block * 4 + w] = r[w];
       }
     }
@@ -78,7 +78,8 @@ at::Tensor CounterRng::words_tensor_ops(const at::Tensor& index, std::int64_t n,
   at::Tensor c0 = at::arange(blocks, opts).unsqueeze(0).expand({index.size(0), blocks});
   at::Tensor c1 = at::full({index.size(0), blocks}, static_cast<std::int64_t>(stream), opts);
   at::Tensor c2 = index.bitwise_and(kLow32).unsqueeze(1).expand({index.size(0), blocks});
-  at::Tensor c3 = index.bitwise_right_shift(32).bitwise_and(kLow32).unsqueeze(1).expand({index.size(0), blocks});
+  at::Tensor c3 = index.bitwise_right_shift(32).bitwise_and(kLow32).unsqueeze(1).expand(
+      {index.size(0), blocks});
   std::uint32_t k0 = static_cast<std::uint32_t>(seed_);
   std::uint32_t k1 = static_cast<std::uint32_t>(seed_ >> 32);
   for (int round = 0; round < kPhiloxRounds; ++round) {
@@ -113,7 +114,8 @@ at::Tensor CounterRng::normal(const at::Tensor& index, std::int64_t n, RngStream
   const std::int64_t pairs = (n + 1) / 2;
   at::Tensor w = words(index, 2 * pairs, stream).view({index.size(0), pairs, 2});
   // u1 in (0, 1] so the logarithm is finite; u2 in [0, 1).
-  at::Tensor u1 = w.select(2, 0).bitwise_right_shift(8).add(1).to(at::kDouble).mul_(1.0 / 16777216.0);
+  at::Tensor u1 =
+      w.select(2, 0).bitwise_right_shift(8).add(1).to(at::kDouble).mul_(1.0 / 16777216.0);
   at::Tensor u2 = w.select(2, 1).bitwise_right_shift(8).to(at::kDouble).mul_(1.0 / 16777216.0);
   at::Tensor r = at::sqrt(at::log(u1).mul_(-2.0));
   at::Tensor theta = u2.mul(2.0 * M_PI);

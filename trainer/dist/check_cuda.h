@@ -14,18 +14,18 @@ namespace sgm::dist {
 
 }  // namespace sgm::dist
 
-#define SGM_CHECK_CUDA(call)                                                   \
-  do {                                                                         \
-    const cudaError_t sgm_cuda_rc_ = (call);                                   \
-    if (sgm_cuda_rc_ != cudaSuccess) {                                         \
-      ::sgm::dist::throw_cuda_error(__FILE__, __LINE__, #call, sgm_cuda_rc_);  \
-    }                                                                          \
+#define SGM_CHECK_CUDA(call)                                                  \
+  do {                                                                        \
+    const cudaError_t sgm_cuda_rc_ = (call);                                  \
+    if (sgm_cuda_rc_ != cudaSuccess) {                                        \
+      ::sgm::dist::throw_cuda_error(__FILE__, __LINE__, #call, sgm_cuda_rc_); \
+    }                                                                         \
   } while (0)
 
-#define SGM_CHECK_NCCL(call)                                                   \
-  do {                                                                         \
-    const ncclResult_t sgm_nccl_rc_ = (call);                                  \
-    if (sgm_nccl_rc_ != ncclSuccess && sgm_nccl_rc_ != ncclInProgress) {       \
-      ::sgm::dist::throw_nccl_error(__FILE__, __LINE__, #call, sgm_nccl_rc_);  \
-    }                                                                          \
+#define SGM_CHECK_NCCL(call)                                                  \
+  do {                                                                        \
+    const ncclResult_t sgm_nccl_rc_ = (call);                                 \
+    if (sgm_nccl_rc_ != ncclSuccess && sgm_nccl_rc_ != ncclInProgress) {      \
+      ::sgm::dist::throw_nccl_error(__FILE__, __LINE__, #call, sgm_nccl_rc_); \
+    }                                                                         \
   } while (0)

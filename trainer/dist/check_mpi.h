@@ -12,10 +12,10 @@ namespace sgm::dist {
 
 }  // namespace sgm::dist
 
-#define SGM_CHECK_MPI(call)                                               \
-  do {                                                                    \
-    const int sgm_mpi_rc_ = (call);                                       \
-    if (sgm_mpi_rc_ != MPI_SUCCESS) {                                     \
+#define SGM_CHECK_MPI(call)                                                 \
+  do {                                                                      \
+    const int sgm_mpi_rc_ = (call);                                         \
+    if (sgm_mpi_rc_ != MPI_SUCCESS) {                                       \
       ::sgm::dist::throw_mpi_error(__FILE__, __LINE__, #call, sgm_mpi_rc_); \
-    }                                                                     \
+    }                                                                       \
   } while (0)

@@ -3,9 +3,9 @@
 #include <sched.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <vector>
 
@@ -96,8 +96,7 @@ void Context::init_mpi(const LaunchInfo& launcher, bool allow_singleton) {
 void Context::choose_device(const std::string& device) {
   if (device == "cpu") return;
   if (device != "auto" && device != "cuda") {
-    throw core::UsageError(
-        fmt::format("dist.device: '{}' is not one of auto, cpu, cuda", device));
+    throw core::UsageError(fmt::format("dist.device: '{}' is not one of auto, cpu, cuda", device));
   }
   const int count = cuda_device_count();
   if (count == 0) {
@@ -134,17 +133,17 @@ void Context::set_threads(std::int64_t threads) {
 }
 
 std::string Context::describe() const {
-  std::string mine = fmt::format("rank {}/{} on {} (local {}/{}), device {}, {} threads", rank_,
-                                 world_size_, hostname_, local_rank_, local_size_,
-                                 device_.str(), threads_);
+  std::string mine =
+      fmt::format("rank {}/{} on {} (local {}/{}), device {}, {} threads", rank_, world_size_,
+                  hostname_, local_rank_, local_size_, device_.str(), threads_);
   if (!uses_mpi_ || world_size_ == 1) return mine;
   // Gather fixed-size lines on rank 0 so the listing comes out in rank order.
   constexpr int kWidth = 256;
   std::vector<char> line(kWidth, '\0');
   mine.copy(line.data(), std::min<std::size_t>(mine.size(), kWidth - 1));
   std::vector<char> all(is_main() ? static_cast<std::size_t>(kWidth) * world_size_ : 0);
-  SGM_CHECK_MPI(MPI_Gather(line.data(), kWidth, MPI_CHAR, all.data(), kWidth, MPI_CHAR, 0,
-                           MPI_COMM_WORLD));
+  SGM_CHECK_MPI(
+      MPI_Gather(line.data(), kWidth, MPI_CHAR, all.data(), kWidth, MPI_CHAR, 0, MPI_COMM_WORLD));
   if (!is_main()) return mine;
   std::string out;
   for (int r = 0; r < world_size_; ++r) {

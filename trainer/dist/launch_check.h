@@ -14,9 +14,10 @@ using EnvLookup = std::function<const char*(const char*)>;
 EnvLookup process_env();
 
 struct LaunchInfo {
-  std::optional<int> rank;        // OMPI_COMM_WORLD_RANK, PMIX_RANK, PMI_RANK, SLURM_PROCID
-  std::optional<int> world_size;  // OMPI_COMM_WORLD_SIZE, PMI_SIZE, SLURM_STEP_NUM_TASKS, SLURM_NTASKS
-  std::string source;             // which launcher the numbers came from ("mpirun", "srun", ...)
+  std::optional<int> rank;  // OMPI_COMM_WORLD_RANK, PMIX_RANK, PMI_RANK, SLURM_PROCID
+  std::optional<int>
+      world_size;      // OMPI_COMM_WORLD_SIZE, PMI_SIZE, SLURM_STEP_NUM_TASKS, SLURM_NTASKS
+  std::string source;  // which launcher the numbers came from ("mpirun", "srun", ...)
   bool under_launcher() const { return rank.has_value() || world_size.has_value(); }
 };
 

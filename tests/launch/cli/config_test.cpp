@@ -67,14 +67,15 @@ TEST_F(ConfigTest, DefaultsAreScoreSdeVeNcsnppContinuous) {
 }
 
 TEST_F(ConfigTest, PrecedenceCommandLineOverLaterFileOverEarlierFileOverDefault) {
-  std::string base = file("base.cfg", "seed = 7\n[model]\nnf = 64\nnum_res_blocks = 2\ndropout = 0.2\n");
+  std::string base =
+      file("base.cfg", "seed = 7\n[model]\nnf = 64\nnum_res_blocks = 2\ndropout = 0.2\n");
   std::string over = file("over.cfg", "[model]\nnf = 96\nnum_res_blocks = 3\n");
   Parsed p = parse({"--config", base, "--config", over, "--model.nf=32"});
-  EXPECT_EQ(p.config.model.nf, 32);              // command line
-  EXPECT_EQ(p.config.model.num_res_blocks, 3);   // later file
-  EXPECT_DOUBLE_EQ(p.config.model.dropout, 0.2); // earlier file
-  EXPECT_EQ(p.config.seed, 7);                   // top-level key in a file
-  EXPECT_EQ(p.config.model.ch_mult.size(), 4u);  // default
+  EXPECT_EQ(p.config.model.nf, 32);               // command line
+  EXPECT_EQ(p.config.model.num_res_blocks, 3);    // later file
+  EXPECT_DOUBLE_EQ(p.config.model.dropout, 0.2);  // earlier file
+  EXPECT_EQ(p.config.seed, 7);                    // top-level key in a file
+  EXPECT_EQ(p.config.model.ch_mult.size(), 4u);   // default
   EXPECT_EQ(p.invocation.config_files, (std::vector<std::string>{base, over}));
   // The space-separated form works too.
   EXPECT_EQ(parse({"--model.nf", "48"}).config.model.nf, 48);
@@ -83,7 +84,8 @@ TEST_F(ConfigTest, PrecedenceCommandLineOverLaterFileOverEarlierFileOverDefault)
 TEST_F(ConfigTest, UnknownKeysNameKeyPlaceAndSuggestion) {
   std::string bad = file("bad.cfg", "[model]\nch_mul = 1,2\n");
   std::string msg = error_of({"--config", bad});
-  EXPECT_EQ(msg, fmt::format("unknown key 'model.ch_mul' in {} (did you mean 'model.ch_mult'?)", bad));
+  EXPECT_EQ(msg,
+            fmt::format("unknown key 'model.ch_mul' in {} (did you mean 'model.ch_mult'?)", bad));
   msg = error_of({"--model.nff=3"});
   EXPECT_EQ(msg, "unknown key 'model.nff' on the command line (did you mean 'model.nf'?)");
   // Right key, wrong section.
@@ -92,17 +94,21 @@ TEST_F(ConfigTest, UnknownKeysNameKeyPlaceAndSuggestion) {
   // No abbreviations are guessed.
   EXPECT_NE(error_of({"--model.num_res=3"}).find("unknown key 'model.num_res'"), std::string::npos);
   std::string unknown_section = file("section.cfg", "[modle]\nnf = 3\n");
-  EXPECT_NE(error_of({"--config", unknown_section}).find("unknown key 'modle.nf'"), std::string::npos);
+  EXPECT_NE(error_of({"--config", unknown_section}).find("unknown key 'modle.nf'"),
+            std::string::npos);
 }
 
 TEST_F(ConfigTest, WrongTypesNameKeyValueAndExpectedType) {
-  EXPECT_EQ(error_of({"--model.nf=abc"}), "model.nf: invalid value 'abc' on the command line (expected an integer)");
+  EXPECT_EQ(error_of({"--model.nf=abc"}),
+            "model.nf: invalid value 'abc' on the command line (expected an integer)");
   std::string bad = file("types.cfg", "[optim]\nlr = fast\n");
-  EXPECT_EQ(error_of({"--config", bad}), fmt::format("optim.lr: invalid value 'fast' in {} (expected a number)", bad));
+  EXPECT_EQ(error_of({"--config", bad}),
+            fmt::format("optim.lr: invalid value 'fast' in {} (expected a number)", bad));
   EXPECT_NE(error_of({"--model.fir=maybe"}).find("expected true or false"), std::string::npos);
   EXPECT_NE(error_of({"--training.n_iters=1.5"}).find("expected an integer"), std::string::npos);
   std::string twice = file("twice.cfg", "[model]\nnf = 1\nnf = 2\n");
-  EXPECT_NE(error_of({"--config", twice}).find("model.nf: given more than once"), std::string::npos);
+  EXPECT_NE(error_of({"--config", twice}).find("model.nf: given more than once"),
+            std::string::npos);
 }
 
 TEST_F(ConfigTest, UnreadableFileIsNamed) {
@@ -113,21 +119,27 @@ TEST_F(ConfigTest, UnreadableFileIsNamed) {
 }
 
 TEST_F(ConfigTest, ListsInEveryScoreSdeSpelling) {
-  EXPECT_EQ(parse({"--model.ch_mult=1,2,4"}).config.model.ch_mult, (std::vector<std::int64_t>{1, 2, 4}));
-  std::string tuple = file("tuple.cfg", "[model]\nch_mult = (1, 2, 2)\nattn_resolutions = (8,)\nfir_kernel = [1, 3, 3, 1]\n");
+  EXPECT_EQ(parse({"--model.ch_mult=1,2,4"}).config.model.ch_mult,
+            (std::vector<std::int64_t>{1, 2, 4}));
+  std::string tuple =
+      file("tuple.cfg",
+           "[model]\nch_mult = (1, 2, 2)\nattn_resolutions = (8,)\nfir_kernel = [1, 3, 3, 1]\n");
   Parsed p = parse({"--config", tuple, "--data.image_size=16"});
   EXPECT_EQ(p.config.model.ch_mult, (std::vector<std::int64_t>{1, 2, 2}));
   EXPECT_EQ(p.config.model.attn_resolutions, (std::vector<std::int64_t>{8}));
   EXPECT_EQ(p.config.model.fir_kernel, (std::vector<std::int64_t>{1, 3, 3, 1}));
   EXPECT_TRUE(parse({"--model.attn_resolutions=()"}).config.model.attn_resolutions.empty());
-  EXPECT_TRUE(parse({"--config", file("empty.cfg", "[model]\nattn_resolutions =\n")}).config.model.attn_resolutions.empty());
-  EXPECT_EQ(error_of({"--model.ch_mult=1,x,2"}), "model.ch_mult: '1,x,2' is not a comma-separated list of integers");
+  EXPECT_TRUE(parse({"--config", file("empty.cfg", "[model]\nattn_resolutions =\n")})
+                  .config.model.attn_resolutions.empty());
+  EXPECT_EQ(error_of({"--model.ch_mult=1,x,2"}),
+            "model.ch_mult: '1,x,2' is not a comma-separated list of integers");
   EXPECT_THROW(parse_int_list("k", "1,,2"), core::UsageError);
 }
 
 TEST_F(ConfigTest, DumpConfigRoundTrips) {
-  Parsed p = parse({"--model.nf=64", "--model.attn_resolutions=()", "--optim.lr=3.3e-5", "--data.path=/data/cifar",
-                    "--training.sde=vpsde", "--sampling.corrector=none", "--model.ch_mult=1,2", "--seed=9"});
+  Parsed p = parse({"--model.nf=64", "--model.attn_resolutions=()", "--optim.lr=3.3e-5",
+                    "--data.path=/data/cifar", "--training.sde=vpsde", "--sampling.corrector=none",
+                    "--model.ch_mult=1,2", "--seed=9"});
   const std::string dumped = to_ini(p.config);
   std::printf("[evidence] dump (head):\n%s\n", dumped.substr(0, 160).c_str());
   Parsed again = parse({"--config", file("dumped.cfg", dumped)});
@@ -149,18 +161,31 @@ TEST_F(ConfigTest, DumpConfigRoundTrips) {
 
 TEST_F(ConfigTest, ValidatorCrossFieldRules) {
   EXPECT_EQ(error_of({"--training.continuous=false"}),
-            "model.embedding_type: fourier needs training.continuous = true (use positional for discrete training)");
-  EXPECT_NE(error_of({"--training.sde=subvpsde", "--sampling.corrector=langevin"}).find("sampling.corrector:"), std::string::npos);
-  EXPECT_NE(error_of({"--training.sde=subvpsde", "--sampling.corrector=none", "--sampling.predictor=ancestral_sampling"})
+            "model.embedding_type: fourier needs training.continuous = true (use positional for "
+            "discrete training)");
+  EXPECT_NE(error_of({"--training.sde=subvpsde", "--sampling.corrector=langevin"})
+                .find("sampling.corrector:"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--training.sde=subvpsde", "--sampling.corrector=none",
+                      "--sampling.predictor=ancestral_sampling"})
                 .find("sampling.predictor:"),
             std::string::npos);
-  EXPECT_NE(error_of({"--model.attn_resolutions=12"}).find("model.attn_resolutions: 12 is not a resolution"), std::string::npos);
-  EXPECT_NE(error_of({"--data.image_size=20"}).find("data.image_size: 20 is not divisible by 2^3"), std::string::npos);
+  EXPECT_NE(error_of({"--model.attn_resolutions=12"})
+                .find("model.attn_resolutions: 12 is not a resolution"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--data.image_size=20"}).find("data.image_size: 20 is not divisible by 2^3"),
+            std::string::npos);
   EXPECT_NE(error_of({"--model.sigma_max=0.001"}).find("model.sigma_max:"), std::string::npos);
-  EXPECT_NE(error_of({"--training.sde=ve"}).find("training.sde: 've' is not one of vesde, vpsde, subvpsde"), std::string::npos);
-  EXPECT_NE(error_of({"--model.dropout=1.5"}).find("model.dropout: 1.5 must lie in [0, 1)"), std::string::npos);
-  EXPECT_NE(error_of({"--training.batch_size=0"}).find("training.batch_size: 0 is below the minimum 1"), std::string::npos);
-  EXPECT_NE(error_of({"--eval.end_ckpt=3"}).find("eval.end_ckpt: 3 is before eval.begin_ckpt = 9"), std::string::npos);
+  EXPECT_NE(error_of({"--training.sde=ve"})
+                .find("training.sde: 've' is not one of vesde, vpsde, subvpsde"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--model.dropout=1.5"}).find("model.dropout: 1.5 must lie in [0, 1)"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of({"--training.batch_size=0"}).find("training.batch_size: 0 is below the minimum 1"),
+      std::string::npos);
+  EXPECT_NE(error_of({"--eval.end_ckpt=3"}).find("eval.end_ckpt: 3 is before eval.begin_ckpt = 9"),
+            std::string::npos);
   EXPECT_NE(error_of({"--dist.device=gpu"}).find("dist.device:"), std::string::npos);
 }
 
@@ -183,7 +208,8 @@ TEST_F(ConfigTest, EveryShippedConfigParsesAndValidates) {
     SCOPED_TRACE(entry.path().string());
     Parsed p = parse({"--config", entry.path().string()});
     std::printf("[evidence] %s: sde %s, model %s, nf %lld\n", entry.path().filename().c_str(),
-                p.config.training.sde.c_str(), p.config.model.name.c_str(), static_cast<long long>(p.config.model.nf));
+                p.config.training.sde.c_str(), p.config.model.name.c_str(),
+                static_cast<long long>(p.config.model.nf));
     ++checked;
   }
   EXPECT_GE(checked, 6u);

@@ -36,8 +36,8 @@ TEST(Error, CheckNamesConditionFileAndLine) {
     SGM_CHECK(1 + 1 == 3, "arithmetic is {}", "broken");
     FAIL() << "SGM_CHECK did not throw";
   } catch (const Error& e) {
-    const std::string expected =
-        fmt::format("check failed: 1 + 1 == 3: arithmetic is broken [error_log_file_test.cpp:{}]", line);
+    const std::string expected = fmt::format(
+        "check failed: 1 + 1 == 3: arithmetic is broken [error_log_file_test.cpp:{}]", line);
     std::printf("[evidence] message: %s\n", e.what());
     EXPECT_EQ(e.what(), expected);
   }

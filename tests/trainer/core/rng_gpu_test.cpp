@@ -17,9 +17,11 @@ TEST(CounterRngCuda, SameNumbersAsCpu) {
   at::Tensor cpu_index = at::arange(4294967290LL, 4294967290LL + 512, at::kLong);
   at::Tensor cuda_index = cpu_index.to(at::kCUDA);
   const std::int64_t n = 3 * 32 * 32 + 1;
-  EXPECT_TRUE(sgm::testing::tensors_equal("words cuda vs cpu", rng.words(cuda_index, n, RngStream::kNoise),
+  EXPECT_TRUE(sgm::testing::tensors_equal("words cuda vs cpu",
+                                          rng.words(cuda_index, n, RngStream::kNoise),
                                           rng.words(cpu_index, n, RngStream::kNoise)));
-  EXPECT_TRUE(sgm::testing::tensors_equal("uniform cuda vs cpu", rng.uniform(cuda_index, n, RngStream::kTime),
+  EXPECT_TRUE(sgm::testing::tensors_equal("uniform cuda vs cpu",
+                                          rng.uniform(cuda_index, n, RngStream::kTime),
                                           rng.uniform(cpu_index, n, RngStream::kTime)));
   at::Tensor z_cuda = rng.normal(cuda_index, n, RngStream::kNoise).cpu();
   at::Tensor z_cpu = rng.normal(cpu_index, n, RngStream::kNoise);

@@ -1,12 +1,13 @@
 // Philox4x32-10 against Random123's known answers; the counter-based RNG is the same on any
 // rank and world size, and its tensor-op path (used on CUDA) equals the scalar path.
+#include "trainer/core/rng.h"
+
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
 #include "tests/support/compare.h"
 #include "trainer/core/error.h"
 #include "trainer/core/philox.h"
-#include "trainer/core/rng.h"
 
 namespace sgm::core {
 namespace {
@@ -31,7 +32,9 @@ TEST(Philox, Random123KnownAnswers) {
   }
 }
 
-at::Tensor positions(std::int64_t begin, std::int64_t end) { return at::arange(begin, end, at::kLong); }
+at::Tensor positions(std::int64_t begin, std::int64_t end) {
+  return at::arange(begin, end, at::kLong);
+}
 
 TEST(CounterRng, TensorOpsPathEqualsScalarPath) {
   const CounterRng rng(0x123456789abcdefULL);
@@ -40,9 +43,9 @@ TEST(CounterRng, TensorOpsPathEqualsScalarPath) {
                                  std::int64_t{4294967296}, std::int64_t{123456789012345}},
                                 at::kLong);
   for (std::int64_t n : {1, 4, 7, 64}) {
-    EXPECT_TRUE(sgm::testing::tensors_equal(
-        "words n=" + std::to_string(n), rng.words_tensor_ops(index, n, RngStream::kNoise),
-        rng.words(index, n, RngStream::kNoise)));
+    EXPECT_TRUE(sgm::testing::tensors_equal("words n=" + std::to_string(n),
+                                            rng.words_tensor_ops(index, n, RngStream::kNoise),
+                                            rng.words(index, n, RngStream::kNoise)));
   }
   // Word 0..3 of sample i are Philox(counter = (0, stream, lo(i), hi(i)), key = seed).
   const PhiloxCounter direct = philox4x32_10({0, 4, 0, 1}, {0x89abcdef, 0x01234567});
@@ -59,14 +62,16 @@ TEST(CounterRng, SameNumbersOnEveryRankAndWorldSize) {
     std::vector<at::Tensor> parts;
     const std::int64_t local = global_batch / world;
     for (std::int64_t rank = 0; rank < world; ++rank) {
-      parts.push_back(rng.normal(positions(rank * local, (rank + 1) * local), per_sample, RngStream::kNoise));
+      parts.push_back(
+          rng.normal(positions(rank * local, (rank + 1) * local), per_sample, RngStream::kNoise));
     }
     EXPECT_TRUE(sgm::testing::tensors_equal("normal, world size " + std::to_string(world),
                                             at::cat(parts), single));
   }
   // A sample's numbers do not depend on its batch: position 17 alone equals row 17.
   EXPECT_TRUE(sgm::testing::tensors_equal(
-      "position 17 alone", rng.normal(positions(17, 18), per_sample, RngStream::kNoise), single.narrow(0, 17, 1)));
+      "position 17 alone", rng.normal(positions(17, 18), per_sample, RngStream::kNoise),
+      single.narrow(0, 17, 1)));
 }
 
 TEST(CounterRng, StreamsAndSeedsAreIndependent) {
@@ -85,13 +90,16 @@ TEST(CounterRng, UniformAndNormalMoments) {
   EXPECT_GE(u.min().item<double>(), 0.0);
   EXPECT_LT(u.max().item<double>(), 1.0);
   // 1e6 draws: standard errors 2.9e-4 (mean of U), 1e-3 (mean of N), 1.4e-3 (var of N).
-  EXPECT_TRUE(sgm::testing::near_with_evidence("uniform mean", u.mean().item<double>(), 0.5, 1.5e-3));
+  EXPECT_TRUE(
+      sgm::testing::near_with_evidence("uniform mean", u.mean().item<double>(), 0.5, 1.5e-3));
   at::Tensor z = rng.normal(index, 1000, RngStream::kTest).to(at::kDouble);
   EXPECT_EQ(z.scalar_type(), at::kDouble);
   EXPECT_TRUE(sgm::testing::near_with_evidence("normal mean", z.mean().item<double>(), 0.0, 5e-3));
-  EXPECT_TRUE(sgm::testing::near_with_evidence("normal variance", z.var().item<double>(), 1.0, 7e-3));
-  EXPECT_TRUE(sgm::testing::near_with_evidence("normal P(|z| > 1.96)",
-                                               z.abs().gt(1.96).to(at::kDouble).mean().item<double>(), 0.05, 1.1e-3));
+  EXPECT_TRUE(
+      sgm::testing::near_with_evidence("normal variance", z.var().item<double>(), 1.0, 7e-3));
+  EXPECT_TRUE(sgm::testing::near_with_evidence(
+      "normal P(|z| > 1.96)", z.abs().gt(1.96).to(at::kDouble).mean().item<double>(), 0.05,
+      1.1e-3));
   EXPECT_TRUE(std::isfinite(z.abs().max().item<double>()));
 }
 

@@ -40,12 +40,15 @@ TEST(ContextMpi, AllReduceOfTensorData) {
     // Odd length; rank r contributes (r + 1) * (index + 1).
     at::Tensor base = at::arange(1, 1002, at::TensorOptions().dtype(dtype));
     at::Tensor mine = base * (context.rank() + 1);
-    MPI_Datatype type = dtype == at::kFloat ? MPI_FLOAT : dtype == at::kDouble ? MPI_DOUBLE : MPI_INT64_T;
+    MPI_Datatype type = dtype == at::kFloat    ? MPI_FLOAT
+                        : dtype == at::kDouble ? MPI_DOUBLE
+                                               : MPI_INT64_T;
     SGM_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, mine.data_ptr(), static_cast<int>(mine.numel()), type,
                                 MPI_SUM, world_comm(context)));
     at::Tensor expected = base * (world * (world + 1) / 2);
-    EXPECT_TRUE(sgm::testing::tensors_equal(fmt::format("all-reduce sum {} on rank {}", c10::toString(dtype), context.rank()),
-                                            mine, expected));
+    EXPECT_TRUE(sgm::testing::tensors_equal(
+        fmt::format("all-reduce sum {} on rank {}", c10::toString(dtype), context.rank()), mine,
+        expected));
   }
 }
 

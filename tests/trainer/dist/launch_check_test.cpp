@@ -1,5 +1,7 @@
 // The launcher's view from the environment, and the Open MPI singleton trap under plain srun
 // (simulated environments); a Context without any launcher is one CPU process without MPI.
+#include "trainer/dist/launch_check.h"
+
 #include <map>
 #include <string>
 
@@ -7,7 +9,6 @@
 
 #include "trainer/core/error.h"
 #include "trainer/dist/context.h"
-#include "trainer/dist/launch_check.h"
 
 namespace sgm::dist {
 namespace {
@@ -24,7 +25,8 @@ TEST(LaunchInfo, ReadsMpirunSrunAndNothing) {
   LaunchInfo none = read_launch_info(fake_env({}));
   EXPECT_FALSE(none.under_launcher());
 
-  LaunchInfo mpirun = read_launch_info(fake_env({{"OMPI_COMM_WORLD_SIZE", "4"}, {"OMPI_COMM_WORLD_RANK", "2"}}));
+  LaunchInfo mpirun =
+      read_launch_info(fake_env({{"OMPI_COMM_WORLD_SIZE", "4"}, {"OMPI_COMM_WORLD_RANK", "2"}}));
   EXPECT_EQ(mpirun.world_size, 4);
   EXPECT_EQ(mpirun.rank, 2);
   EXPECT_EQ(mpirun.source, "mpirun");
@@ -54,7 +56,8 @@ TEST(LaunchCheck, DetectsSingletonTrapUnderPlainSrun) {
 }
 
 TEST(LaunchCheck, AcceptsConsistentLaunchesAndRejectsDisagreement) {
-  LaunchInfo srun = read_launch_info(fake_env({{"SLURM_STEP_NUM_TASKS", "2"}, {"SLURM_PROCID", "1"}}));
+  LaunchInfo srun =
+      read_launch_info(fake_env({{"SLURM_STEP_NUM_TASKS", "2"}, {"SLURM_PROCID", "1"}}));
   EXPECT_NO_THROW(check_launch(srun, 1, 2, false));
   EXPECT_THROW(check_launch(srun, 0, 2, false), core::UsageError);  // ranks disagree
   EXPECT_THROW(check_launch(srun, 1, 3, false), core::UsageError);  // sizes disagree
@@ -84,7 +87,8 @@ TEST(Context, RejectsUnknownDeviceAndMissingCuda) {
   options.device = "cuda";
   ContextOptions automatic;
   Context probe(automatic, fake_env({}));
-  if (probe.device().is_cuda()) GTEST_SKIP() << "a CUDA device is present; the no-device error cannot be shown";
+  if (probe.device().is_cuda())
+    GTEST_SKIP() << "a CUDA device is present; the no-device error cannot be shown";
   try {
     Context context(options, fake_env({}));
     FAIL() << "dist.device=cuda accepted without a CUDA device";
