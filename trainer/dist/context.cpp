@@ -155,6 +155,9 @@ std::string Context::describe() const {
 
 Context::~Context() {
   if (!owns_mpi_) return;
+  // Leaving by an exception: MPI_Finalize would wait for ranks that are still inside a
+  // collective. Keep MPI up so the entry point can end the whole job with MPI_Abort.
+  if (std::uncaught_exceptions() > 0) return;
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (!finalized) MPI_Finalize();
