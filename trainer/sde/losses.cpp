@@ -1,0 +1,66 @@
+#define TORCH_ASSERT_ONLY_METHOD_OPERATORS
+#include "trainer/sde/losses.h"
+
+#include <torch/csrc/autograd/autograd.h>
+
+#include <ATen/ops/zeros_like.h>
+
+namespace sgm::sde {
+
+at::Tensor training_time(const at::Tensor& u, const SDE& sde, double eps) { return u.mul(sde.T() - eps).add(eps); }
+
+at::Tensor reduce_per_example(const at::Tensor& x, bool reduce_mean) {
+  at::Tensor flat = x.reshape({x.size(0), -1});
+  return reduce_mean ? flat.mean(-1) : flat.sum(-1).mul(0.5);
+}
+
+at::Tensor sde_loss(const SDE& sde, const ScoreFn& score, const at::Tensor& x0, const at::Tensor& t,
+                    const at::Tensor& z, bool reduce_mean, bool likelihood_weighting) {
+  MeanStd m = sde.marginal_prob(x0, t);
+  at::Tensor std = batch_view(m.std, x0);
+  at::Tensor perturbed = m.mean.add(std.mul(z));
+  at::Tensor s = score(perturbed, t);
+  if (!likelihood_weighting) return reduce_per_example(s.mul(std).add(z).square(), reduce_mean);
+  at::Tensor g2 = sde.sde(at::zeros_like(x0), t).diffusion.square();
+  return reduce_per_example(s.add(z.div(std)).square(), reduce_mean).mul(g2);
+}
+
+at::Tensor smld_loss(const VESDE& sde, const ModelFn& net, const at::Tensor& x0, const at::Tensor& labels,
+                     const at::Tensor& z, bool reduce_mean) {
+  at::Tensor descending = sde.discrete_sigmas().flip({0});
+  at::Tensor sigmas = descending.index_select(0, labels.to(descending.device())).to(x0.device());
+  at::Tensor sigma = batch_view(sigmas, x0);
+  at::Tensor noise = z.mul(sigma);
+  at::Tensor s = net(x0.add(noise), labels);
+  at::Tensor target = noise.neg().div(sigma.square());
+  return reduce_per_example(s.sub(target).square(), reduce_mean).mul(sigmas.square());
+}
+
+at::Tensor ddpm_loss(const VPSDE& sde, const ModelFn& net, const at::Tensor& x0, const at::Tensor& labels,
+                     const at::Tensor& z, bool reduce_mean) {
+  at::Tensor i = labels.to(sde.sqrt_alphas_cumprod().device());
+  at::Tensor a = batch_view(sde.sqrt_alphas_cumprod().index_select(0, i).to(x0.device()), x0);
+  at::Tensor b = batch_view(sde.sqrt_1m_alphas_cumprod().index_select(0, i).to(x0.device()), x0);
+  at::Tensor s = net(a.mul(x0).add(b.mul(z)), labels);
+  return reduce_per_example(s.sub(z).square(), reduce_mean);
+}
+
+at::Tensor sliced_score_matching(const std::function<at::Tensor(const at::Tensor&)>& s, const at::Tensor& x,
+                                 const at::Tensor& v, bool variance_reduced) {
+  at::Tensor xg = x.detach().requires_grad_(true);
+  at::Tensor score = s(xg);
+  at::Tensor sv = sum_except_batch(score.mul(v));
+  // One vector-Jacobian product: d(v^T s)/dx, then dotted with v gives v^T (ds/dx) v.
+  at::Tensor grad = torch::autograd::grad({sv.sum()}, {xg}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];
+  at::Tensor jvp_term = sum_except_batch(grad.mul(v));
+  at::Tensor second = variance_reduced ? sum_except_batch(score.square()).mul(0.5) : sv.square().mul(0.5);
+  return jvp_term.add(second);
+}
+
+at::Tensor denoising_score_matching(const std::function<at::Tensor(const at::Tensor&)>& s, const at::Tensor& x,
+                                    const at::Tensor& z, double sigma) {
+  at::Tensor score = s(x.add(z.mul(sigma)));
+  return sum_except_batch(score.add(z.div(sigma)).square()).mul(0.5);
+}
+
+}  // namespace sgm::sde
