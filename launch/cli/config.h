@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "trainer/dist/context.h"
+#include "trainer/models/options.h"
 
 namespace sgm::cli {
 
@@ -58,38 +59,6 @@ struct DataSection {
   std::int64_t num_channels = 3;
 };
 
-struct ModelSection {
-  std::string name = "ncsnpp";
-  double sigma_min = 0.01;
-  double sigma_max = 50.0;
-  std::int64_t num_scales = 1000;
-  double beta_min = 0.1;
-  double beta_max = 20.0;
-  double dropout = 0.1;
-  std::string embedding_type = "fourier";
-  bool scale_by_sigma = true;
-  double ema_rate = 0.999;
-  std::string normalization = "GroupNorm";
-  std::string nonlinearity = "swish";
-  std::int64_t nf = 128;
-  std::vector<std::int64_t> ch_mult = {1, 2, 2, 2};
-  std::int64_t num_res_blocks = 4;
-  std::vector<std::int64_t> attn_resolutions = {16};
-  bool resamp_with_conv = true;
-  bool conditional = true;
-  bool fir = true;
-  std::vector<std::int64_t> fir_kernel = {1, 3, 3, 1};
-  bool skip_rescale = true;
-  std::string resblock_type = "biggan";
-  std::string progressive = "none";
-  std::string progressive_input = "residual";
-  std::string progressive_combine = "sum";
-  std::string attention_type = "ddpm";
-  double init_scale = 0.0;
-  double fourier_scale = 16.0;
-  std::int64_t conv_size = 3;
-};
-
 struct OptimSection {
   double weight_decay = 0.0;
   std::string optimizer = "Adam";
@@ -106,7 +75,7 @@ struct Config {
   SamplingSection sampling;
   EvalSection eval;
   DataSection data;
-  ModelSection model;
+  models::ModelOptions model;
   OptimSection optim;
   dist::ContextOptions dist;  // sgm addition: [dist], consumed by dist::Context
 };

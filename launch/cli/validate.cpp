@@ -38,7 +38,7 @@ void in_unit_interval(const std::string& key, double value) {
 }
 
 void validate_model(const Config& c) {
-  const ModelSection& m = c.model;
+  const models::ModelOptions& m = c.model;
   one_of("model.name", m.name,
          {"ncsnpp", "ddpm", "ncsnv2_64", "ncsnv2_128", "ncsnv2_256", "ncsn", "gaussian"});
   one_of("model.embedding_type", m.embedding_type, {"fourier", "positional"});

@@ -1,0 +1,26 @@
+// The interface every score network implements: net(x, labels), plus the names the reference
+// implementation (score_sde_pytorch) gives to the same parameters, for importing its weights.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <torch/nn/module.h>
+
+namespace sgm::models {
+
+class ScoreModel : public torch::nn::Module {
+ public:
+  // x: [B, C, H, W]; labels: [B], float (sigma, 999 t) or int64 (discrete index) -> [B, C, H, W]
+  virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels) = 0;
+
+  // (our name, reference state_dict key) for every parameter and buffer, in the reference's
+  // registration order (the order of its parameters(), which its EMA shadow list follows).
+  virtual std::vector<std::pair<std::string, std::string>> reference_names() const = 0;
+
+  std::int64_t num_trainable_parameters() const;
+  std::int64_t num_frozen_parameters() const;
+};
+
+}  // namespace sgm::models
