@@ -1,0 +1,66 @@
+#include "trainer/models/reference_import.h"
+
+#include <set>
+#include <vector>
+
+#include <ATen/core/grad_mode.h>
+#include <fmt/ranges.h>
+
+#include "trainer/core/error.h"
+
+namespace sgm::models {
+namespace {
+
+std::string strip_module_prefix(const std::string& key) {
+  const std::string prefix = "module.";
+  return key.compare(0, prefix.size(), prefix) == 0 ? key.substr(prefix.size()) : key;
+}
+
+std::string first_few(const std::vector<std::string>& items) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size() && i < 4; ++i) out += (i ? ", " : "") + items[i];
+  if (items.size() > 4) out += fmt::format(" and {} more", items.size() - 4);
+  return out;
+}
+
+}  // namespace
+
+void load_reference_state(ScoreModel& model, const std::map<std::string, at::Tensor>& state) {
+  std::map<std::string, at::Tensor> by_reference;
+  for (const auto& [key, value] : state) by_reference[strip_module_prefix(key)] = value;
+
+  auto params = model.named_parameters(true);
+  auto buffers = model.named_buffers(true);
+  std::vector<std::string> missing, mismatched;
+  std::set<std::string> used;
+  at::NoGradGuard no_grad;
+  for (const auto& [ours, theirs] : model.reference_names()) {
+    torch::Tensor* target = params.find(ours);
+    if (target == nullptr) target = buffers.find(ours);
+    SGM_CHECK(target != nullptr, "model has no tensor named {}", ours);
+    auto it = by_reference.find(theirs);
+    if (it == by_reference.end()) {
+      missing.push_back(theirs);
+      continue;
+    }
+    used.insert(theirs);
+    if (it->second.sizes() != target->sizes()) {
+      mismatched.push_back(fmt::format("{} ({} vs {})", theirs, fmt::join(it->second.sizes(), "x"), fmt::join(target->sizes(), "x")));
+      continue;
+    }
+    target->copy_(it->second.to(target->dtype()).to(target->device()));
+  }
+  std::vector<std::string> unexpected;
+  for (const auto& [key, value] : by_reference) {
+    if (used.count(key) == 0) unexpected.push_back(key);
+  }
+  if (missing.empty() && unexpected.empty() && mismatched.empty()) return;
+  std::string message = "reference weights do not match the model:";
+  if (!missing.empty()) message += fmt::format(" {} missing ({});", missing.size(), first_few(missing));
+  if (!unexpected.empty()) message += fmt::format(" {} unexpected ({});", unexpected.size(), first_few(unexpected));
+  if (!mismatched.empty()) message += fmt::format(" {} of another shape ({});", mismatched.size(), first_few(mismatched));
+  message.pop_back();
+  throw core::UsageError(message);
+}
+
+}  // namespace sgm::models
