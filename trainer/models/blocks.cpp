@@ -27,10 +27,10 @@ torch::Tensor residual_sum(const torch::Tensor& x, const torch::Tensor& h, bool 
 
 ResnetBlockBigGANpp::ResnetBlockBigGANpp(ResBlockOptions options) : o_(std::move(options)) {
   const std::int64_t out = out_channels(o_);
-  GroupNorm_0 = register_module("GroupNorm_0", group_norm(o_.in_ch));
+  GroupNorm_0 = register_module("GroupNorm_0", group_norm(o_.in_ch, o_.groups));
   Conv_0 = register_module("Conv_0", conv3x3(o_.in_ch, out));
   if (o_.temb_dim > 0) Dense_0 = register_module("Dense_0", dense(o_.temb_dim, out));
-  GroupNorm_1 = register_module("GroupNorm_1", group_norm(out));
+  GroupNorm_1 = register_module("GroupNorm_1", group_norm(out, o_.groups));
   Dropout_0 = register_module("Dropout_0", torch::nn::Dropout(o_.dropout));
   Conv_1 = register_module("Conv_1", conv3x3(out, out, o_.init_scale));
   if (o_.in_ch != out || o_.up || o_.down) Conv_2 = register_module("Conv_2", conv1x1(o_.in_ch, out));
@@ -54,10 +54,10 @@ torch::Tensor ResnetBlockBigGANpp::forward(const torch::Tensor& x_in, const torc
 
 ResnetBlockDDPMpp::ResnetBlockDDPMpp(ResBlockOptions options) : o_(std::move(options)) {
   const std::int64_t out = out_channels(o_);
-  GroupNorm_0 = register_module("GroupNorm_0", group_norm(o_.in_ch));
+  GroupNorm_0 = register_module("GroupNorm_0", group_norm(o_.in_ch, o_.groups));
   Conv_0 = register_module("Conv_0", conv3x3(o_.in_ch, out));
   if (o_.temb_dim > 0) Dense_0 = register_module("Dense_0", dense(o_.temb_dim, out));
-  GroupNorm_1 = register_module("GroupNorm_1", group_norm(out));
+  GroupNorm_1 = register_module("GroupNorm_1", group_norm(out, o_.groups));
   Dropout_0 = register_module("Dropout_0", torch::nn::Dropout(o_.dropout));
   Conv_1 = register_module("Conv_1", conv3x3(out, out, o_.init_scale));
   if (o_.in_ch != out) NIN_0 = register_module("NIN_0", NIN(o_.in_ch, out));
@@ -71,9 +71,9 @@ torch::Tensor ResnetBlockDDPMpp::forward(const torch::Tensor& x_in, const torch:
   return residual_sum(x, h, o_.skip_rescale);
 }
 
-AttnBlockppImpl::AttnBlockppImpl(std::int64_t channels, bool skip_rescale, double init_scale)
+AttnBlockppImpl::AttnBlockppImpl(std::int64_t channels, bool skip_rescale, double init_scale, std::int64_t groups)
     : skip_rescale_(skip_rescale) {
-  GroupNorm_0 = register_module("GroupNorm_0", group_norm(channels));
+  GroupNorm_0 = register_module("GroupNorm_0", group_norm(channels, groups));
   NIN_0 = register_module("NIN_0", NIN(channels, channels));
   NIN_1 = register_module("NIN_1", NIN(channels, channels));
   NIN_2 = register_module("NIN_2", NIN(channels, channels));

@@ -28,6 +28,7 @@ struct ResBlockOptions {
   std::vector<std::int64_t> fir_kernel = {1, 3, 3, 1};
   bool skip_rescale = true;
   double init_scale = 0.0;
+  std::int64_t groups = 0;     // GroupNorm groups; 0: min(C/4, 32) (NCSN++), DDPM uses 32
 };
 
 // A residual block: x [B, in, H, W], temb [B, temb_dim] or undefined -> [B, out, H', W'].
@@ -50,7 +51,8 @@ class ResnetBlockBigGANpp : public ResBlock {
   torch::nn::Dropout Dropout_0{nullptr};
 };
 
-// ResnetBlockDDPMpp: no resampling; NIN shortcut when channels change.
+// ResnetBlockDDPMpp: no resampling; NIN shortcut when channels change. With groups 32,
+// skip_rescale false and init_scale 0 it is score_sde's DDPM block (layers.ResnetBlockDDPM).
 class ResnetBlockDDPMpp : public ResBlock {
  public:
   explicit ResnetBlockDDPMpp(ResBlockOptions options);
@@ -68,7 +70,8 @@ class ResnetBlockDDPMpp : public ResBlock {
 // AttnBlockpp: single-head self-attention over all H*W positions, (x + h)/sqrt(2) if skip_rescale.
 class AttnBlockppImpl : public torch::nn::Module {
  public:
-  AttnBlockppImpl(std::int64_t channels, bool skip_rescale, double init_scale);
+  // groups: GroupNorm groups, 0 for min(C/4, 32); DDPM's AttnBlock is (groups 32, no rescale, init 0).
+  AttnBlockppImpl(std::int64_t channels, bool skip_rescale, double init_scale, std::int64_t groups = 0);
   torch::Tensor forward(const torch::Tensor& x);
 
  private:

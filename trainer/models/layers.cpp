@@ -44,8 +44,9 @@ torch::nn::Linear dense(std::int64_t in, std::int64_t out) {
   return linear;
 }
 
-torch::nn::GroupNorm group_norm(std::int64_t channels) {
-  return torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::min<std::int64_t>(channels / 4, 32), channels).eps(1e-6));
+torch::nn::GroupNorm group_norm(std::int64_t channels, std::int64_t groups) {
+  if (groups <= 0) groups = std::min<std::int64_t>(channels / 4, 32);
+  return torch::nn::GroupNorm(torch::nn::GroupNormOptions(groups, channels).eps(1e-6));
 }
 
 NINImpl::NINImpl(std::int64_t in, std::int64_t out, double init_scale) {

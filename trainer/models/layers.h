@@ -26,8 +26,9 @@ torch::nn::Conv2d conv3x3(std::int64_t in, std::int64_t out, double init_scale =
 torch::nn::Conv2d conv1x1(std::int64_t in, std::int64_t out, double init_scale = 1.0);
 // Linear with default_init(1) weight and zero bias.
 torch::nn::Linear dense(std::int64_t in, std::int64_t out);
-// GroupNorm(min(channels / 4, 32) groups, eps 1e-6), as every NCSN++ layer builds it.
-torch::nn::GroupNorm group_norm(std::int64_t channels);
+// GroupNorm with eps 1e-6 and `groups` groups; 0 means min(channels / 4, 32) as every NCSN++
+// layer builds it (score_sde's DDPM layers use 32).
+torch::nn::GroupNorm group_norm(std::int64_t channels, std::int64_t groups = 0);
 
 // y[b, o, h, w] = sum_i x[b, i, h, w] W[i, o] + b[o]; parameters `W` [in, out], `b` [out].
 class NINImpl : public torch::nn::Module {

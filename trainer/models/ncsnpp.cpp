@@ -12,19 +12,6 @@ namespace {
 
 const double kInvSqrt2 = 1.0 / std::sqrt(2.0);
 
-std::shared_ptr<torch::nn::Module> namespace_module(torch::nn::Module& parent, const std::string& name) {
-  return parent.register_module(name, std::make_shared<torch::nn::Module>());
-}
-
-template <typename T>
-std::shared_ptr<torch::nn::Module> module_ptr(const std::shared_ptr<T>& m) {
-  return m;
-}
-template <typename T>
-std::shared_ptr<torch::nn::Module> module_ptr(const torch::nn::ModuleHolder<T>& m) {
-  return m.ptr();
-}
-
 bool contains(const std::vector<std::int64_t>& values, std::int64_t v) {
   return std::find(values.begin(), values.end(), v) != values.end();
 }
@@ -37,13 +24,6 @@ torch::Tensor rescaled_sum(const torch::Tensor& a, const torch::Tensor& b, bool 
 
 torch::Tensor reference_sigmas(double sigma_min, double sigma_max, std::int64_t num_scales) {
   return torch::linspace(std::log(sigma_max), std::log(sigma_min), num_scales, torch::kDouble).exp();
-}
-
-template <typename M>
-M NCSNpp::add(torch::nn::Module& parent, const std::string& parent_path, const std::string& name, M module) {
-  parent.register_module(name, module_ptr(module));
-  reference_modules_.emplace_back(parent_path.empty() ? name : parent_path + "." + name, module_ptr(module));
-  return module;
 }
 
 std::shared_ptr<ResBlock> NCSNpp::res_block(std::int64_t in, std::int64_t out, bool up, bool down) {
@@ -260,15 +240,7 @@ torch::Tensor NCSNpp::forward(const torch::Tensor& x_in, const torch::Tensor& la
 }
 
 std::vector<std::pair<std::string, std::string>> NCSNpp::reference_names() const {
-  std::vector<std::pair<std::string, std::string>> names;
-  for (std::size_t i = 0; i < reference_modules_.size(); ++i) {
-    const auto& [path, module] = reference_modules_[i];
-    for (const auto& item : module->named_parameters(/*recurse=*/true)) {
-      names.emplace_back(path + "." + item.key(), "all_modules." + std::to_string(i) + "." + item.key());
-    }
-  }
-  names.emplace_back("sigmas", "sigmas");
-  return names;
+  return reference_modules_.names({"sigmas"});
 }
 
 }  // namespace sgm::models

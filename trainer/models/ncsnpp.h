@@ -11,6 +11,7 @@
 
 #include "trainer/models/blocks.h"
 #include "trainer/models/options.h"
+#include "trainer/models/reference_modules.h"
 #include "trainer/models/resample.h"
 #include "trainer/models/score_model.h"
 
@@ -41,9 +42,10 @@ class NCSNpp : public ScoreModel {
     Upsample up{nullptr};                          // ddpm: Upsample
   };
 
-  // Registers `module` as `parent.name` and appends it to the reference's all_modules list.
   template <typename M>
-  M add(torch::nn::Module& parent, const std::string& parent_path, const std::string& name, M module);
+  M add(torch::nn::Module& parent, const std::string& parent_path, const std::string& name, M module) {
+    return reference_modules_.add(parent, parent_path, name, std::move(module));
+  }
   std::shared_ptr<ResBlock> res_block(std::int64_t in, std::int64_t out, bool up = false, bool down = false);
 
   ModelOptions o_;
@@ -63,8 +65,7 @@ class NCSNpp : public ScoreModel {
   Upsample pyramid_upsample_{nullptr};
   torch::nn::GroupNorm out_norm_{nullptr};
   torch::nn::Conv2d out_conv_{nullptr};
-  // all_modules of the reference, in order: (our path, module).
-  std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> reference_modules_;
+  ReferenceModules reference_modules_;
 };
 
 // The descending float64 noise levels exp(linspace(ln sigma_max, ln sigma_min, N)).

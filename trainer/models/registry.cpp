@@ -1,13 +1,15 @@
 #include "trainer/models/registry.h"
 
 #include "trainer/core/error.h"
+#include "trainer/models/ddpm.h"
 #include "trainer/models/ncsnpp.h"
 
 namespace sgm::models {
 
 std::shared_ptr<ScoreModel> make_model(const ModelOptions& options, const DataShape& data) {
   if (options.name == "ncsnpp") return std::make_shared<NCSNpp>(options, data);
-  throw core::UsageError("model.name: '" + options.name + "' is not a model of this build (available: ncsnpp)");
+  if (options.name == "ddpm") return std::make_shared<DDPM>(options, data);
+  throw core::UsageError("model.name: '" + options.name + "' is not a model of this build (available: ncsnpp, ddpm)");
 }
 
 }  // namespace sgm::models
