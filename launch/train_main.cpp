@@ -6,6 +6,7 @@
 #include "trainer/core/error.h"
 #include "trainer/core/log.h"
 #include "trainer/dist/context.h"
+#include "trainer/models/registry.h"
 
 namespace {
 
@@ -28,6 +29,14 @@ int main(int argc, char** argv) {
     }
     if (parsed.invocation.dump_config) {
       if (cli::is_output_rank()) fmt::print("{}", cli::to_ini(parsed.config));
+      return core::kExitOk;
+    }
+    if (parsed.invocation.dry_run) {
+      auto model = models::make_model(parsed.config.model, cli::data_shape(parsed.config));
+      if (cli::is_output_rank()) {
+        fmt::print("{}\nmodel: {}\n{}", cli::to_ini(parsed.config), parsed.config.model.name,
+                   model->summary());
+      }
       return core::kExitOk;
     }
     if (parsed.invocation.workdir.empty()) throw core::UsageError("--workdir DIR is required");

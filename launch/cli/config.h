@@ -11,6 +11,7 @@
 
 #include "trainer/dist/context.h"
 #include "trainer/models/options.h"
+#include "trainer/sde/registry.h"
 
 namespace sgm::cli {
 
@@ -79,5 +80,9 @@ struct Config {
   OptimSection optim;
   dist::ContextOptions dist;  // sgm addition: [dist], consumed by dist::Context
 };
+
+// The typed options the libraries take, from the sections that hold them.
+models::DataShape data_shape(const Config& config);
+sde::SdeOptions sde_options(const Config& config);
 
 }  // namespace sgm::cli

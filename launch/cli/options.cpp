@@ -26,7 +26,9 @@ po::options_description invocation_options(const Program& program, Invocation& i
       "workdir", po::value<std::string>(&inv.workdir),
       "work directory (checkpoints, logs, results)")(
       "dump-config", po::bool_switch(&inv.dump_config),
-      "print the resolved configuration as INI and exit");
+      "print the resolved configuration as INI and exit")(
+      "dry-run", po::bool_switch(&inv.dry_run),
+      "print the resolved configuration and a model summary (last line 'parameters: N') and exit");
   return d;
 }
 

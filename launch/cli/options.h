@@ -27,6 +27,7 @@ struct Invocation {
   std::string mode;  // first positional argument, for programs with modes
   bool help = false;
   bool dump_config = false;
+  bool dry_run = false;  // sgm-train: print the resolved config and a model summary, then exit
 };
 
 struct Parsed {

@@ -71,7 +71,7 @@ void validate_model(const Config& c) {
   for (auto v : m.ch_mult) at_least<std::int64_t>("model.ch_mult", v, 1);
   if (m.fir_kernel.empty()) fail("model.fir_kernel", "needs at least one tap");
   // Fourier features take log(sigma) of a continuous time; score_sde asserts the same.
-  if (m.embedding_type == "fourier" && !c.training.continuous) {
+  if (m.name == "ncsnpp" && m.embedding_type == "fourier" && !c.training.continuous) {
     fail("model.embedding_type",
          "fourier needs training.continuous = true (use positional for discrete training)");
   }

@@ -1,5 +1,7 @@
 #include "trainer/models/score_model.h"
 
+#include <fmt/format.h>
+
 namespace sgm::models {
 
 std::int64_t ScoreModel::num_trainable_parameters() const {
@@ -16,6 +18,22 @@ std::int64_t ScoreModel::num_frozen_parameters() const {
     if (!p.requires_grad()) n += p.numel();
   }
   return n;
+}
+
+std::string ScoreModel::summary() const {
+  std::string out;
+  for (const auto& child : named_children()) {
+    std::int64_t n = 0;
+    std::int64_t tensors = 0;
+    for (const auto& p : child.value()->parameters()) {
+      n += p.numel();
+      ++tensors;
+    }
+    out += fmt::format("  {:<10} {:>12} parameters in {} tensors\n", child.key(), n, tensors);
+  }
+  out += fmt::format("frozen parameters: {}\n", num_frozen_parameters());
+  out += fmt::format("parameters: {}\n", num_trainable_parameters());
+  return out;
 }
 
 }  // namespace sgm::models

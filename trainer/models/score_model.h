@@ -21,6 +21,10 @@ class ScoreModel : public torch::nn::Module {
 
   std::int64_t num_trainable_parameters() const;
   std::int64_t num_frozen_parameters() const;
+
+  // Parameters per top-level part, then "frozen parameters: F" and, last, "parameters: N"
+  // (trainable parameters as a plain integer).
+  std::string summary() const;
 };
 
 }  // namespace sgm::models

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Full-size trainable-parameter counts (models.md §11) through `sgm-train --dry-run`, whose last
+# line is "parameters: N". The frozen Fourier projection (128 values) is reported apart.
+set -u
+bin=$1
+src=$2
+fail=0
+check() {  # check CONFIG EXPECTED
+  local last
+  last=$("$bin/sgm-train" --config "$src/configs/$1.cfg" --dry-run 2>&1 | tail -n 1)
+  if [ "$last" = "parameters: $2" ]; then
+    echo "[evidence] $1: $last (reference $2)"
+  else
+    echo "FAIL $1: last line '$last', want 'parameters: $2'"
+    fail=1
+  fi
+}
+check ve/cifar10_ncsnpp_continuous 62758787
+check ve/cifar10_ncsnpp_deep_continuous 107586947
+check vp/cifar10_ddpmpp_continuous 61804419
+check vp/cifar10_ddpmpp_deep_continuous 106632579
+check subvp/cifar10_ddpmpp_continuous 61804419
+check vp/ddpm_cifar10 35218947
+frozen=$("$bin/sgm-train" --config "$src/configs/ve/cifar10_ncsnpp_continuous.cfg" --dry-run | grep '^frozen parameters:')
+[ "$frozen" = "frozen parameters: 128" ] || { echo "FAIL frozen: '$frozen'"; fail=1; }
+[ "$fail" -eq 0 ] && echo PASS || exit 1
