@@ -8,6 +8,7 @@ models::DataShape data_shape(const Config& c) {
   d.num_channels = c.data.num_channels;
   d.centered = c.data.centered;
   d.continuous = c.training.continuous;
+  d.sde = c.training.sde;
   return d;
 }
 

@@ -35,39 +35,62 @@ std::string leaf(const std::string& name) {
 
 }  // namespace
 
-std::vector<std::int64_t> parse_int_list(const std::string& key, const std::string& text) {
+namespace {
+
+// Splits "1,2,2,2", "(1, 2, 2, 2)", "[1,3,3,1]", "(8,)" or "" and converts each item with
+// `convert` (which must consume the whole item).
+template <typename T, typename Convert>
+std::vector<T> parse_list(const std::string& key, const std::string& text, const char* what,
+                          Convert convert) {
   std::string body;
   for (char ch : text) {
     if (ch != '(' && ch != ')' && ch != '[' && ch != ']' &&
-        !std::isspace(static_cast<unsigned char>(ch))) {
+        !std::isspace(static_cast<unsigned char>(ch)))
       body += ch;
-    }
   }
-  std::vector<std::int64_t> values;
+  std::vector<T> values;
   if (body.empty()) return values;
+  if (body.back() == ',') body.pop_back();  // "(8,)"
   std::size_t start = 0;
-  while (start <= body.size()) {
-    std::size_t comma = body.find(',', start);
-    std::string item =
+  while (true) {
+    const std::size_t comma = body.find(',', start);
+    const std::string item =
         body.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    if (item.empty() && comma == std::string::npos && !values.empty())
-      break;  // "16," trailing comma
     std::size_t used = 0;
-    std::int64_t v = 0;
+    T v{};
     try {
-      v = std::stoll(item, &used);
+      v = convert(item, &used);
     } catch (const std::exception&) {
       used = 0;
     }
     if (item.empty() || used != item.size()) {
       throw core::UsageError(
-          fmt::format("{}: '{}' is not a comma-separated list of integers", key, text));
+          fmt::format("{}: '{}' is not a comma-separated list of {}", key, text, what));
     }
     values.push_back(v);
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
   return values;
+}
+
+}  // namespace
+
+std::vector<std::int64_t> parse_int_list(const std::string& key, const std::string& text) {
+  return parse_list<std::int64_t>(
+      key, text, "integers",
+      [](const std::string& s, std::size_t* used) { return std::stoll(s, used); });
+}
+
+std::vector<double> parse_number_list(const std::string& key, const std::string& text) {
+  return parse_list<double>(key, text, "numbers", [](const std::string& s, std::size_t* used) {
+    return std::stod(s, used);
+  });
+}
+
+std::string format_number_list(const std::vector<double>& values) {
+  if (values.empty()) return "()";
+  return fmt::format("{}", fmt::join(values, ","));
 }
 
 std::string format_int_list(const std::vector<std::int64_t>& values) {
@@ -120,6 +143,18 @@ void KeyTable::add(const char* name, std::vector<std::int64_t>& field, const cha
       help);
   sections_.back().keys.push_back(
       {name, "a list of integers", [&field] { return format_int_list(field); }});
+}
+
+void KeyTable::add(const char* name, std::vector<double>& field, const char* help) {
+  std::string key = name;
+  std::string shown = format_number_list(field);
+  sections_.back().description->add_options()(
+      name,
+      po::value<std::string>()->default_value(shown)->notifier(
+          [&field, key](const std::string& text) { field = parse_number_list(key, text); }),
+      help);
+  sections_.back().keys.push_back(
+      {name, "a list of numbers", [&field] { return format_number_list(field); }});
 }
 
 const KeyTable::Key* KeyTable::find(const std::string& name) const {
@@ -238,6 +273,11 @@ void KeyTable::bind_all(Config& c) {
       "scale of the last layer of each block (0 means 1e-10)");
   add("model.fourier_scale", c.model.fourier_scale, "std of the frozen Fourier frequencies");
   add("model.conv_size", c.model.conv_size, "convolution size (score_sde keeps 3)");
+  add("model.gaussian_mean", c.model.gaussian_mean,
+      "analytic model: mean of each mixture component (all dimensions)");
+  add("model.gaussian_std", c.model.gaussian_std,
+      "analytic model: standard deviation of each component");
+  add("model.gaussian_weight", c.model.gaussian_weight, "analytic model: weight of each component");
 
   section("optim", "[optim] (score_sde: config.optim)");
   add("optim.weight_decay", c.optim.weight_decay, "Adam weight decay");

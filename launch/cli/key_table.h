@@ -43,6 +43,7 @@ class KeyTable {
   void add(const char* name, bool& field, const char* help);
   void add(const char* name, std::string& field, const char* help);
   void add(const char* name, std::vector<std::int64_t>& field, const char* help);
+  void add(const char* name, std::vector<double>& field, const char* help);
   void bind_all(Config& c);
 
   std::vector<Section> sections_;
@@ -51,6 +52,8 @@ class KeyTable {
 
 // "1,2,2,2", "(1, 2, 2, 2)", "[1,3,3,1]" or "" -> integers; throws UsageError naming `key`.
 std::vector<std::int64_t> parse_int_list(const std::string& key, const std::string& text);
+std::vector<double> parse_number_list(const std::string& key, const std::string& text);
 std::string format_int_list(const std::vector<std::int64_t>& values);
+std::string format_number_list(const std::vector<double>& values);
 
 }  // namespace sgm::cli

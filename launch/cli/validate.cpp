@@ -70,11 +70,26 @@ void validate_model(const Config& c) {
   if (m.ch_mult.empty()) fail("model.ch_mult", "needs at least one level");
   for (auto v : m.ch_mult) at_least<std::int64_t>("model.ch_mult", v, 1);
   if (m.fir_kernel.empty()) fail("model.fir_kernel", "needs at least one tap");
+  if (m.name == "gaussian") {
+    const std::size_t k = m.gaussian_mean.size();
+    if (k == 0) fail("model.gaussian_mean", "needs at least one component");
+    if (m.gaussian_std.size() != k)
+      fail("model.gaussian_std",
+           fmt::format("has {} entries, model.gaussian_mean has {}", m.gaussian_std.size(), k));
+    if (m.gaussian_weight.size() != k)
+      fail("model.gaussian_weight",
+           fmt::format("has {} entries, model.gaussian_mean has {}", m.gaussian_weight.size(), k));
+    for (double s : m.gaussian_std) positive("model.gaussian_std", s);
+    for (double w : m.gaussian_weight) positive("model.gaussian_weight", w);
+    if (!c.training.continuous)
+      fail("training.continuous", "model.name=gaussian needs continuous-time labels");
+  }
   // Fourier features take log(sigma) of a continuous time; score_sde asserts the same.
   if (m.name == "ncsnpp" && m.embedding_type == "fourier" && !c.training.continuous) {
     fail("model.embedding_type",
          "fourier needs training.continuous = true (use positional for discrete training)");
   }
+  if (m.name == "gaussian") return;  // no network: the architecture keys do not apply
   // Every level halves the resolution; attention sizes must be sizes that occur.
   const std::int64_t levels = static_cast<std::int64_t>(m.ch_mult.size());
   const std::int64_t size = c.data.image_size;

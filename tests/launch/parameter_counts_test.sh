@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Full-size trainable-parameter counts (models.md §11) through `sgm-train --dry-run`, whose last
-# line is "parameters: N". The frozen Fourier projection (128 values) is reported apart.
+# line is "parameters: N". The frozen Fourier projection (128 values) is reported apart; the
+# analytic model has none.
 set -u
 bin=$1
 src=$2
@@ -21,6 +22,8 @@ check vp/cifar10_ddpmpp_continuous 61804419
 check vp/cifar10_ddpmpp_deep_continuous 106632579
 check subvp/cifar10_ddpmpp_continuous 61804419
 check vp/ddpm_cifar10 35218947
+check analytic/gaussian_mixture_vp 0
+check analytic/gaussian_ve 0
 frozen=$("$bin/sgm-train" --config "$src/configs/ve/cifar10_ncsnpp_continuous.cfg" --dry-run | grep '^frozen parameters:')
 [ "$frozen" = "frozen parameters: 128" ] || { echo "FAIL frozen: '$frozen'"; fail=1; }
 [ "$fail" -eq 0 ] && echo PASS || exit 1

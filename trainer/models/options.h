@@ -39,14 +39,19 @@ struct ModelOptions {
   double init_scale = 0.0;
   double fourier_scale = 16.0;
   std::int64_t conv_size = 3;
+  // Analytic model `gaussian`: data = sum_k w_k N(mean_k 1, std_k^2 I) (one entry: a Gaussian).
+  std::vector<double> gaussian_mean = {0.0};
+  std::vector<double> gaussian_std = {0.5};
+  std::vector<double> gaussian_weight = {1.0};
 };
 
 // What a network needs to know about its data (the [data] section and training.continuous).
 struct DataShape {
   std::int64_t image_size = 32;
   std::int64_t num_channels = 3;
-  bool centered = false;    // data in [-1, 1]; otherwise the network maps x -> 2x - 1 first
-  bool continuous = true;   // continuous-time labels (Fourier embeddings require it)
+  bool centered = false;      // data in [-1, 1]; otherwise the network maps x -> 2x - 1 first
+  bool continuous = true;     // continuous-time labels (Fourier embeddings require it)
+  std::string sde = "vesde";  // training.sde: only the analytic model needs it
 };
 
 }  // namespace sgm::models

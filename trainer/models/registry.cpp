@@ -1,6 +1,7 @@
 #include "trainer/models/registry.h"
 
 #include "trainer/core/error.h"
+#include "trainer/models/analytic.h"
 #include "trainer/models/ddpm.h"
 #include "trainer/models/ncsnpp.h"
 
@@ -9,7 +10,9 @@ namespace sgm::models {
 std::shared_ptr<ScoreModel> make_model(const ModelOptions& options, const DataShape& data) {
   if (options.name == "ncsnpp") return std::make_shared<NCSNpp>(options, data);
   if (options.name == "ddpm") return std::make_shared<DDPM>(options, data);
-  throw core::UsageError("model.name: '" + options.name + "' is not a model of this build (available: ncsnpp, ddpm)");
+  if (options.name == "gaussian") return std::make_shared<GaussianMixtureScore>(options, data);
+  throw core::UsageError("model.name: '" + options.name +
+                         "' is not a model of this build (available: ncsnpp, ddpm, gaussian)");
 }
 
 }  // namespace sgm::models

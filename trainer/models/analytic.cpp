@@ -1,0 +1,115 @@
+#include "trainer/models/analytic.h"
+
+#include <cmath>
+
+#include "trainer/core/error.h"
+
+namespace sgm::models {
+namespace {
+
+torch::Tensor per_sample(const torch::Tensor& v, const torch::Tensor& x) {
+  std::vector<std::int64_t> shape(static_cast<std::size_t>(x.dim()), 1);
+  shape[0] = v.size(0);
+  return v.reshape(shape);
+}
+
+}  // namespace
+
+GaussianMixtureScore::GaussianMixtureScore(const ModelOptions& options, const DataShape& data)
+    : o_(options), data_(data) {
+  const std::size_t k = o_.gaussian_mean.size();
+  if (k == 0 || o_.gaussian_std.size() != k || o_.gaussian_weight.size() != k) {
+    throw core::UsageError(
+        "model.gaussian_mean, model.gaussian_std and model.gaussian_weight need the same number "
+        "(>= 1) of entries");
+  }
+  if (!data_.continuous)
+    throw core::UsageError("model.name=gaussian needs training.continuous = true");
+  if (data_.sde != "vesde" && data_.sde != "vpsde" && data_.sde != "subvpsde") {
+    throw core::UsageError("training.sde: '" + data_.sde +
+                           "' is not one of vesde, vpsde, subvpsde");
+  }
+}
+
+torch::Tensor GaussianMixtureScore::time_of(const torch::Tensor& labels) const {
+  torch::Tensor l = labels.to(torch::kDouble);
+  if (data_.sde == "vesde")
+    return l.div(o_.sigma_min).log().div(std::log(o_.sigma_max / o_.sigma_min));
+  return l.div(999.0);
+}
+
+torch::Tensor GaussianMixtureScore::mean_coeff(const torch::Tensor& t) const {
+  if (data_.sde == "vesde") return torch::ones_like(t);
+  const double b0 = o_.beta_min, b1 = o_.beta_max;
+  return t.square().mul(-0.25 * (b1 - b0)).sub(t.mul(0.5 * b0)).exp();
+}
+
+torch::Tensor GaussianMixtureScore::added_variance(const torch::Tensor& t) const {
+  if (data_.sde == "vesde") {
+    torch::Tensor sigma = torch::pow(o_.sigma_max / o_.sigma_min, t).mul(o_.sigma_min);
+    return sigma.square().sub(o_.sigma_min * o_.sigma_min);
+  }
+  torch::Tensor one_minus = mean_coeff(t).square().neg().add(1);
+  return data_.sde == "vpsde" ? one_minus : one_minus.square();
+}
+
+torch::Tensor GaussianMixtureScore::wrapper_std(const torch::Tensor& t) const {
+  torch::Tensor one_minus = mean_coeff(t).square().neg().add(1);
+  return data_.sde == "vpsde" ? one_minus.sqrt() : one_minus;  // subVP: std = 1 - a^2
+}
+
+torch::Tensor GaussianMixtureScore::log_density(const torch::Tensor& x_in,
+                                                const torch::Tensor& t_in) const {
+  torch::Tensor x = x_in.to(torch::kDouble);
+  torch::Tensor t = t_in.to(torch::kDouble).to(x.device());
+  const double D = static_cast<double>(x.numel() / x.size(0));
+  torch::Tensor a = mean_coeff(t), v = added_variance(t);
+  std::vector<torch::Tensor> terms;
+  for (std::size_t k = 0; k < o_.gaussian_mean.size(); ++k) {
+    torch::Tensor var = a.square().mul(o_.gaussian_std[k] * o_.gaussian_std[k]).add(v);  // [B]
+    torch::Tensor diff = x.sub(per_sample(a.mul(o_.gaussian_mean[k]), x));
+    torch::Tensor sq = diff.square().reshape({x.size(0), -1}).sum(1);
+    terms.push_back(sq.div(var)
+                        .mul(-0.5)
+                        .sub(var.log().mul(0.5 * D))
+                        .sub(0.5 * D * std::log(2 * M_PI))
+                        .add(std::log(o_.gaussian_weight[k])));
+  }
+  return torch::logsumexp(torch::stack(terms, 0), 0).sub(std::log([&] {
+    double w = 0;
+    for (double wk : o_.gaussian_weight) w += wk;
+    return w;
+  }()));
+}
+
+torch::Tensor GaussianMixtureScore::score(const torch::Tensor& x_in,
+                                          const torch::Tensor& t_in) const {
+  torch::Tensor x = x_in.to(torch::kDouble);
+  torch::Tensor t = t_in.to(torch::kDouble).to(x.device());
+  const double D = static_cast<double>(x.numel() / x.size(0));
+  torch::Tensor a = mean_coeff(t), v = added_variance(t);
+  std::vector<torch::Tensor> log_r, scores;
+  for (std::size_t k = 0; k < o_.gaussian_mean.size(); ++k) {
+    torch::Tensor var = a.square().mul(o_.gaussian_std[k] * o_.gaussian_std[k]).add(v);
+    torch::Tensor diff = x.sub(per_sample(a.mul(o_.gaussian_mean[k]), x));
+    torch::Tensor sq = diff.square().reshape({x.size(0), -1}).sum(1);
+    log_r.push_back(
+        sq.div(var).mul(-0.5).sub(var.log().mul(0.5 * D)).add(std::log(o_.gaussian_weight[k])));
+    scores.push_back(diff.neg().div(per_sample(var, x)));
+  }
+  // Responsibilities r_k(x) by a softmax over components (log-sum-exp).
+  torch::Tensor r = torch::stack(log_r, 0).softmax(0);  // [K, B]
+  torch::Tensor out = torch::zeros_like(x);
+  for (std::size_t k = 0; k < scores.size(); ++k)
+    out = out.add(per_sample(r[static_cast<std::int64_t>(k)], x).mul(scores[k]));
+  return out.to(x_in.dtype());
+}
+
+torch::Tensor GaussianMixtureScore::forward(const torch::Tensor& x, const torch::Tensor& labels) {
+  torch::Tensor t = time_of(labels);
+  torch::Tensor s = score(x, t);
+  if (data_.sde == "vesde") return s;
+  return s.neg().mul(per_sample(wrapper_std(t).to(s.dtype()), s));
+}
+
+}  // namespace sgm::models

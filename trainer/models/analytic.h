@@ -1,0 +1,41 @@
+// Analytic score model `gaussian`: the exact score of data p_0 = sum_k w_k N(mu_k 1, s_k^2 I)
+// perturbed by the chosen SDE (science.md §13), returned in the network convention the score
+// wrappers expect, so sampling and likelihood run end to end without training:
+//   VP / sub-VP: net = -std(t) * score (label 999 t);  VE: net = score (label sigma(t)).
+// p_t = sum_k w_k N(a(t) mu_k, (a(t)^2 s_k^2 + v(t)) I) with VP a = e^L, v = 1 - a^2;
+// sub-VP v = (1 - a^2)^2; VE a = 1, v = sigma(t)^2 - sigma_min^2 (the exact VE variance).
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "trainer/models/options.h"
+#include "trainer/models/score_model.h"
+
+namespace sgm::models {
+
+class GaussianMixtureScore : public ScoreModel {
+ public:
+  GaussianMixtureScore(const ModelOptions& options, const DataShape& data);
+  // labels: continuous-time labels as get_score_fn makes them (999 t, or sigma(t) for VE).
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels) override;
+  std::vector<std::pair<std::string, std::string>> reference_names() const override { return {}; }
+
+  // The exact score of p_t at x [B, ...] for times t [B].
+  torch::Tensor score(const torch::Tensor& x, const torch::Tensor& t) const;
+  // log p_t(x) per sample [B].
+  torch::Tensor log_density(const torch::Tensor& x, const torch::Tensor& t) const;
+  // Time of a label (inverse of the label rule).
+  torch::Tensor time_of(const torch::Tensor& labels) const;
+  // Mean coefficient a(t), added variance v(t) and the std the score wrapper divides by.
+  torch::Tensor mean_coeff(const torch::Tensor& t) const;
+  torch::Tensor added_variance(const torch::Tensor& t) const;
+  torch::Tensor wrapper_std(const torch::Tensor& t) const;
+
+ private:
+  ModelOptions o_;
+  DataShape data_;
+};
+
+}  // namespace sgm::models
