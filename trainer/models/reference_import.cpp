@@ -45,7 +45,8 @@ void load_reference_state(ScoreModel& model, const std::map<std::string, at::Ten
     }
     used.insert(theirs);
     if (it->second.sizes() != target->sizes()) {
-      mismatched.push_back(fmt::format("{} ({} vs {})", theirs, fmt::join(it->second.sizes(), "x"), fmt::join(target->sizes(), "x")));
+      mismatched.push_back(fmt::format("{} ({} vs {})", theirs, fmt::join(it->second.sizes(), "x"),
+                                       fmt::join(target->sizes(), "x")));
       continue;
     }
     target->copy_(it->second.to(target->dtype()).to(target->device()));
@@ -56,11 +57,37 @@ void load_reference_state(ScoreModel& model, const std::map<std::string, at::Ten
   }
   if (missing.empty() && unexpected.empty() && mismatched.empty()) return;
   std::string message = "reference weights do not match the model:";
-  if (!missing.empty()) message += fmt::format(" {} missing ({});", missing.size(), first_few(missing));
-  if (!unexpected.empty()) message += fmt::format(" {} unexpected ({});", unexpected.size(), first_few(unexpected));
-  if (!mismatched.empty()) message += fmt::format(" {} of another shape ({});", mismatched.size(), first_few(mismatched));
+  if (!missing.empty())
+    message += fmt::format(" {} missing ({});", missing.size(), first_few(missing));
+  if (!unexpected.empty())
+    message += fmt::format(" {} unexpected ({});", unexpected.size(), first_few(unexpected));
+  if (!mismatched.empty())
+    message += fmt::format(" {} of another shape ({});", mismatched.size(), first_few(mismatched));
   message.pop_back();
   throw core::UsageError(message);
+}
+
+void load_reference_ema(ScoreModel& model, const std::vector<at::Tensor>& shadow) {
+  auto params = model.named_parameters(true);
+  std::vector<torch::Tensor*> trainable;
+  for (const auto& [ours, theirs] : model.reference_names()) {
+    torch::Tensor* p = params.find(ours);
+    if (p != nullptr && p->requires_grad()) trainable.push_back(p);
+  }
+  if (trainable.size() != shadow.size()) {
+    throw core::UsageError(
+        fmt::format("EMA shadow has {} tensors, the model {} trainable parameters", shadow.size(),
+                    trainable.size()));
+  }
+  at::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < shadow.size(); ++i) {
+    if (shadow[i].sizes() != trainable[i]->sizes()) {
+      throw core::UsageError(fmt::format("EMA shadow tensor {} has shape {}, the parameter {}", i,
+                                         fmt::join(shadow[i].sizes(), "x"),
+                                         fmt::join(trainable[i]->sizes(), "x")));
+    }
+    trainable[i]->copy_(shadow[i].to(trainable[i]->dtype()).to(trainable[i]->device()));
+  }
 }
 
 }  // namespace sgm::models

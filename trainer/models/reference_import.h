@@ -6,6 +6,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 
@@ -16,5 +17,10 @@ namespace sgm::models {
 // Copies `state` into `model` (converting dtype/device). Throws core::UsageError listing the
 // missing, unexpected and mis-shaped keys (at most a few of each) when they do not match.
 void load_reference_state(ScoreModel& model, const std::map<std::string, at::Tensor>& state);
+
+// Copies score_sde's EMA shadow_params (the trainable parameters, in the order of its
+// parameters(), frozen ones such as the Fourier W skipped) into the model's parameters.
+// Throws core::UsageError when the count or a shape differs.
+void load_reference_ema(ScoreModel& model, const std::vector<at::Tensor>& shadow);
 
 }  // namespace sgm::models

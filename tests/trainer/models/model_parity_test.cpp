@@ -1,6 +1,8 @@
 // model_parity: for every score_sde fixture ($SGM_FIXTURES/score_sde/*.h5), build the model
 // from its config_json, load /params by reference name, and compare /forward/out,
 // /score/out and every /loss/* with max|ours - ref| <= 1e-4 max|ref| per tensor (models.md §13).
+#include <filesystem>
+
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -8,6 +10,7 @@
 #include "tests/support/score_sde_fixture.h"
 #include "trainer/models/reference_import.h"
 #include "trainer/models/registry.h"
+#include "trainer/models/torch_checkpoint.h"
 #include "trainer/sde/losses.h"
 #include "trainer/sde/score_fn.h"
 
@@ -36,6 +39,29 @@ void check_case(const std::string& path) {
 
   at::Tensor out = model->forward(file.read("forward/x"), file.read("forward/labels"));
   EXPECT_TRUE(matches(c.name + " forward", out, file.read("forward/out")));
+
+  // The same weights from score_sde's own checkpoint format (<case>.pth beside the .h5), for the
+  // model and for the EMA shadow parameters.
+  const std::string pth = std::filesystem::path(path).replace_extension(".pth").string();
+  if (std::filesystem::exists(pth)) {
+    const ReferenceCheckpoint ckpt = read_reference_checkpoint(pth);
+    std::printf("[case] %s.pth: %zu model tensors, %zu EMA shadow tensors, step %lld\n",
+                c.name.c_str(), ckpt.model.size(), ckpt.ema_shadow.size(),
+                static_cast<long long>(ckpt.step));
+    std::shared_ptr<ScoreModel> imported = make_model(c.model, c.data);
+    load_reference_state(*imported, ckpt.model);
+    imported->eval();
+    EXPECT_TRUE(matches(c.name + " forward from .pth model",
+                        imported->forward(file.read("forward/x"), file.read("forward/labels")),
+                        file.read("forward/out")));
+    std::shared_ptr<ScoreModel> ema = make_model(c.model, c.data);
+    load_reference_state(*ema, file.read_group("params"));
+    load_reference_ema(*ema, ckpt.ema_shadow);
+    ema->eval();
+    EXPECT_TRUE(matches(c.name + " forward from .pth EMA",
+                        ema->forward(file.read("forward/x"), file.read("forward/labels")),
+                        file.read("forward/out")));
+  }
 
   auto sde = sde::make_sde(c.sde);
   sde::ModelFn net = [&](const at::Tensor& x, const at::Tensor& labels) {

@@ -1,0 +1,344 @@
+#include "trainer/models/torch_checkpoint.h"
+
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+#include <ATen/ops/empty.h>
+#include <caffe2/serialize/inline_container.h>
+
+#include "trainer/core/error.h"
+
+namespace sgm::models {
+namespace {
+
+// The Python values a torch.save pickle builds.
+struct Py;
+using PyPtr = std::shared_ptr<Py>;
+struct Py {
+  enum Kind {
+    kNone,
+    kBool,
+    kInt,
+    kFloat,
+    kString,
+    kTuple,
+    kList,
+    kDict,
+    kGlobal,
+    kStorage,
+    kTensor,
+    kMark
+  } kind = kNone;
+  std::int64_t i = 0;
+  double f = 0;
+  std::string s;                                 // string, global "module name", storage key
+  std::vector<PyPtr> items;                      // tuple, list
+  std::vector<std::pair<PyPtr, PyPtr>> entries;  // dict
+  at::ScalarType dtype = at::kFloat;             // storage
+  at::Tensor tensor;
+};
+
+PyPtr make(Py::Kind kind) {
+  auto p = std::make_shared<Py>();
+  p->kind = kind;
+  return p;
+}
+
+at::ScalarType storage_dtype(const std::string& global) {
+  if (global == "torch FloatStorage") return at::kFloat;
+  if (global == "torch DoubleStorage") return at::kDouble;
+  if (global == "torch LongStorage") return at::kLong;
+  if (global == "torch IntStorage") return at::kInt;
+  if (global == "torch HalfStorage") return at::kHalf;
+  if (global == "torch BFloat16Storage") return at::kBFloat16;
+  if (global == "torch ByteStorage") return at::kByte;
+  if (global == "torch BoolStorage") return at::kBool;
+  throw core::UsageError("unsupported storage type " + global);
+}
+
+class Unpickler {
+ public:
+  Unpickler(const std::string& path, caffe2::serialize::PyTorchStreamReader& reader,
+            const char* data, std::size_t size)
+      : path_(path), reader_(reader), p_(data), end_(data + size) {}
+
+  PyPtr run() {
+    while (true) {
+      const auto op = static_cast<unsigned char>(byte());
+      switch (op) {
+        case 0x80:
+          byte();
+          break;  // PROTO
+        case '}':
+          push(make(Py::kDict));
+          break;
+        case ']':
+          push(make(Py::kList));
+          break;
+        case ')':
+          push(make(Py::kTuple));
+          break;
+        case '(':
+          push(make(Py::kMark));
+          break;
+        case 'N':
+          push(make(Py::kNone));
+          break;
+        case 0x88:
+        case 0x89: {
+          auto b = make(Py::kBool);
+          b->i = op == 0x88;
+          push(b);
+          break;
+        }
+        case 'K':
+          push_int(static_cast<unsigned char>(byte()));
+          break;
+        case 'M':
+          push_int(uint(2));
+          break;
+        case 'J':
+          push_int(static_cast<std::int32_t>(uint(4)));
+          break;
+        case 0x8a:
+          push_int(long1());
+          break;
+        case 'G':
+          push_float();
+          break;
+        case 'X':
+          push_string(uint(4));
+          break;
+        case 0x8c:
+          push_string(static_cast<unsigned char>(byte()));
+          break;
+        case 'c': {  // GLOBAL "module\nname\n"
+          auto g = make(Py::kGlobal);
+          const std::string module = line();
+          g->s = module + " " + line();
+          push(g);
+          break;
+        }
+        case 'q':
+          memo_[static_cast<unsigned char>(byte())] = top();
+          break;
+        case 'r':
+          memo_[uint(4)] = top();
+          break;
+        case 'h':
+          push(memo(static_cast<unsigned char>(byte())));
+          break;
+        case 'j':
+          push(memo(uint(4)));
+          break;
+        case 't': {
+          auto t = make(Py::kTuple);
+          t->items = pop_to_mark();
+          push(t);
+          break;
+        }
+        case 0x85:
+        case 0x86:
+        case 0x87: {
+          auto t = make(Py::kTuple);
+          t->items.resize(op - 0x84);
+          for (auto it = t->items.rbegin(); it != t->items.rend(); ++it) *it = pop();
+          push(t);
+          break;
+        }
+        case 'Q':
+          push(persistent_load(pop()));
+          break;
+        case 'R': {
+          PyPtr args = pop();
+          PyPtr callable = pop();
+          push(reduce(callable, args));
+          break;
+        }
+        case 'b':
+          pop();
+          break;  // BUILD: object state (the state_dict's _metadata) is not needed
+        case 's': {
+          PyPtr v = pop();
+          PyPtr k = pop();
+          top()->entries.emplace_back(k, v);
+          break;
+        }
+        case 'u': {
+          std::vector<PyPtr> kv = pop_to_mark();
+          for (std::size_t i = 0; i + 1 < kv.size(); i += 2)
+            top()->entries.emplace_back(kv[i], kv[i + 1]);
+          break;
+        }
+        case 'a': {
+          PyPtr v = pop();
+          top()->items.push_back(v);
+          break;
+        }
+        case 'e': {
+          std::vector<PyPtr> vs = pop_to_mark();
+          auto& l = top()->items;
+          l.insert(l.end(), vs.begin(), vs.end());
+          break;
+        }
+        case '.':
+          return pop();
+        default:
+          fail(fmt::format("unsupported pickle opcode 0x{:02x}", op));
+      }
+    }
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const {
+    throw core::UsageError(path_ + ": " + what);
+  }
+  char byte() {
+    if (p_ >= end_) fail("truncated pickle");
+    return *p_++;
+  }
+  std::uint32_t uint(int n) {
+    std::uint32_t v = 0;
+    for (int k = 0; k < n; ++k)
+      v |= static_cast<std::uint32_t>(static_cast<unsigned char>(byte())) << (8 * k);
+    return v;
+  }
+  std::int64_t long1() {
+    const int n = static_cast<unsigned char>(byte());
+    std::uint64_t v = 0;
+    for (int k = 0; k < n; ++k)
+      v |= static_cast<std::uint64_t>(static_cast<unsigned char>(byte())) << (8 * k);
+    if (n > 0 && n < 8 && (v >> (8 * n - 1)) & 1) v |= ~std::uint64_t{0} << (8 * n);  // sign-extend
+    return static_cast<std::int64_t>(v);
+  }
+  std::string line() {
+    std::string s;
+    for (char c = byte(); c != '\n'; c = byte()) s += c;
+    return s;
+  }
+  void push(PyPtr v) { stack_.push_back(std::move(v)); }
+  PyPtr top() {
+    if (stack_.empty()) fail("pickle stack underflow");
+    return stack_.back();
+  }
+  PyPtr pop() {
+    PyPtr v = top();
+    stack_.pop_back();
+    return v;
+  }
+  PyPtr memo(std::uint32_t i) {
+    auto it = memo_.find(i);
+    if (it == memo_.end()) fail("pickle memo entry missing");
+    return it->second;
+  }
+  std::vector<PyPtr> pop_to_mark() {
+    std::vector<PyPtr> out;
+    while (top()->kind != Py::kMark) out.insert(out.begin(), pop());
+    pop();
+    return out;
+  }
+  void push_int(std::int64_t v) {
+    auto p = make(Py::kInt);
+    p->i = v;
+    push(p);
+  }
+  void push_float() {
+    std::uint64_t bits = 0;
+    for (int k = 0; k < 8; ++k)
+      bits = (bits << 8) | static_cast<unsigned char>(byte());  // big-endian
+    auto p = make(Py::kFloat);
+    std::memcpy(&p->f, &bits, sizeof(bits));
+    push(p);
+  }
+  void push_string(std::uint32_t n) {
+    if (static_cast<std::size_t>(end_ - p_) < n) fail("truncated pickle string");
+    auto p = make(Py::kString);
+    p->s.assign(p_, n);
+    p_ += n;
+    push(p);
+  }
+  // ('storage', <storage type>, key, location, numel)
+  PyPtr persistent_load(const PyPtr& pid) {
+    if (pid->kind != Py::kTuple || pid->items.size() < 5 || pid->items[0]->s != "storage")
+      fail("unexpected persistent id");
+    auto s = make(Py::kStorage);
+    s->dtype = storage_dtype(pid->items[1]->s);
+    s->s = pid->items[2]->s;
+    s->i = pid->items[4]->i;
+    return s;
+  }
+  PyPtr reduce(const PyPtr& callable, const PyPtr& args) {
+    if (callable->kind != Py::kGlobal) fail("REDUCE of a non-global");
+    if (callable->s == "collections OrderedDict") return make(Py::kDict);
+    if (callable->s == "torch._utils _rebuild_tensor_v2") return rebuild_tensor(args->items);
+    fail("unsupported pickled callable " + callable->s);
+  }
+  // (storage, offset, size, stride, requires_grad, backward_hooks)
+  PyPtr rebuild_tensor(const std::vector<PyPtr>& a) {
+    if (a.size() < 4 || a[0]->kind != Py::kStorage) fail("unexpected _rebuild_tensor_v2 arguments");
+    const Py& storage = *a[0];
+    at::Tensor flat = at::empty({storage.i}, at::TensorOptions().dtype(storage.dtype));
+    const std::size_t bytes = static_cast<std::size_t>(flat.numel()) * flat.element_size();
+    auto [data, size] = reader_.getRecord("data/" + storage.s);
+    if (size != bytes)
+      fail(fmt::format("storage data/{} has {} bytes, expected {}", storage.s, size, bytes));
+    std::memcpy(flat.data_ptr(), data.get(), bytes);
+    std::vector<std::int64_t> sizes, strides;
+    for (const auto& v : a[2]->items) sizes.push_back(v->i);
+    for (const auto& v : a[3]->items) strides.push_back(v->i);
+    auto t = make(Py::kTensor);
+    t->tensor = flat.as_strided(sizes, strides, a[1]->i).clone();
+    return t;
+  }
+
+  std::string path_;
+  caffe2::serialize::PyTorchStreamReader& reader_;
+  const char* p_;
+  const char* end_;
+  std::vector<PyPtr> stack_;
+  std::map<std::uint32_t, PyPtr> memo_;
+};
+
+const Py* find(const Py& dict, const std::string& key) {
+  for (const auto& [k, v] : dict.entries) {
+    if (k->kind == Py::kString && k->s == key) return v.get();
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+ReferenceCheckpoint read_reference_checkpoint(const std::string& path) {
+  if (!std::filesystem::is_regular_file(path)) throw core::UsageError("no such file: " + path);
+  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
+  try {
+    reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
+  } catch (const std::exception&) {
+    throw core::UsageError(path + " is not a torch.save zip checkpoint");
+  }
+  auto [pickle, size] = reader->getRecord("data.pkl");
+  Unpickler unpickler(path, *reader, static_cast<const char*>(pickle.get()), size);
+  const PyPtr root = unpickler.run();
+  auto need = [&](const Py* v, const char* what, Py::Kind kind) {
+    if (v == nullptr || v->kind != kind)
+      throw core::UsageError(path + ": no '" + what +
+                             "' of the expected kind (score_sde checkpoint layout)");
+    return v;
+  };
+  ReferenceCheckpoint out;
+  const Py* model = need(find(*root, "model"), "model", Py::kDict);
+  for (const auto& [k, v] : model->entries) {
+    if (v->kind == Py::kTensor) out.model[k->s] = v->tensor;
+  }
+  const Py* ema = need(find(*root, "ema"), "ema", Py::kDict);
+  for (const auto& t : need(find(*ema, "shadow_params"), "ema.shadow_params", Py::kList)->items)
+    out.ema_shadow.push_back(t->tensor);
+  if (const Py* d = find(*ema, "decay"))
+    out.ema_decay = d->kind == Py::kFloat ? d->f : static_cast<double>(d->i);
+  if (const Py* n = find(*ema, "num_updates")) out.ema_num_updates = n->i;
+  out.step = need(find(*root, "step"), "step", Py::kInt)->i;
+  return out;
+}
+
+}  // namespace sgm::models
