@@ -22,6 +22,18 @@ check vp/cifar10_ddpmpp_continuous 61804419
 check vp/cifar10_ddpmpp_deep_continuous 106632579
 check subvp/cifar10_ddpmpp_continuous 61804419
 check vp/ddpm_cifar10 35218947
+# The rest of models.md §11: positional NCSN++, DDPM, 256 and 1024 px.
+check ve/cifar10_ncsnpp 62693251
+check vp/cifar10_ncsnpp_continuous 62693251
+check subvp/cifar10_ncsnpp_continuous 62693251
+check ve/cifar10_ddpm 35218947
+check vp/ddpm_cifar10_continuous 35218947
+check vp/cifar10_ddpmpp 61804419
+check subvp/cifar10_ddpmpp_deep_continuous 106632579
+check ve/bedroom_ncsnpp_continuous 65574421
+check ve/ffhq_256_ncsnpp_continuous 65574421
+check ve/ffhq_ncsnpp_continuous 105785880
+check vp/ddpm_church 111569923
 check analytic/gaussian_mixture_vp 0
 check analytic/gaussian_ve 0
 frozen=$("$bin/sgm-train" --config "$src/configs/ve/cifar10_ncsnpp_continuous.cfg" --dry-run | grep '^frozen parameters:')
