@@ -34,6 +34,9 @@ check ve/bedroom_ncsnpp_continuous 65574421
 check ve/ffhq_256_ncsnpp_continuous 65574421
 check ve/ffhq_ncsnpp_continuous 105785880
 check vp/ddpm_church 111569923
+# The small CPU configs are the fixtures' networks (num_parameters 323,827 = 323,811 + 16 frozen).
+check small/ncsnpp_ve_16px 323811
+check small/ddpmpp_vp_16px 317699
 check analytic/gaussian_mixture_vp 0
 check analytic/gaussian_ve 0
 frozen=$("$bin/sgm-train" --config "$src/configs/ve/cifar10_ncsnpp_continuous.cfg" --dry-run | grep '^frozen parameters:')
