@@ -89,7 +89,12 @@ void validate_model(const Config& c) {
     fail("model.embedding_type",
          "fourier needs training.continuous = true (use positional for discrete training)");
   }
-  if (m.name == "gaussian") return;  // no network: the architecture keys do not apply
+  if (m.name.rfind("ncsnv2_", 0) == 0 && m.normalization != "InstanceNorm++" &&
+      m.normalization != "InstanceNorm") {
+    fail("model.normalization", "NCSNv2 needs InstanceNorm++ or InstanceNorm");
+  }
+  // The U-Net keys below apply to NCSN++/DDPM++ and DDPM only.
+  if (m.name != "ncsnpp" && m.name != "ddpm") return;
   // Every level halves the resolution; attention sizes must be sizes that occur.
   const std::int64_t levels = static_cast<std::int64_t>(m.ch_mult.size());
   const std::int64_t size = c.data.image_size;

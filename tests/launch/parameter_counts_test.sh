@@ -34,6 +34,9 @@ check ve/bedroom_ncsnpp_continuous 65574421
 check ve/ffhq_256_ncsnpp_continuous 65574421
 check ve/ffhq_ncsnpp_continuous 105785880
 check vp/ddpm_church 111569923
+# NCSNv2 after score_sde's two construction defects are avoided (models.md §9).
+check ve/ncsnv2_cifar10 29694083
+check ve/ncsnv2_bedroom 83445379
 # The small CPU configs are the fixtures' networks (num_parameters 323,827 = 323,811 + 16 frozen).
 check small/ncsnpp_ve_16px 323811
 check small/ddpmpp_vp_16px 317699

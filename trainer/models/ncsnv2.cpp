@@ -1,0 +1,317 @@
+#include "trainer/models/ncsnv2.h"
+
+#include <torch/nn/functional/pooling.h>
+#include <torch/nn/functional/upsampling.h>
+#include <torch/nn/modules/instancenorm.h>
+#include <torch/nn/modules/normalization.h>
+
+#include "trainer/core/error.h"
+#include "trainer/models/ncsnpp.h"
+
+namespace sgm::models {
+namespace F = torch::nn::functional;
+namespace {
+
+// NCSN-style convolutions keep PyTorch's default initialisation (models.md §9). Dilated 3x3
+// convolutions are padded by their dilation, as in the NCSNv2 code (ermongroup/ncsnv2
+// dilated_conv3x3); score_sde's port pads them by 1, which makes the dilated residual sums
+// mismatch in shape, so its NCSNv2 cannot run a forward pass (README, "Models").
+torch::nn::Conv2d ncsn_conv(std::int64_t in, std::int64_t out, std::int64_t k, bool bias = true,
+                            std::int64_t dilation = 1) {
+  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, k)
+                               .padding(dilation * (k / 2))
+                               .dilation(dilation)
+                               .bias(bias));
+}
+
+// Normalisation chosen by model.normalization, with the reference's parameter names.
+std::shared_ptr<torch::nn::Module> make_norm(const std::string& kind, std::int64_t channels) {
+  if (kind == "InstanceNorm++") return InstanceNorm2dPlus(channels).ptr();
+  if (kind == "InstanceNorm")
+    return torch::nn::InstanceNorm2d(torch::nn::InstanceNorm2dOptions(channels)).ptr();
+  throw core::UsageError(
+      "model.normalization: NCSNv2 supports InstanceNorm++ and InstanceNorm, not '" + kind + "'");
+}
+
+torch::Tensor apply_norm(const std::shared_ptr<torch::nn::Module>& norm, const torch::Tensor& x) {
+  if (auto plus = std::dynamic_pointer_cast<InstanceNorm2dPlusImpl>(norm)) return plus->forward(x);
+  return std::dynamic_pointer_cast<torch::nn::InstanceNorm2dImpl>(norm)->forward(x);
+}
+
+// Convolution (stride 1) followed by the mean of the four 2x2 phases.
+class ConvMeanPoolImpl : public torch::nn::Module {
+ public:
+  ConvMeanPoolImpl(std::int64_t in, std::int64_t out, std::int64_t k) {
+    conv = register_module("conv", ncsn_conv(in, out, k));
+  }
+  torch::Tensor forward(const torch::Tensor& x) {
+    torch::Tensor y = conv->forward(x);
+    using torch::indexing::None;
+    using torch::indexing::Slice;
+    return (y.index({Slice(), Slice(), Slice(None, None, 2), Slice(None, None, 2)}) +
+            y.index({Slice(), Slice(), Slice(1, None, 2), Slice(None, None, 2)}) +
+            y.index({Slice(), Slice(), Slice(None, None, 2), Slice(1, None, 2)}) +
+            y.index({Slice(), Slice(), Slice(1, None, 2), Slice(1, None, 2)})) /
+           4.0;
+  }
+  torch::nn::Conv2d conv{nullptr};
+};
+TORCH_MODULE(ConvMeanPool);
+
+// layers.ResidualBlock (registration order conv1, normalize2, conv2, shortcut, normalize1).
+class ResidualBlockImpl : public torch::nn::Module {
+ public:
+  ResidualBlockImpl(std::int64_t in, std::int64_t out, bool down, std::int64_t dilation,
+                    const std::string& norm, Activation act)
+      : act_(std::move(act)), identity_(in == out && !down) {
+    if (down && dilation == 1) {
+      conv1_ = register_module("conv1", ncsn_conv(in, in, 3));
+      normalize2_ = register_module("normalize2", make_norm(norm, in));
+      conv2_ = register_module("conv2", ConvMeanPool(in, out, 3).ptr());
+      if (!identity_) shortcut_ = register_module("shortcut", ConvMeanPool(in, out, 1).ptr());
+    } else {
+      const std::int64_t mid = down ? in : out;
+      conv1_ = register_module("conv1", ncsn_conv(in, mid, 3, true, dilation));
+      normalize2_ = register_module("normalize2", make_norm(norm, mid));
+      conv2_ = register_module("conv2", ncsn_conv(mid, out, 3, true, dilation));
+      if (!identity_) {
+        shortcut_ =
+            register_module("shortcut", dilation > 1 ? ncsn_conv(in, out, 3, true, dilation).ptr()
+                                                     : ncsn_conv(in, out, 1).ptr());
+      }
+    }
+    normalize1_ = register_module("normalize1", make_norm(norm, in));
+  }
+  torch::Tensor forward(const torch::Tensor& x) {
+    torch::Tensor h = call(conv1_, act_(apply_norm(normalize1_, x)));
+    h = call(conv2_, act_(apply_norm(normalize2_, h)));
+    return (identity_ ? x : call(shortcut_, x)) + h;
+  }
+
+ private:
+  static torch::Tensor call(const std::shared_ptr<torch::nn::Module>& m, const torch::Tensor& x) {
+    if (auto c = std::dynamic_pointer_cast<torch::nn::Conv2dImpl>(m)) return c->forward(x);
+    return std::dynamic_pointer_cast<ConvMeanPoolImpl>(m)->forward(x);
+  }
+  Activation act_;
+  bool identity_;
+  std::shared_ptr<torch::nn::Module> conv1_, conv2_, shortcut_, normalize1_, normalize2_;
+};
+TORCH_MODULE(ResidualBlock);
+
+// Residual conv units: n_blocks x (n_stages x [act, conv 3x3 without bias]) + skip.
+class RCUBlockImpl : public torch::nn::Module {
+ public:
+  RCUBlockImpl(std::int64_t features, int n_blocks, int n_stages, Activation act)
+      : act_(std::move(act)) {
+    for (int i = 0; i < n_blocks; ++i) {
+      convs_.emplace_back();
+      for (int j = 0; j < n_stages; ++j) {
+        convs_.back().push_back(
+            register_module(std::to_string(i + 1) + "_" + std::to_string(j + 1) + "_conv",
+                            ncsn_conv(features, features, 3, false)));
+      }
+    }
+  }
+  torch::Tensor forward(torch::Tensor x) {
+    for (auto& block : convs_) {
+      torch::Tensor residual = x;
+      for (auto& conv : block) x = conv->forward(act_(x));
+      x = x + residual;
+    }
+    return x;
+  }
+
+ private:
+  Activation act_;
+  std::vector<std::vector<torch::nn::Conv2d>> convs_;
+};
+TORCH_MODULE(RCUBlock);
+
+// Chained residual pooling: act, then n_stages x (5x5 max pool, conv) accumulated.
+class CRPBlockImpl : public torch::nn::Module {
+ public:
+  CRPBlockImpl(std::int64_t features, int n_stages, Activation act) : act_(std::move(act)) {
+    convs = register_module("convs", torch::nn::ModuleList());
+    for (int i = 0; i < n_stages; ++i) convs->push_back(ncsn_conv(features, features, 3, false));
+  }
+  torch::Tensor forward(torch::Tensor x) {
+    x = act_(x);
+    torch::Tensor path = x;
+    for (std::size_t i = 0; i < convs->size(); ++i) {
+      path = convs[i]->as<torch::nn::Conv2d>()->forward(
+          F::max_pool2d(path, F::MaxPool2dFuncOptions(5).stride(1).padding(2)));
+      x = path + x;
+    }
+    return x;
+  }
+  torch::nn::ModuleList convs{nullptr};
+
+ private:
+  Activation act_;
+};
+TORCH_MODULE(CRPBlock);
+
+// Multi-resolution fusion: conv each input, bilinear (align_corners) to `shape`, sum.
+class MSFBlockImpl : public torch::nn::Module {
+ public:
+  MSFBlockImpl(const std::vector<std::int64_t>& in_planes, std::int64_t features) {
+    convs = register_module("convs", torch::nn::ModuleList());
+    for (auto in : in_planes) convs->push_back(ncsn_conv(in, features, 3, true));
+  }
+  torch::Tensor forward(const std::vector<torch::Tensor>& xs,
+                        const std::vector<std::int64_t>& shape) {
+    torch::Tensor sum;
+    for (std::size_t i = 0; i < convs->size(); ++i) {
+      torch::Tensor h = convs[i]->as<torch::nn::Conv2d>()->forward(xs[i]);
+      h = F::interpolate(
+          h, F::InterpolateFuncOptions().size(shape).mode(torch::kBilinear).align_corners(true));
+      sum = sum.defined() ? sum + h : h;
+    }
+    return sum;
+  }
+  torch::nn::ModuleList convs{nullptr};
+};
+TORCH_MODULE(MSFBlock);
+
+class RefineBlockImpl : public torch::nn::Module {
+ public:
+  RefineBlockImpl(const std::vector<std::int64_t>& in_planes, std::int64_t features,
+                  const Activation& act, bool start, bool end) {
+    adapt_convs = register_module("adapt_convs", torch::nn::ModuleList());
+    for (auto in : in_planes) adapt_convs->push_back(RCUBlock(in, 2, 2, act));
+    output_convs = register_module("output_convs", RCUBlock(features, end ? 3 : 1, 2, act));
+    if (!start) msf = register_module("msf", MSFBlock(in_planes, features));
+    crp = register_module("crp", CRPBlock(features, 2, act));
+  }
+  torch::Tensor forward(const std::vector<torch::Tensor>& xs,
+                        const std::vector<std::int64_t>& shape) {
+    std::vector<torch::Tensor> hs;
+    for (std::size_t i = 0; i < xs.size(); ++i)
+      hs.push_back(adapt_convs[i]->as<RCUBlock>()->forward(xs[i]));
+    torch::Tensor h = hs.size() > 1 ? msf->forward(hs, shape) : hs[0];
+    return output_convs->forward(crp->forward(h));
+  }
+  torch::nn::ModuleList adapt_convs{nullptr};
+  RCUBlock output_convs{nullptr};
+  MSFBlock msf{nullptr};
+  CRPBlock crp{nullptr};
+};
+TORCH_MODULE(RefineBlock);
+
+struct StageSpec {
+  const char* name;
+  std::int64_t in_mult, out_mult;
+  bool down;
+  std::int64_t dilation;
+};
+
+}  // namespace
+
+InstanceNorm2dPlusImpl::InstanceNorm2dPlusImpl(std::int64_t channels) {
+  alpha_ = register_parameter("alpha", torch::empty({channels}).normal_(1, 0.02));
+  gamma_ = register_parameter("gamma", torch::empty({channels}).normal_(1, 0.02));
+  beta_ = register_parameter("beta", torch::zeros({channels}));
+}
+
+torch::Tensor InstanceNorm2dPlusImpl::forward(const torch::Tensor& x) {
+  torch::Tensor means = x.mean({2, 3});
+  torch::Tensor m = means.mean(-1, true);
+  torch::Tensor v = means.var(-1, /*unbiased=*/true, true);
+  means = (means - m) / (v + 1e-5).sqrt();
+  torch::Tensor h = torch::instance_norm(x, {}, {}, {}, {}, true, 0.1, 1e-5, false);
+  h = h + means.unsqueeze(-1).unsqueeze(-1) * alpha_.view({1, -1, 1, 1});
+  return gamma_.view({1, -1, 1, 1}) * h + beta_.view({1, -1, 1, 1});
+}
+
+NCSNv2::NCSNv2(const ModelOptions& options, const DataShape& data)
+    : o_(options), data_(data), act_(activation(options.nonlinearity)) {
+  if (data_.image_size == 28)
+    throw core::UsageError(
+        "data.image_size: NCSNv2's 28-pixel variant (adjust_padding) is not supported");
+  const std::int64_t nf = o_.nf;
+  std::vector<StageSpec> stages;
+  std::vector<std::vector<std::int64_t>>
+      refine_in;  // in_planes per refine block, as multiples of nf
+  std::vector<std::int64_t> refine_out;
+  if (o_.name == "ncsnv2_64") {
+    stages = {{"res1", 1, 1, false, 1},
+              {"res2", 1, 2, true, 1},
+              {"res3", 2, 2, true, 2},
+              {"res4", 2, 2, true, 4}};
+    refine_in = {{2}, {2, 2}, {2, 2}, {1, 1}};
+    refine_out = {2, 2, 1, 1};
+  } else if (o_.name == "ncsnv2_128") {
+    stages = {{"res1", 1, 1, false, 1},
+              {"res2", 1, 2, true, 1},
+              {"res3", 2, 2, true, 1},
+              {"res4", 2, 4, true, 2},
+              {"res5", 4, 4, true, 4}};
+    refine_in = {{4}, {4, 4}, {2, 2}, {2, 2}, {1, 1}};
+    refine_out = {4, 2, 2, 1, 1};
+  } else if (o_.name == "ncsnv2_256") {
+    stages = {{"res1", 1, 1, false, 1}, {"res2", 1, 2, true, 1}, {"res3", 2, 2, true, 1},
+              {"res31", 2, 2, true, 1}, {"res4", 2, 4, true, 2}, {"res5", 4, 4, true, 4}};
+    refine_in = {{4}, {4, 4}, {2, 2}, {2, 2}, {2, 2}, {1, 1}};
+    refine_out = {4, 2, 2, 2, 1, 1};
+  } else {
+    throw core::UsageError("model.name: '" + o_.name + "' is not an NCSNv2 variant");
+  }
+  sigmas_ = register_buffer("sigmas", reference_sigmas(o_.sigma_min, o_.sigma_max, o_.num_scales));
+  begin_conv_ = register_module("begin_conv", ncsn_conv(data_.num_channels, nf, 3));
+  normalizer_ = register_module("normalizer", make_norm(o_.normalization, nf));
+  end_conv_ = register_module("end_conv", ncsn_conv(nf, data_.num_channels, 3));
+  for (const StageSpec& s : stages) {
+    // Each stage: a (possibly down-sampling) block, then a block at the stage's width.
+    auto list = register_module(s.name, torch::nn::ModuleList());
+    list->push_back(
+        ResidualBlock(s.in_mult * nf, s.out_mult * nf, s.down, s.dilation, o_.normalization, act_));
+    list->push_back(
+        ResidualBlock(s.out_mult * nf, s.out_mult * nf, false, s.dilation, o_.normalization, act_));
+    res_.push_back(list);
+  }
+  // Refine blocks are named refine1..refineK, except that the 256-px net's extra one is
+  // refine31 (between refine2 and refine3 in the forward order).
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < refine_in.size(); ++i)
+    names.push_back("refine" + std::to_string(i + 1));
+  if (o_.name == "ncsnv2_256")
+    names = {"refine1", "refine2", "refine31", "refine3", "refine4", "refine5"};
+  for (std::size_t i = 0; i < refine_in.size(); ++i) {
+    std::vector<std::int64_t> in;
+    for (auto m : refine_in[i]) in.push_back(m * nf);
+    refine_.push_back(register_module(
+        names[i],
+        RefineBlock(in, refine_out[i] * nf, act_, i == 0, i + 1 == refine_in.size()).ptr()));
+  }
+}
+
+torch::Tensor NCSNv2::forward(const torch::Tensor& x, const torch::Tensor& labels) {
+  torch::Tensor h = begin_conv_->forward(data_.centered ? x : x * 2 - 1);
+  std::vector<torch::Tensor> layers;
+  for (auto& stage : res_) {
+    for (std::size_t i = 0; i < stage->size(); ++i) h = stage[i]->as<ResidualBlock>()->forward(h);
+    layers.push_back(h);
+  }
+  // Coarsest first: refine1([layerK]), refine2([layerK-1, ref1]), ...
+  torch::Tensor ref;
+  for (std::size_t i = 0; i < refine_.size(); ++i) {
+    const torch::Tensor& skip = layers[layers.size() - 1 - i];
+    std::vector<torch::Tensor> inputs =
+        i == 0 ? std::vector<torch::Tensor>{skip} : std::vector<torch::Tensor>{skip, ref};
+    ref = std::dynamic_pointer_cast<RefineBlockImpl>(refine_[i])
+              ->forward(inputs, {skip.size(2), skip.size(3)});
+  }
+  torch::Tensor out = end_conv_->forward(act_(apply_norm(normalizer_, ref)));
+  torch::Tensor used = sigmas_.index_select(0, labels.to(torch::kLong).to(sigmas_.device()));
+  return out / used.view({-1, 1, 1, 1}).to(out.dtype());
+}
+
+std::vector<std::pair<std::string, std::string>> NCSNv2::reference_names() const {
+  std::vector<std::pair<std::string, std::string>> names;
+  for (const auto& p : named_parameters(true)) names.emplace_back(p.key(), p.key());
+  names.emplace_back("sigmas", "sigmas");
+  return names;
+}
+
+}  // namespace sgm::models

@@ -1,0 +1,53 @@
+// NCSNv2 (Song & Ermon 2020, "Improved techniques", arXiv 2006.09011) as score_sde's
+// models/ncsnv2.py builds it (models.md §9): a RefineNet of residual blocks (dilated at the
+// coarse levels), InstanceNorm++, RCU / MSF / CRP refinement blocks; unconditional network whose
+// output is divided by sigma[label] (technique 3). ncsnv2_64: 4 levels; ncsnv2_128: 5;
+// ncsnv2_256: 6. Parameter names equal the reference's (res1.0.conv1.weight, refine1.crp...).
+// x: [B, C, H, W] -> [B, C, H, W]; labels [B] int64 indices into the descending sigmas.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/conv.h>
+
+#include "trainer/models/layers.h"
+#include "trainer/models/options.h"
+#include "trainer/models/score_model.h"
+
+namespace sgm::models {
+
+// InstanceNorm++: h = IN(x) + alpha * (mu - mean(mu)) / sqrt(var(mu) + 1e-5); out = gamma h + beta,
+// mu the per-channel means. Parameters alpha, gamma (~ N(1, 0.02^2)), beta (0).
+class InstanceNorm2dPlusImpl : public torch::nn::Module {
+ public:
+  explicit InstanceNorm2dPlusImpl(std::int64_t channels);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::Tensor alpha_, gamma_, beta_;
+};
+TORCH_MODULE(InstanceNorm2dPlus);
+
+class NCSNv2 : public ScoreModel {
+ public:
+  NCSNv2(const ModelOptions& options, const DataShape& data);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels) override;
+  std::vector<std::pair<std::string, std::string>> reference_names() const override;
+
+ private:
+  struct Stage;
+  ModelOptions o_;
+  DataShape data_;
+  Activation act_;
+  torch::Tensor sigmas_;
+  torch::nn::Conv2d begin_conv_{nullptr}, end_conv_{nullptr};
+  std::shared_ptr<torch::nn::Module> normalizer_;
+  std::vector<torch::nn::ModuleList> res_;                  // res1, res2, ... (res31 for 256 px)
+  std::vector<std::shared_ptr<torch::nn::Module>> refine_;  // refine1, ... in forward order
+};
+
+}  // namespace sgm::models
