@@ -1,5 +1,7 @@
 #include "trainer/models/ncsnv2.h"
 
+#include <algorithm>
+
 #include <torch/nn/functional/pooling.h>
 #include <torch/nn/functional/upsampling.h>
 #include <torch/nn/modules/instancenorm.h>
@@ -206,6 +208,59 @@ struct StageSpec {
   std::int64_t dilation;
 };
 
+struct RefineSpec {
+  const char* name;
+  std::vector<std::int64_t> in_mult;  // widths of the inputs, in units of nf
+  std::int64_t out_mult;
+};
+
+// The three score_sde variants (NCSNv2, NCSNv2Deeper, NCSNv2Deepest), widths in units of nf.
+// Refine blocks are listed in forward order (coarsest first).
+struct Architecture {
+  std::vector<StageSpec> stages;
+  std::vector<RefineSpec> refines;
+};
+
+Architecture architecture(const std::string& name) {
+  if (name == "ncsnv2_64") {
+    return {{{"res1", 1, 1, false, 1},
+             {"res2", 1, 2, true, 1},
+             {"res3", 2, 2, true, 2},
+             {"res4", 2, 2, true, 4}},
+            {{"refine1", {2}, 2},
+             {"refine2", {2, 2}, 2},
+             {"refine3", {2, 2}, 1},
+             {"refine4", {1, 1}, 1}}};
+  }
+  if (name == "ncsnv2_128") {
+    return {{{"res1", 1, 1, false, 1},
+             {"res2", 1, 2, true, 1},
+             {"res3", 2, 2, true, 1},
+             {"res4", 2, 4, true, 2},
+             {"res5", 4, 4, true, 4}},
+            {{"refine1", {4}, 4},
+             {"refine2", {4, 4}, 2},
+             {"refine3", {2, 2}, 2},
+             {"refine4", {2, 2}, 1},
+             {"refine5", {1, 1}, 1}}};
+  }
+  if (name == "ncsnv2_256") {
+    return {{{"res1", 1, 1, false, 1},
+             {"res2", 1, 2, true, 1},
+             {"res3", 2, 2, true, 1},
+             {"res31", 2, 2, true, 1},
+             {"res4", 2, 4, true, 2},
+             {"res5", 4, 4, true, 4}},
+            {{"refine1", {4}, 4},
+             {"refine2", {4, 4}, 2},
+             {"refine31", {2, 2}, 2},
+             {"refine3", {2, 2}, 2},
+             {"refine4", {2, 2}, 1},
+             {"refine5", {1, 1}, 1}}};
+  }
+  throw core::UsageError("model.name: '" + name + "' is not an NCSNv2 variant");
+}
+
 }  // namespace
 
 InstanceNorm2dPlusImpl::InstanceNorm2dPlusImpl(std::int64_t channels) {
@@ -230,38 +285,12 @@ NCSNv2::NCSNv2(const ModelOptions& options, const DataShape& data)
     throw core::UsageError(
         "data.image_size: NCSNv2's 28-pixel variant (adjust_padding) is not supported");
   const std::int64_t nf = o_.nf;
-  std::vector<StageSpec> stages;
-  std::vector<std::vector<std::int64_t>>
-      refine_in;  // in_planes per refine block, as multiples of nf
-  std::vector<std::int64_t> refine_out;
-  if (o_.name == "ncsnv2_64") {
-    stages = {{"res1", 1, 1, false, 1},
-              {"res2", 1, 2, true, 1},
-              {"res3", 2, 2, true, 2},
-              {"res4", 2, 2, true, 4}};
-    refine_in = {{2}, {2, 2}, {2, 2}, {1, 1}};
-    refine_out = {2, 2, 1, 1};
-  } else if (o_.name == "ncsnv2_128") {
-    stages = {{"res1", 1, 1, false, 1},
-              {"res2", 1, 2, true, 1},
-              {"res3", 2, 2, true, 1},
-              {"res4", 2, 4, true, 2},
-              {"res5", 4, 4, true, 4}};
-    refine_in = {{4}, {4, 4}, {2, 2}, {2, 2}, {1, 1}};
-    refine_out = {4, 2, 2, 1, 1};
-  } else if (o_.name == "ncsnv2_256") {
-    stages = {{"res1", 1, 1, false, 1}, {"res2", 1, 2, true, 1}, {"res3", 2, 2, true, 1},
-              {"res31", 2, 2, true, 1}, {"res4", 2, 4, true, 2}, {"res5", 4, 4, true, 4}};
-    refine_in = {{4}, {4, 4}, {2, 2}, {2, 2}, {2, 2}, {1, 1}};
-    refine_out = {4, 2, 2, 2, 1, 1};
-  } else {
-    throw core::UsageError("model.name: '" + o_.name + "' is not an NCSNv2 variant");
-  }
+  const Architecture arch = architecture(o_.name);
   sigmas_ = register_buffer("sigmas", reference_sigmas(o_.sigma_min, o_.sigma_max, o_.num_scales));
   begin_conv_ = register_module("begin_conv", ncsn_conv(data_.num_channels, nf, 3));
   normalizer_ = register_module("normalizer", make_norm(o_.normalization, nf));
   end_conv_ = register_module("end_conv", ncsn_conv(nf, data_.num_channels, 3));
-  for (const StageSpec& s : stages) {
+  for (const StageSpec& s : arch.stages) {
     // Each stage: a (possibly down-sampling) block, then a block at the stage's width.
     auto list = register_module(s.name, torch::nn::ModuleList());
     list->push_back(
@@ -270,20 +299,24 @@ NCSNv2::NCSNv2(const ModelOptions& options, const DataShape& data)
         ResidualBlock(s.out_mult * nf, s.out_mult * nf, false, s.dilation, o_.normalization, act_));
     res_.push_back(list);
   }
-  // Refine blocks are named refine1..refineK, except that the 256-px net's extra one is
-  // refine31 (between refine2 and refine3 in the forward order).
-  std::vector<std::string> names;
-  for (std::size_t i = 0; i < refine_in.size(); ++i)
-    names.push_back("refine" + std::to_string(i + 1));
-  if (o_.name == "ncsnv2_256")
-    names = {"refine1", "refine2", "refine31", "refine3", "refine4", "refine5"};
-  for (std::size_t i = 0; i < refine_in.size(); ++i) {
+  std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> blocks;
+  for (std::size_t i = 0; i < arch.refines.size(); ++i) {
+    const RefineSpec& r = arch.refines[i];
     std::vector<std::int64_t> in;
-    for (auto m : refine_in[i]) in.push_back(m * nf);
-    refine_.push_back(register_module(
-        names[i],
-        RefineBlock(in, refine_out[i] * nf, act_, i == 0, i + 1 == refine_in.size()).ptr()));
+    for (auto m : r.in_mult) in.push_back(m * nf);
+    const bool start = i == 0, end = i + 1 == arch.refines.size();
+    refine_.push_back(RefineBlock(in, r.out_mult * nf, act_, start, end).ptr());
+    blocks.emplace_back(r.name, refine_.back());
   }
+  // Register in the reference's attribute order (its refine31 follows refine3), so parameters()
+  // and hence EMA shadow lists come in the same order as score_sde's.
+  std::stable_sort(blocks.begin(), blocks.end(), [](const auto& a, const auto& b) {
+    auto key = [](const std::string& n) {
+      return n == "refine31" ? 35 : std::stoi(n.substr(6)) * 10;
+    };
+    return key(a.first) < key(b.first);
+  });
+  for (auto& [name, block] : blocks) register_module(name, block);
 }
 
 torch::Tensor NCSNv2::forward(const torch::Tensor& x, const torch::Tensor& labels) {
