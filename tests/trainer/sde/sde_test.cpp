@@ -21,7 +21,9 @@ using sgm::testing::tensors_close;
 
 const at::Tensor kTimes = at::tensor({1e-5, 0.1, 0.37, 0.5, 0.9, 1.0}, at::kDouble);
 
-double vp_L(double t, double b0 = 0.1, double b1 = 20.0) { return -0.25 * t * t * (b1 - b0) - 0.5 * t * b0; }
+double vp_L(double t, double b0 = 0.1, double b1 = 20.0) {
+  return -0.25 * t * t * (b1 - b0) - 0.5 * t * b0;
+}
 
 TEST(Sde, MarginalsMatchClosedForms) {
   VPSDE vp(0.1, 20.0, 1000);
@@ -55,7 +57,10 @@ TEST(Sde, MarginalsMatchClosedForms) {
 }
 
 TEST(Sde, PriorLogpIsTheGaussianDensity) {
-  at::Tensor z = core::CounterRng(3).normal(at::arange(4, at::kLong), 12, core::RngStream::kTest).to(at::kDouble).view({4, 3, 2, 2});
+  at::Tensor z = core::CounterRng(3)
+                     .normal(at::arange(4, at::kLong), 12, core::RngStream::kTest)
+                     .to(at::kDouble)
+                     .view({4, 3, 2, 2});
   at::Tensor sq = z.square().reshape({4, -1}).sum(1);
   const double D = 12;
   EXPECT_TRUE(tensors_close("VP prior_logp", VPSDE(0.1, 20, 1000).prior_logp(z),
@@ -63,7 +68,8 @@ TEST(Sde, PriorLogpIsTheGaussianDensity) {
   const double s = 50.0;
   EXPECT_TRUE(tensors_close("VE prior_logp", VESDE(0.01, s, 1000).prior_logp(z),
                             sq.div(-2 * s * s).sub(D / 2 * std::log(2 * M_PI * s * s)), 1e-10));
-  EXPECT_TRUE(tensors_close("VE prior_sampling scales by sigma_max", VESDE(0.01, s, 1000).prior_sampling(z), z.mul(s), 0));
+  EXPECT_TRUE(tensors_close("VE prior_sampling scales by sigma_max",
+                            VESDE(0.01, s, 1000).prior_sampling(z), z.mul(s), 0));
 }
 
 TEST(Sde, DiscretisationsTelescopeToTheMarginals) {
@@ -72,23 +78,28 @@ TEST(Sde, DiscretisationsTelescopeToTheMarginals) {
   at::Tensor t = at::arange(1000, at::kFloat).div(999.0);
   at::Tensor x = at::zeros({1000, 1});
   DriftDiffusion d = ve.discretize(x, t);
-  EXPECT_TRUE(near_with_evidence("VE sum G_i^2 / sigma_max^2", d.diffusion.to(at::kDouble).square().sum().item<double>() / 2500.0, 1.0, 1e-5));
+  EXPECT_TRUE(near_with_evidence("VE sum G_i^2 / sigma_max^2",
+                                 d.diffusion.to(at::kDouble).square().sum().item<double>() / 2500.0,
+                                 1.0, 1e-5));
   // VP: prod_i sqrt(alpha_i) = sqrt(alphabar_{N-1}), which approximates exp(L(1)).
   VPSDE vp(0.1, 20.0, 1000);
   DriftDiffusion dv = vp.discretize(at::ones({1000, 1}), t);
   at::Tensor coeff = dv.drift.add(1).squeeze(1).to(at::kDouble);  // sqrt(alpha_i) x with x = 1
-  EXPECT_TRUE(near_with_evidence("VP prod sqrt(alpha_i) vs sqrt(alphabar_N-1)", coeff.prod().item<double>(),
+  EXPECT_TRUE(near_with_evidence("VP prod sqrt(alpha_i) vs sqrt(alphabar_N-1)",
+                                 coeff.prod().item<double>(),
                                  vp.sqrt_alphas_cumprod()[999].item<double>(), 1e-7));
   // The DDPM chain approximates the continuous mean coefficient only to O(1/N) in the exponent:
   // prod(1 - beta_i) vs exp(-int beta) differ by 3.3 % at t = 1 for N = 1000.
   EXPECT_TRUE(near_with_evidence("VP sqrt(alphabar_N-1) / exp(L(1))",
-                                 vp.sqrt_alphas_cumprod()[999].item<double>() / std::exp(vp_L(1.0)), 1.0, 0.04));
+                                 vp.sqrt_alphas_cumprod()[999].item<double>() / std::exp(vp_L(1.0)),
+                                 1.0, 0.04));
   // Euler-Maruyama (subVP): f = f(x,t)/N, G = g(t)/sqrt(N).
   SubVPSDE sub(0.1, 20.0, 1000);
   DriftDiffusion ds = sub.discretize(at::ones({1, 1}), at::tensor({0.5}));
   DriftDiffusion cs = sub.sde(at::ones({1, 1}), at::tensor({0.5}));
   EXPECT_TRUE(tensors_close("EM drift", ds.drift, cs.drift.div(1000), 1e-9));
-  EXPECT_TRUE(tensors_close("EM diffusion", ds.diffusion, cs.diffusion.div(std::sqrt(1000.0)), 1e-9));
+  EXPECT_TRUE(
+      tensors_close("EM diffusion", ds.diffusion, cs.diffusion.div(std::sqrt(1000.0)), 1e-9));
 }
 
 // Simulates dx = f dt + g dw with Euler-Maruyama from N(mu, s^2) and compares the moments at
@@ -108,16 +119,19 @@ TEST(Sde, ForwardSimulationMatchesMarginalMoments) {
     for (int i = 0; i < steps; ++i) {
       at::Tensor t = at::full({n}, (i + 0.5) * dt, at::kDouble);
       DriftDiffusion d = sde->sde(x, t);
-      x = x + d.drift * dt + batch_view(d.diffusion, x) * std::sqrt(dt) * noise.select(1, i).unsqueeze(1);
+      x = x + d.drift * dt +
+          batch_view(d.diffusion, x) * std::sqrt(dt) * noise.select(1, i).unsqueeze(1);
     }
     const double a = std::exp(vp_L(1.0));
     double mean = std::string(name) == "vesde" ? mu : a * mu;
-    double var = std::string(name) == "vpsde"    ? a * a * s * s + 1 - a * a
+    double var = std::string(name) == "vpsde"      ? a * a * s * s + 1 - a * a
                  : std::string(name) == "subvpsde" ? a * a * s * s + (1 - a * a) * (1 - a * a)
                                                    : s * s + 2500.0 - 1e-4;
     // Standard errors of the sample mean and variance of a Gaussian: sqrt(v/n), v sqrt(2/n).
-    EXPECT_TRUE(near_with_evidence(std::string(name) + " mean at t=1", x.mean().item<double>(), mean, 4 * std::sqrt(var / n)));
-    EXPECT_TRUE(near_with_evidence(std::string(name) + " variance at t=1 (relative)", x.var().item<double>() / var, 1.0,
+    EXPECT_TRUE(near_with_evidence(std::string(name) + " mean at t=1", x.mean().item<double>(),
+                                   mean, 4 * std::sqrt(var / n)));
+    EXPECT_TRUE(near_with_evidence(std::string(name) + " variance at t=1 (relative)",
+                                   x.var().item<double>() / var, 1.0,
                                    4 * std::sqrt(2.0 / n) + 2e-3));
   }
 }
@@ -127,10 +141,13 @@ TEST(Sde, ScoreWrappersAndLabelsFollowTheReference) {
   auto ve = make_sde({"vesde"});
   auto sub = make_sde({"subvpsde"});
   at::Tensor t = at::tensor({0.25f, 0.5f});
-  EXPECT_TRUE(tensors_close("VP continuous label 999t", network_labels(*vp, t, true), t.mul(999), 0));
-  EXPECT_TRUE(tensors_close("VP discrete label t(N-1)", network_labels(*vp, t, false), t.mul(999), 0));
+  EXPECT_TRUE(
+      tensors_close("VP continuous label 999t", network_labels(*vp, t, true), t.mul(999), 0));
+  EXPECT_TRUE(
+      tensors_close("VP discrete label t(N-1)", network_labels(*vp, t, false), t.mul(999), 0));
   EXPECT_TRUE(tensors_close("subVP label 999t", network_labels(*sub, t, false), t.mul(999), 0));
-  EXPECT_TRUE(tensors_close("VE continuous label sigma(t)", network_labels(*ve, t, true), ve->marginal_prob(t, t).std, 0));
+  EXPECT_TRUE(tensors_close("VE continuous label sigma(t)", network_labels(*ve, t, true),
+                            ve->marginal_prob(t, t).std, 0));
   at::Tensor ve_discrete = network_labels(*ve, t, false);
   EXPECT_EQ(ve_discrete.scalar_type(), at::kLong);
   EXPECT_EQ(ve_discrete[0].item<std::int64_t>(), 749);  // round(0.75 * 999) = 749 (749.25)
@@ -145,11 +162,44 @@ TEST(Sde, ScoreWrappersAndLabelsFollowTheReference) {
     at::Tensor alpha = m.mean.squeeze(1).div(mu);
     at::Tensor var = alpha.square().mul(s * s).add(m.std.square());
     at::Tensor exact = x.sub(batch_view(alpha.mul(mu), x)).neg().div(batch_view(var, x));
-    ModelFn net = [&](const at::Tensor& xx, const at::Tensor&) { return exact.mul(batch_view(m.std, xx)).neg(); };
-    EXPECT_TRUE(tensors_close("VP-family score wrapper", get_score_fn(sde, net, true)(x, t), exact, 1e-6));
+    ModelFn net = [&](const at::Tensor& xx, const at::Tensor&) {
+      return exact.mul(batch_view(m.std, xx)).neg();
+    };
+    EXPECT_TRUE(
+        tensors_close("VP-family score wrapper", get_score_fn(sde, net, true)(x, t), exact, 1e-6));
   }
   ModelFn identity = [](const at::Tensor& xx, const at::Tensor&) { return xx.mul(2); };
-  EXPECT_TRUE(tensors_close("VE score wrapper", get_score_fn(ve, identity, true)(x, t), x.mul(2), 0));
+  EXPECT_TRUE(
+      tensors_close("VE score wrapper", get_score_fn(ve, identity, true)(x, t), x.mul(2), 0));
+}
+
+TEST(Sde, ReverseSdeAndProbabilityFlow) {
+  // Reverse drift f - g^2 s, probability flow f - g^2 s / 2 with zero diffusion; the same for
+  // the discretised forms with (f_i, G_i).
+  ScoreFn score = [](const at::Tensor& x, const at::Tensor&) { return x.mul(-1.3).add(0.2); };
+  at::Tensor x = at::linspace(-1, 1, 6, at::kDouble).view({3, 2});
+  at::Tensor t = at::tensor({0.1, 0.5, 0.9}, at::kDouble);
+  for (const char* name : {"vpsde", "subvpsde", "vesde"}) {
+    auto sde = make_sde({name});
+    DriftDiffusion fwd = sde->sde(x, t);
+    DriftDiffusion disc = sde->discretize(x, t);
+    at::Tensor g2 = batch_view(fwd.diffusion.square(), x),
+               G2 = batch_view(disc.diffusion.square(), x);
+    for (bool pf : {false, true}) {
+      auto rev = sde->reverse(score, pf);
+      const double w = pf ? 0.5 : 1.0;
+      DriftDiffusion r = rev->sde(x, t);
+      EXPECT_TRUE(tensors_close(std::string(name) + (pf ? " PF drift" : " reverse drift"), r.drift,
+                                fwd.drift - g2 * score(x, t) * w, 1e-12));
+      EXPECT_TRUE(tensors_close(std::string(name) + " reverse diffusion", r.diffusion,
+                                pf ? fwd.diffusion * 0 : fwd.diffusion, 0));
+      DriftDiffusion rd = rev->discretize(x, t);
+      EXPECT_TRUE(tensors_close(std::string(name) + " reverse discretize f", rd.drift,
+                                disc.drift - G2 * score(x, t) * w, 1e-12));
+      EXPECT_TRUE(tensors_close(std::string(name) + " reverse discretize G", rd.diffusion,
+                                pf ? disc.diffusion * 0 : disc.diffusion, 0));
+    }
+  }
 }
 
 TEST(Sde, VeVpEquivalence) {
@@ -164,12 +214,16 @@ TEST(Sde, VeVpEquivalence) {
   at::Tensor sigma = m.std.div(alpha);
   at::Tensor x_vp = m.mean.add(batch_view(m.std, x0).mul(z));
   at::Tensor x_ve = x0.add(batch_view(sigma, x0).mul(z));
-  EXPECT_TRUE(tensors_close("x_VP = x_VE / sqrt(1 + sigma^2)", x_vp, x_ve.div(batch_view(sigma.square().add(1).sqrt(), x0)), 1e-12));
+  EXPECT_TRUE(tensors_close("x_VP = x_VE / sqrt(1 + sigma^2)", x_vp,
+                            x_ve.div(batch_view(sigma.square().add(1).sqrt(), x0)), 1e-12));
   // Scores of Gaussian data N(mu, s^2) transform as s_VP(x_VP) = sqrt(1 + sigma^2) s_VE(x_VE).
   const double mu = 0.3, s = 0.5;
   at::Tensor score_ve = x_ve.sub(mu).neg().div(batch_view(sigma.square().add(s * s), x0));
-  at::Tensor score_vp = x_vp.sub(batch_view(alpha, x0).mul(mu)).neg().div(batch_view(alpha.square().mul(s * s).add(m.std.square()), x0));
-  EXPECT_TRUE(tensors_close("s_VP = sqrt(1 + sigma^2) s_VE", score_vp, score_ve.mul(batch_view(sigma.square().add(1).sqrt(), x0)), 1e-12));
+  at::Tensor score_vp = x_vp.sub(batch_view(alpha, x0).mul(mu))
+                            .neg()
+                            .div(batch_view(alpha.square().mul(s * s).add(m.std.square()), x0));
+  EXPECT_TRUE(tensors_close("s_VP = sqrt(1 + sigma^2) s_VE", score_vp,
+                            score_ve.mul(batch_view(sigma.square().add(1).sqrt(), x0)), 1e-12));
 }
 
 }  // namespace
