@@ -58,50 +58,45 @@ torch::Tensor GaussianMixtureScore::wrapper_std(const torch::Tensor& t) const {
   return data_.sde == "vpsde" ? one_minus.sqrt() : one_minus;  // subVP: std = 1 - a^2
 }
 
-torch::Tensor GaussianMixtureScore::log_density(const torch::Tensor& x_in,
-                                                const torch::Tensor& t_in) const {
-  torch::Tensor x = x_in.to(torch::kDouble);
-  torch::Tensor t = t_in.to(torch::kDouble).to(x.device());
+std::vector<GaussianMixtureScore::Component> GaussianMixtureScore::components(
+    const torch::Tensor& x, const torch::Tensor& t) const {
   const double D = static_cast<double>(x.numel() / x.size(0));
+  double total_weight = 0;
+  for (double w : o_.gaussian_weight) total_weight += w;
   torch::Tensor a = mean_coeff(t), v = added_variance(t);
-  std::vector<torch::Tensor> terms;
+  std::vector<Component> out;
   for (std::size_t k = 0; k < o_.gaussian_mean.size(); ++k) {
     torch::Tensor var = a.square().mul(o_.gaussian_std[k] * o_.gaussian_std[k]).add(v);  // [B]
     torch::Tensor diff = x.sub(per_sample(a.mul(o_.gaussian_mean[k]), x));
     torch::Tensor sq = diff.square().reshape({x.size(0), -1}).sum(1);
-    terms.push_back(sq.div(var)
-                        .mul(-0.5)
-                        .sub(var.log().mul(0.5 * D))
-                        .sub(0.5 * D * std::log(2 * M_PI))
-                        .add(std::log(o_.gaussian_weight[k])));
+    torch::Tensor logp =
+        sq.div(var).mul(-0.5).sub(var.log().mul(0.5 * D)).sub(0.5 * D * std::log(2 * M_PI));
+    out.push_back({logp.add(std::log(o_.gaussian_weight[k] / total_weight)),
+                   diff.neg().div(per_sample(var, x))});
   }
-  return torch::logsumexp(torch::stack(terms, 0), 0).sub(std::log([&] {
-    double w = 0;
-    for (double wk : o_.gaussian_weight) w += wk;
-    return w;
-  }()));
+  return out;
+}
+
+torch::Tensor GaussianMixtureScore::log_density(const torch::Tensor& x_in,
+                                                const torch::Tensor& t_in) const {
+  torch::Tensor x = x_in.to(torch::kDouble);
+  std::vector<torch::Tensor> terms;
+  for (const Component& c : components(x, t_in.to(torch::kDouble).to(x.device())))
+    terms.push_back(c.log_weighted_density);
+  return torch::logsumexp(torch::stack(terms, 0), 0);
 }
 
 torch::Tensor GaussianMixtureScore::score(const torch::Tensor& x_in,
                                           const torch::Tensor& t_in) const {
   torch::Tensor x = x_in.to(torch::kDouble);
-  torch::Tensor t = t_in.to(torch::kDouble).to(x.device());
-  const double D = static_cast<double>(x.numel() / x.size(0));
-  torch::Tensor a = mean_coeff(t), v = added_variance(t);
-  std::vector<torch::Tensor> log_r, scores;
-  for (std::size_t k = 0; k < o_.gaussian_mean.size(); ++k) {
-    torch::Tensor var = a.square().mul(o_.gaussian_std[k] * o_.gaussian_std[k]).add(v);
-    torch::Tensor diff = x.sub(per_sample(a.mul(o_.gaussian_mean[k]), x));
-    torch::Tensor sq = diff.square().reshape({x.size(0), -1}).sum(1);
-    log_r.push_back(
-        sq.div(var).mul(-0.5).sub(var.log().mul(0.5 * D)).add(std::log(o_.gaussian_weight[k])));
-    scores.push_back(diff.neg().div(per_sample(var, x)));
-  }
-  // Responsibilities r_k(x) by a softmax over components (log-sum-exp).
+  const std::vector<Component> parts = components(x, t_in.to(torch::kDouble).to(x.device()));
+  std::vector<torch::Tensor> log_r;
+  for (const Component& c : parts) log_r.push_back(c.log_weighted_density);
+  // Responsibilities r_k(x): a softmax over components (log-sum-exp stable).
   torch::Tensor r = torch::stack(log_r, 0).softmax(0);  // [K, B]
   torch::Tensor out = torch::zeros_like(x);
-  for (std::size_t k = 0; k < scores.size(); ++k)
-    out = out.add(per_sample(r[static_cast<std::int64_t>(k)], x).mul(scores[k]));
+  for (std::size_t k = 0; k < parts.size(); ++k)
+    out = out.add(per_sample(r[static_cast<std::int64_t>(k)], x).mul(parts[k].score));
   return out.to(x_in.dtype());
 }
 

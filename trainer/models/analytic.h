@@ -34,6 +34,14 @@ class GaussianMixtureScore : public ScoreModel {
   torch::Tensor wrapper_std(const torch::Tensor& t) const;
 
  private:
+  // Per component k at (x, t): log(w_k N(x; a mu_k, var_k I)) [B] and the score -(x - a
+  // mu_k)/var_k.
+  struct Component {
+    torch::Tensor log_weighted_density;
+    torch::Tensor score;
+  };
+  std::vector<Component> components(const torch::Tensor& x, const torch::Tensor& t) const;
+
   ModelOptions o_;
   DataShape data_;
 };

@@ -31,22 +31,24 @@ std::shared_ptr<ReverseSDE> SDE::reverse(ScoreFn score, bool probability_flow) c
 ReverseSDE::ReverseSDE(std::shared_ptr<const SDE> forward, ScoreFn score, bool probability_flow)
     : forward_(std::move(forward)), score_(std::move(score)), probability_flow_(probability_flow) {}
 
+namespace {
+
+// (f - g^2 s w, g or 0) with w = 1/2 for the probability flow, for either (f, g) or (f_i, G_i).
+DriftDiffusion reversed(const DriftDiffusion& d, const at::Tensor& score, const at::Tensor& x,
+                        bool probability_flow) {
+  const double w = probability_flow ? 0.5 : 1.0;
+  at::Tensor drift = d.drift.sub(batch_view(d.diffusion.square(), x).mul(score).mul(w));
+  return {drift, probability_flow ? at::zeros_like(d.diffusion) : d.diffusion};
+}
+
+}  // namespace
+
 DriftDiffusion ReverseSDE::sde(const at::Tensor& x, const at::Tensor& t) const {
-  DriftDiffusion d = forward_->sde(x, t);
-  const double w = probability_flow_ ? 0.5 : 1.0;
-  at::Tensor g2 = batch_view(d.diffusion.square(), x);
-  at::Tensor drift = d.drift.sub(g2.mul(score_(x, t)).mul(w));
-  at::Tensor diffusion = probability_flow_ ? at::zeros_like(d.diffusion) : d.diffusion;
-  return {drift, diffusion};
+  return reversed(forward_->sde(x, t), score_(x, t), x, probability_flow_);
 }
 
 DriftDiffusion ReverseSDE::discretize(const at::Tensor& x, const at::Tensor& t) const {
-  DriftDiffusion d = forward_->discretize(x, t);
-  const double w = probability_flow_ ? 0.5 : 1.0;
-  at::Tensor g2 = batch_view(d.diffusion.square(), x);
-  at::Tensor rev_f = d.drift.sub(g2.mul(score_(x, t)).mul(w));
-  at::Tensor rev_g = probability_flow_ ? at::zeros_like(d.diffusion) : d.diffusion;
-  return {rev_f, rev_g};
+  return reversed(forward_->discretize(x, t), score_(x, t), x, probability_flow_);
 }
 
 }  // namespace sgm::sde
