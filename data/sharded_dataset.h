@@ -1,0 +1,56 @@
+// Reading a dataset in the sgm format: finds and validates every shard up front (one clear
+// error naming the file), then reads any sample by its global index. HDF5 file locking is off
+// (read-only data on shared file systems). Not thread-safe: one reader thread per process.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "data/dataset_format.h"
+
+namespace sgm::data {
+
+class ShardedDataset {
+ public:
+  // Throws core::UsageError naming the directory or file: missing, not HDF5, truncated, not in
+  // the sgm format, shards that disagree on shape or counts, missing shards, empty dataset.
+  explicit ShardedDataset(const std::string& dir);
+  ~ShardedDataset();
+  ShardedDataset(const ShardedDataset&) = delete;
+  ShardedDataset& operator=(const ShardedDataset&) = delete;
+
+  const std::string& dir() const { return dir_; }
+  std::int64_t size() const { return total_; }
+  std::int64_t height() const { return shards_[0].height; }
+  std::int64_t width() const { return shards_[0].width; }
+  std::int64_t channels() const { return shards_[0].channels; }
+  std::int64_t num_classes() const { return shards_[0].num_classes; }
+  bool labelled() const { return !labels_.empty(); }
+  std::int64_t image_bytes() const { return height() * width() * channels(); }
+  const std::vector<ShardInfo>& shards() const { return shards_; }
+  const std::vector<std::string>& files() const { return files_; }
+
+  // Reads image `index` (global, in [0, size)) as H*W*C bytes into `out`.
+  void read_image(std::int64_t index, std::uint8_t* out) const;
+  std::int32_t label(std::int64_t index) const;
+  // Every image, uint8 [N, H, W, C] (the in-memory mode), and labels int32 [N] if labelled.
+  at::Tensor read_all_images() const;
+  at::Tensor all_labels() const;
+
+  // Recomputes every shard's content checksum; returns one line per problem (empty: intact).
+  std::vector<std::string> verify_checksums() const;
+
+ private:
+  std::string dir_;
+  std::vector<std::string> files_;
+  std::vector<ShardInfo> shards_;
+  std::vector<std::int64_t> starts_;  // global index of each shard's first image
+  std::vector<std::int64_t> file_ids_, image_ids_;  // hid_t of files and their `images` datasets
+  std::vector<std::int32_t> labels_;
+  std::int64_t total_ = 0;
+};
+
+}  // namespace sgm::data
