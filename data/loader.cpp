@@ -1,0 +1,121 @@
+#include "data/loader.h"
+
+#include <cstring>
+
+#include <ATen/ATen.h>
+
+#include "trainer/core/error.h"
+#include "trainer/core/rng.h"
+
+namespace sgm::data {
+
+Batch load_batch(const ShardedDataset& dataset, const at::Tensor& memory, const SampleOrder& order,
+                 const LoaderOptions& o, std::int64_t cursor) {
+  const std::int64_t B = o.global_batch / o.world_size;
+  const std::int64_t H = dataset.height(), W = dataset.width(), C = dataset.channels();
+  Batch batch;
+  batch.positions = at::arange(cursor + o.rank * B, cursor + (o.rank + 1) * B, at::kLong);
+  batch.ids = at::empty({B}, at::kLong);
+  at::Tensor raw = at::empty({B, H, W, C}, at::kByte);
+  const std::int64_t bytes = dataset.image_bytes();
+  std::int64_t* ids = batch.ids.data_ptr<std::int64_t>();
+  std::uint8_t* dst = raw.data_ptr<std::uint8_t>();
+  for (std::int64_t b = 0; b < B; ++b) {
+    ids[b] = order.sample_at(cursor + o.rank * B + b);
+    if (memory.defined()) {
+      std::memcpy(dst + b * bytes, memory.data_ptr<std::uint8_t>() + ids[b] * bytes, static_cast<std::size_t>(bytes));
+    } else {
+      dataset.read_image(ids[b], dst + b * bytes);
+    }
+  }
+  if (dataset.labelled()) {
+    batch.labels = at::empty({B}, at::kLong);
+    for (std::int64_t b = 0; b < B; ++b) batch.labels.data_ptr<std::int64_t>()[b] = dataset.label(ids[b]);
+  }
+  // uint8 HWC -> float CHW; per-sample randomness keyed by the global stream position.
+  at::Tensor x = raw.permute({0, 3, 1, 2}).to(at::kFloat);
+  const core::CounterRng rng(o.seed);
+  if (o.random_flip) {
+    at::Tensor flip = rng.uniform(batch.positions, 1, core::RngStream::kFlip).lt(0.5).view({B, 1, 1, 1});
+    x = at::where(flip, x.flip({3}), x);
+  }
+  if (o.uniform_dequantization) {
+    x = x.add(rng.uniform(batch.positions, C * H * W, core::RngStream::kDequantize).view({B, C, H, W})).div(256.0);
+  } else {
+    x = x.div(255.0);
+  }
+  batch.images = o.centered ? x.mul(2).sub(1).contiguous() : x.contiguous();
+  return batch;
+}
+
+Loader::Loader(std::shared_ptr<const ShardedDataset> dataset, LoaderOptions options, std::int64_t cursor)
+    : dataset_(std::move(dataset)),
+      options_(options),
+      order_(dataset_->size(), options.global_batch, options.seed),
+      cursor_(cursor),
+      next_to_read_(cursor) {
+  if (options_.world_size < 1 || options_.rank < 0 || options_.rank >= options_.world_size) {
+    throw core::Error(fmt::format("rank {} of world size {}", options_.rank, options_.world_size));
+  }
+  if (options_.global_batch % options_.world_size != 0) {
+    throw core::UsageError(fmt::format("training.batch_size = {} is not divisible by the {} ranks", options_.global_batch,
+                                       options_.world_size));
+  }
+  if (cursor % options_.global_batch != 0) {
+    throw core::UsageError(fmt::format("data cursor {} is not a multiple of the global batch {}", cursor, options_.global_batch));
+  }
+  if (options_.in_memory) memory_ = dataset_->read_all_images();
+  if (options_.prefetch > 0) reader_ = std::thread([this] { reader_loop(); });
+}
+
+Loader::~Loader() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  changed_.notify_all();
+  if (reader_.joinable()) reader_.join();
+}
+
+void Loader::reader_loop() {
+  while (true) {
+    std::int64_t cursor = 0;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait(lock, [this] { return stop_ || static_cast<int>(ready_.size()) < options_.prefetch; });
+      if (stop_) return;
+      cursor = next_to_read_;
+    }
+    try {
+      Batch batch = load_batch(*dataset_, memory_, order_, options_, cursor);
+      std::lock_guard<std::mutex> lock(mutex_);
+      ready_.push_back(std::move(batch));
+      next_to_read_ = cursor + options_.global_batch;
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      failure_ = std::current_exception();
+      changed_.notify_all();
+      return;
+    }
+    changed_.notify_all();
+  }
+}
+
+Batch Loader::next() {
+  Batch batch;
+  if (options_.prefetch == 0) {
+    batch = load_batch(*dataset_, memory_, order_, options_, cursor_);
+  } else {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [this] { return !ready_.empty() || failure_; });
+    if (ready_.empty()) std::rethrow_exception(failure_);
+    batch = std::move(ready_.front());
+    ready_.pop_front();
+    lock.unlock();
+    changed_.notify_all();
+  }
+  cursor_ += options_.global_batch;
+  return batch;
+}
+
+}  // namespace sgm::data
