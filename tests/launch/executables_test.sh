@@ -47,4 +47,15 @@ expect "no training loop yet" 1 "no training loop yet" -- env -u OMPI_COMM_WORLD
 [ ! -e "$tmp/w" ] || { echo "FAIL: sgm-train wrote $tmp/w"; fail=1; }
 expect "singleton trap" 2 "srun --mpi=pmix" -- env SLURM_NTASKS=4 SLURM_PROCID=0 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "$bin/sgm-train" --workdir "$tmp/w" --dist.device=cpu
 
+# sgm-data: make, info, verify; errors exit 2 and write nothing.
+expect "data make shapes" 0 "images: 60 of 8x8x3" -- "$bin/sgm-data" make --from shapes --num 60 --resolution 8 --shards 3 --out "$tmp/shapes"
+expect "data info" 0 "labels: 3 classes" -- "$bin/sgm-data" info "$tmp/shapes"
+expect "data verify" 0 ": ok \(60 images in 3 shards" -- "$bin/sgm-data" verify "$tmp/shapes"
+expect "data make into an existing dir" 2 "shapes exists" -- "$bin/sgm-data" make --from shapes --num 5 --out "$tmp/shapes"
+expect "data make from a missing CIFAR-10 folder" 2 "cannot read CIFAR-10 batch $tmp/none/data_batch_1.bin" -- "$bin/sgm-data" make --from cifar10 --input "$tmp/none" --out "$tmp/c10"
+[ ! -e "$tmp/c10" ] || { echo "FAIL: a failed make left $tmp/c10"; fail=1; }
+rm "$tmp/shapes/data-00001-of-00003.h5"
+expect "data verify with a shard missing" 2 "data-00001-of-00003.h5: shard missing" -- "$bin/sgm-data" verify "$tmp/shapes"
+expect "data unknown command" 2 "unknown command 'mkae'" -- "$bin/sgm-data" mkae
+
 [ "$fail" -eq 0 ] && echo PASS || exit 1

@@ -1,0 +1,34 @@
+// Sources of images for sgm-data make: CIFAR-10 binary batches and procedural shapes.
+// Every source yields uint8 [N, H, W, C] images and, when labelled, int32 [N] labels.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <ATen/core/Tensor.h>
+
+namespace sgm::data {
+
+struct ImageSet {
+  at::Tensor images;  // uint8 [N, H, W, C]
+  at::Tensor labels;  // int32 [N] or undefined
+  std::int64_t num_classes = 0;
+  std::string source;  // a one-line description, recorded in the shards
+};
+
+// CIFAR-10 binary version (the data_batch_*.bin files users download): records of one label
+// byte and 3072 pixel bytes (1024 red, 1024 green, 1024 blue, row-major 32x32). split "train"
+// reads data_batch_1..5.bin, "test" reads test_batch.bin, from `dir`. Errors name the file.
+ImageSet read_cifar10(const std::string& dir, const std::string& split);
+
+// Writes images/labels in the CIFAR-10 binary layout (tests and round trips); images uint8
+// [N, 32, 32, 3], labels [N] in [0, 255].
+void write_cifar10_batch(const std::string& path, const at::Tensor& images,
+                         const at::Tensor& labels);
+
+// Procedural images for CPU training without downloads: a disc, square or triangle (the label)
+// of random colour, position and size on a random background, `resolution` pixels square.
+// Image i depends only on (seed, i).
+ImageSet make_shapes(std::int64_t count, std::int64_t resolution, std::uint64_t seed);
+
+}  // namespace sgm::data

@@ -1,0 +1,93 @@
+#include "launch/cli/data_command.h"
+
+#include <sstream>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include "trainer/core/error.h"
+
+namespace sgm::cli {
+namespace po = boost::program_options;
+namespace {
+
+po::options_description data_options(DataCommand& c) {
+  po::options_description d("Options");
+  d.add_options()("help,h", po::bool_switch(&c.help), "print this help and exit")(
+      "from", po::value<std::string>(&c.from),
+      "make: the source, cifar10 (binary batches) or shapes (procedural)")(
+      "input", po::value<std::string>(&c.input),
+      "make --from cifar10: folder with data_batch_*.bin / test_batch.bin")(
+      "out", po::value<std::string>(&c.out),
+      "make: dataset directory to create (written atomically)")(
+      "split", po::value<std::string>(&c.split)->default_value(c.split),
+      "make --from cifar10: train | test")("name",
+                                           po::value<std::string>(&c.name)->default_value(c.name),
+                                           "make: shard file prefix (NAME-00000-of-000NN.h5)")(
+      "shards", po::value<std::int64_t>(&c.shards)->default_value(c.shards),
+      "make: number of shard files")("num", po::value<std::int64_t>(&c.num)->default_value(c.num),
+                                     "make --from shapes: number of images")(
+      "resolution", po::value<std::int64_t>(&c.resolution)->default_value(c.resolution),
+      "make --from shapes: image size in pixels")(
+      "seed", po::value<std::int64_t>(&c.seed)->default_value(c.seed),
+      "make --from shapes: random seed")(
+      "labels", po::value<bool>(&c.labels)->default_value(c.labels, "true"), "make: store labels")(
+      "overwrite", po::bool_switch(&c.overwrite), "make: replace an existing output directory");
+  return d;
+}
+
+}  // namespace
+
+DataCommand parse_data_command(int argc, const char* const argv[]) {
+  DataCommand c;
+  po::options_description all = data_options(c);
+  all.add_options()("command", po::value<std::string>(&c.command))("dir",
+                                                                   po::value<std::string>(&c.dir));
+  po::positional_options_description positional;
+  positional.add("command", 1).add("dir", 1);
+  po::variables_map vm;
+  try {
+    const int style =
+        po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+    po::store(
+        po::command_line_parser(argc, argv).options(all).positional(positional).style(style).run(),
+        vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw core::UsageError(e.what());
+  }
+  if (c.help) return c;
+  if (c.command.empty())
+    throw core::UsageError("missing command: sgm-data <make|info|verify|noise-schedule> [options]");
+  if (c.command == "make") {
+    if (c.from != "cifar10" && c.from != "shapes")
+      throw core::UsageError("--from: '" + c.from + "' is not cifar10 or shapes");
+    if (c.out.empty()) throw core::UsageError("--out DIR is required for make");
+    if (c.from == "cifar10" && c.input.empty())
+      throw core::UsageError("--input DIR is required for --from cifar10");
+    if (c.shards < 1) throw core::UsageError("--shards must be at least 1");
+  } else if (c.command == "info" || c.command == "verify" || c.command == "noise-schedule") {
+    if (c.dir.empty())
+      throw core::UsageError("missing dataset directory: sgm-data " + c.command + " DIR");
+  } else {
+    throw core::UsageError("unknown command '" + c.command +
+                           "' (one of: make, info, verify, noise-schedule)");
+  }
+  return c;
+}
+
+std::string data_help() {
+  DataCommand c;
+  std::ostringstream out;
+  out << "Usage: sgm-data <command> [options]\n"
+         "  sgm-data make --from cifar10 --input DIR --out DIR [--split train|test] [--shards N]\n"
+         "  sgm-data make --from shapes --num N --resolution R --out DIR [--seed S] [--shards N]\n"
+         "  sgm-data info DIR      print the attributes of a dataset\n"
+         "  sgm-data verify DIR    check every invariant and the content checksums\n"
+         "Sharded HDF5 datasets (NAME-00000-of-000NN.h5; images uint8 [N, H, W, C], labels int32 "
+         "[N]).\n\n"
+      << data_options(c);
+  return out.str();
+}
+
+}  // namespace sgm::cli

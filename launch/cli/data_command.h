@@ -1,0 +1,31 @@
+// The command line of sgm-data: make | info | verify | noise-schedule, with its own options
+// (datasets are made before any training configuration exists).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace sgm::cli {
+
+struct DataCommand {
+  std::string command;  // make | info | verify | noise-schedule
+  std::string dir;      // info, verify: the dataset directory
+  std::string from;     // make: cifar10 | shapes
+  std::string input;    // make --from cifar10: folder holding the binary batches
+  std::string out;      // make: output dataset directory
+  std::string split = "train";
+  std::string name = "data";  // shard file prefix
+  std::int64_t shards = 1;
+  std::int64_t num = 1000;       // shapes: number of images
+  std::int64_t resolution = 32;  // shapes: image size
+  std::int64_t seed = 0;
+  bool labels = true;
+  bool overwrite = false;
+  bool help = false;
+};
+
+// Throws core::UsageError with one line naming the option on bad input.
+DataCommand parse_data_command(int argc, const char* const argv[]);
+std::string data_help();
+
+}  // namespace sgm::cli
