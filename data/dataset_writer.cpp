@@ -78,9 +78,13 @@ void write_dataset(const std::string& dir, const at::Tensor& images_in, const at
   if (o.num_shards < 1 || o.num_shards > n) throw core::UsageError(fmt::format("{} shards for {} images", o.num_shards, n));
   at::Tensor images = images_in.contiguous();
   at::Tensor labels;
+  std::int64_t num_classes = 0;
   if (labels_in.defined()) {
     if (labels_in.dim() != 1 || labels_in.size(0) != n) throw core::UsageError("labels must be [N] for N images");
     labels = labels_in.to(at::kInt).contiguous();
+    if (labels.min().item<int>() < 0) throw core::UsageError("labels must be non-negative");
+    // The stated number of classes, or one more than the largest label.
+    num_classes = std::max<std::int64_t>(o.num_classes, labels.max().item<int>() + 1);
   }
   if (fs::exists(dir) && !o.overwrite) throw core::UsageError(dir + " exists (choose another output or allow overwriting)");
   const fs::path target = fs::absolute(dir);
@@ -101,7 +105,7 @@ void write_dataset(const std::string& dir, const at::Tensor& images_in, const at
       info.shard_index = s;
       info.num_shards = o.num_shards;
       info.total_images = n;
-      info.num_classes = o.num_classes;
+      info.num_classes = num_classes;
       info.source = o.source;
       at::Tensor shard_images = images.narrow(0, begin, end - begin).contiguous();
       at::Tensor shard_labels = labels.defined() ? labels.narrow(0, begin, end - begin).contiguous() : at::Tensor();

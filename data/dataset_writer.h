@@ -13,7 +13,7 @@ namespace sgm::data {
 struct WriteOptions {
   std::string name = "data";    // shard file prefix
   std::int64_t num_shards = 1;
-  std::int64_t num_classes = 0; // 0: no labels written
+  std::int64_t num_classes = 0; // with labels: at least max(label) + 1 (0: inferred)
   std::string source;           // recorded in every shard
   bool overwrite = false;       // replace an existing directory
 };

@@ -154,6 +154,9 @@ at::Tensor ShardedDataset::read_all_images() const {
       throw core::UsageError(files_[s] + ": cannot read images (truncated or damaged): " + hdf5_error_stack());
     }
   }
+  // A whole-dataset read walks one chunk per image; HDF5 keeps the bookkeeping for that in its
+  // free lists (about 2 KiB per chunk, measured by bench/loader_bench). Give it back.
+  H5garbage_collect();
   return all;
 }
 
