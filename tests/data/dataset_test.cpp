@@ -82,6 +82,17 @@ TEST_F(DatasetTest, RoundTripAcrossShards) {
   EXPECT_FALSE(u.all_labels().defined());
 }
 
+TEST_F(DatasetTest, LabelsWithoutAStatedClassCountAreReadable) {
+  // num_classes defaults to max(label) + 1 rather than producing a shard the reader rejects.
+  const std::string dir = (root_ / "inferred").string();
+  write_dataset(dir, at::zeros({4, 2, 2, 3}, at::kByte), at::tensor({0, 6, 2, 1}, at::kInt), WriteOptions{});
+  ShardedDataset d(dir);
+  EXPECT_EQ(d.num_classes(), 7);
+  EXPECT_THROW(write_dataset((root_ / "negative").string(), at::zeros({2, 2, 2, 3}, at::kByte), at::tensor({0, -1}, at::kInt),
+                             WriteOptions{}),
+               core::UsageError);
+}
+
 TEST_F(DatasetTest, WritesAreAtomicAndRefuseToClobber) {
   const std::string dir = make("set", 6, 4, 2);
   const std::string msg = error_of([&] { write_dataset(dir, images_, labels_, WriteOptions{}); });
