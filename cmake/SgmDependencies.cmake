@@ -47,8 +47,12 @@ find_package(nlohmann_json 3 REQUIRED)
 if(SGM_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()
-find_path(SGM_STB_INCLUDE_DIR stb_image_write.h PATH_SUFFIXES stb)
-find_package(PNG)
+# stb (Debian libstb-dev): PNG/JPEG decoding, resizing and PNG writing, from libstb.so.
+find_path(SGM_STB_INCLUDE_DIR stb_image.h PATH_SUFFIXES stb REQUIRED)
+find_library(SGM_STB_LIBRARY stb REQUIRED)
+add_library(sgm_stb INTERFACE)
+target_include_directories(sgm_stb SYSTEM INTERFACE "${SGM_STB_INCLUDE_DIR}")
+target_link_libraries(sgm_stb INTERFACE "${SGM_STB_LIBRARY}")
 
 # --- CUDA and NCCL ---------------------------------------------------------------------------
 set(SGM_HAVE_CUDA OFF)

@@ -26,6 +26,16 @@ ImageSet read_cifar10(const std::string& dir, const std::string& split);
 void write_cifar10_batch(const std::string& path, const at::Tensor& images,
                          const at::Tensor& labels);
 
+// An image folder: PNG/JPEG files, one sub-folder per class (sorted names give the label), or
+// files directly in `dir` for an unlabelled set. Images are decoded to `channels` (1 or 3). With
+// `resolution` > 0 each image is centre-cropped to a square and resized to resolution^2 with
+// stb_image_resize (Mitchell filter when shrinking, Catmull-Rom when enlarging); with 0 all
+// images must already share one size. Files are taken in sorted path order.
+ImageSet read_image_folder(const std::string& dir, std::int64_t resolution, std::int64_t channels);
+
+// Writes uint8 [H, W, C] as a PNG (sample grids, tests).
+void write_png(const std::string& path, const at::Tensor& image);
+
 // Procedural images for CPU training without downloads: a disc, square or triangle (the label)
 // of random colour, position and size on a random background, `resolution` pixels square.
 // Image i depends only on (seed, i).

@@ -15,9 +15,10 @@ po::options_description data_options(DataCommand& c) {
   po::options_description d("Options");
   d.add_options()("help,h", po::bool_switch(&c.help), "print this help and exit")(
       "from", po::value<std::string>(&c.from),
-      "make: the source, cifar10 (binary batches) or shapes (procedural)")(
-      "input", po::value<std::string>(&c.input),
-      "make --from cifar10: folder with data_batch_*.bin / test_batch.bin")(
+      "make: the source, cifar10 (binary batches), folder (PNG/JPEG, a sub-folder per class) or "
+      "shapes (procedural)")("input", po::value<std::string>(&c.input),
+                             "make --from cifar10: folder with data_batch_*.bin / test_batch.bin; "
+                             "--from folder: the image folder")(
       "out", po::value<std::string>(&c.out),
       "make: dataset directory to create (written atomically)")(
       "split", po::value<std::string>(&c.split)->default_value(c.split),
@@ -81,6 +82,7 @@ std::string data_help() {
   std::ostringstream out;
   out << "Usage: sgm-data <command> [options]\n"
          "  sgm-data make --from cifar10 --input DIR --out DIR [--split train|test] [--shards N]\n"
+         "  sgm-data make --from folder --input DIR --out DIR [--resolution R] [--channels 1|3]\n"
          "  sgm-data make --from shapes --num N --resolution R --out DIR [--seed S] [--shards N]\n"
          "  sgm-data info DIR      print the attributes of a dataset\n"
          "  sgm-data verify DIR    check every invariant and the content checksums\n"

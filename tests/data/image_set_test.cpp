@@ -57,6 +57,35 @@ TEST(ImageSet, Cifar10BatchesRoundTrip) {
   fs::remove_all(dir);
 }
 
+TEST(ImageSet, ImageFoldersRoundTripAndResize) {
+  const fs::path dir = fs::temp_directory_path() / fmt::format("sgm-folder-{}", ::getpid());
+  fs::remove_all(dir);
+  ImageSet shapes = make_shapes(6, 12, 3);
+  for (std::int64_t i = 0; i < 6; ++i) {
+    const fs::path cls = dir / (i % 2 ? "dogs" : "cats");
+    fs::create_directories(cls);
+    write_png((cls / fmt::format("img{}.png", i)).string(), shapes.images[i]);
+  }
+  ImageSet read = read_image_folder(dir.string(), 0, 3);
+  EXPECT_EQ(read.num_classes, 2);
+  // Sorted paths: cats/img0, img2, img4 (label 0), then dogs/img1, img3, img5 (label 1).
+  at::Tensor order = at::tensor({0, 2, 4, 1, 3, 5}, at::kLong);
+  EXPECT_TRUE(
+      sgm::testing::tensors_equal("PNG pixels", read.images, shapes.images.index_select(0, order)));
+  EXPECT_TRUE(sgm::testing::tensors_equal("folder labels", read.labels,
+                                          at::tensor({0, 0, 0, 1, 1, 1}, at::kInt)));
+  // Resizing: a constant image stays constant; the shape is resolution^2.
+  const fs::path flat = dir / "flat";
+  fs::create_directories(flat / "only");
+  write_png((flat / "only" / "a.png").string(), at::full({20, 30, 3}, 77, at::kByte));
+  ImageSet small = read_image_folder(flat.string(), 8, 3);
+  EXPECT_EQ(small.images.sizes(), (std::vector<std::int64_t>{1, 8, 8, 3}));
+  EXPECT_EQ(small.images.to(at::kInt).sub(77).abs().max().item<int>(), 0);
+  EXPECT_EQ(read_image_folder(flat.string(), 8, 1).images.size(3), 1);
+  EXPECT_THROW(read_image_folder((dir / "missing").string(), 0, 3), core::UsageError);
+  fs::remove_all(dir);
+}
+
 TEST(ImageSet, ShapesAreKeyedBySeedAndIndex) {
   ImageSet a = make_shapes(10, 16, 7), b = make_shapes(25, 16, 7), c = make_shapes(10, 16, 8);
   EXPECT_EQ(a.images.sizes(), (std::vector<std::int64_t>{10, 16, 16, 3}));
