@@ -1,8 +1,12 @@
 // sgm-data: makes, inspects and verifies sharded HDF5 datasets.
+#include <cmath>
+
+#include <ATen/ATen.h>
 #include <fmt/format.h>
 
 #include "data/dataset_writer.h"
 #include "data/image_set.h"
+#include "data/noise_schedule.h"
 #include "data/sharded_dataset.h"
 #include "launch/cli/data_command.h"
 #include "launch/cli/main_support.h"
@@ -65,7 +69,34 @@ int main(int argc, char** argv) {
                  dataset.size(), dataset.shards().size());
       return core::kExitOk;
     }
-    throw core::Error(
-        "command 'noise-schedule' is not in this build yet (it arrives with the data issue)");
+    // noise-schedule (NCSNv2 techniques 1, 2, 4) on data scaled to [0, 1].
+    at::Tensor points =
+        dataset.read_all_images().reshape({dataset.size(), -1}).to(at::kFloat).div(255.0);
+    const data::Diameter diameter = data::max_pairwise_distance(points);
+    const std::int64_t dim = points.size(1);
+    const double gamma = data::technique2_gamma(dim);
+    const double sigma_max = diameter.lower;
+    const auto levels =
+        static_cast<std::int64_t>(std::ceil(std::log(sigma_max / c.sigma_min) / std::log(gamma))) +
+        1;
+    const double eps = data::technique4_eps(gamma, c.steps, c.sigma_min);
+    fmt::print("NCSNv2 noise schedule for {} ({} images, D = {}, data in [0, 1])\n", c.dir,
+               dataset.size(), dim);
+    fmt::print("  technique 1  sigma_max = largest pairwise distance   {:.4f}{}\n", sigma_max,
+               diameter.exact
+                   ? " (exact)"
+                   : fmt::format(" (lower bound; the diameter is at most {:.4f})", diameter.upper));
+    fmt::print("  technique 2  gamma = sigma_i / sigma_(i+1)           {:.6f}\n", gamma);
+    fmt::print("               levels from sigma_max to {}           {}  (model.num_scales)\n",
+               c.sigma_min, levels);
+    fmt::print(
+        "  technique 4  Langevin step for T = {}                 {:.4e}  (s_T^2 / sigma^2 = "
+        "{:.4f})\n",
+        c.steps, eps, data::technique4_ratio(eps, gamma, c.steps, c.sigma_min));
+    fmt::print(
+        "  as score_sde keys: model.sigma_max = {:.4f}, model.num_scales = {}, sampling.snr = "
+        "{:.4f}, sampling.n_steps_each = {}\n",
+        sigma_max, levels, std::sqrt(eps / (2 * c.sigma_min * c.sigma_min)), c.steps);
+    return core::kExitOk;
   });
 }

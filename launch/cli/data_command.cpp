@@ -67,7 +67,12 @@ DataCommand parse_data_command(int argc, const char* const argv[]) {
     if (c.from == "cifar10" && c.input.empty())
       throw core::UsageError("--input DIR is required for --from cifar10");
     if (c.shards < 1) throw core::UsageError("--shards must be at least 1");
-  } else if (c.command == "info" || c.command == "verify" || c.command == "noise-schedule") {
+  } else if (c.command == "noise-schedule") {
+    if (c.dir.empty())
+      throw core::UsageError("missing dataset directory: sgm-data noise-schedule DIR");
+    if (c.steps < 1) throw core::UsageError("--steps must be at least 1");
+    if (!(c.sigma_min > 0)) throw core::UsageError("--sigma-min must be positive");
+  } else if (c.command == "info" || c.command == "verify") {
     if (c.dir.empty())
       throw core::UsageError("missing dataset directory: sgm-data " + c.command + " DIR");
   } else {
@@ -86,6 +91,8 @@ std::string data_help() {
          "  sgm-data make --from shapes --num N --resolution R --out DIR [--seed S] [--shards N]\n"
          "  sgm-data info DIR      print the attributes of a dataset\n"
          "  sgm-data verify DIR    check every invariant and the content checksums\n"
+         "  sgm-data noise-schedule DIR [--steps T] [--sigma-min S]   NCSNv2 sigma_max, levels, "
+         "Langevin step\n"
          "Sharded HDF5 datasets (NAME-00000-of-000NN.h5; images uint8 [N, H, W, C], labels int32 "
          "[N]).\n\n"
       << data_options(c);

@@ -19,6 +19,8 @@ struct DataCommand {
   std::int64_t num = 1000;       // shapes: number of images
   std::int64_t resolution = 32;  // shapes: image size
   std::int64_t seed = 0;
+  std::int64_t steps = 5;   // noise-schedule: Langevin steps per noise level
+  double sigma_min = 0.01;  // noise-schedule: the smallest noise level
   bool labels = true;
   bool overwrite = false;
   bool help = false;
