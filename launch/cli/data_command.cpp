@@ -32,6 +32,10 @@ po::options_description data_options(DataCommand& c) {
       "make --from shapes: image size in pixels")(
       "seed", po::value<std::int64_t>(&c.seed)->default_value(c.seed),
       "make --from shapes: random seed")(
+      "steps", po::value<std::int64_t>(&c.steps)->default_value(c.steps),
+      "noise-schedule: Langevin steps per noise level (T)")(
+      "sigma-min", po::value<double>(&c.sigma_min)->default_value(c.sigma_min, "0.01"),
+      "noise-schedule: the smallest noise level")(
       "labels", po::value<bool>(&c.labels)->default_value(c.labels, "true"), "make: store labels")(
       "overwrite", po::bool_switch(&c.overwrite), "make: replace an existing output directory");
   return d;
