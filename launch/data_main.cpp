@@ -39,10 +39,15 @@ int main(int argc, char** argv) {
       return core::kExitOk;
     }
     if (c.command == "make") {
-      data::ImageSet set =
-          c.from == "cifar10"
-              ? data::read_cifar10(c.input, c.split)
-              : data::make_shapes(c.num, c.resolution, static_cast<std::uint64_t>(c.seed));
+      data::ImageSet set;
+      if (c.from == "cifar10") {
+        set = data::read_cifar10(c.input, c.split);
+      } else if (c.from == "folder") {
+        set = data::read_image_folder(c.input, c.resolution, c.channels);
+      } else {
+        set = data::make_shapes(c.num, c.resolution > 0 ? c.resolution : 32,
+                                static_cast<std::uint64_t>(c.seed));
+      }
       data::WriteOptions o;
       o.name = c.name;
       o.num_shards = c.shards;

@@ -29,11 +29,14 @@ po::options_description data_options(DataCommand& c) {
       "make: number of shard files")("num", po::value<std::int64_t>(&c.num)->default_value(c.num),
                                      "make --from shapes: number of images")(
       "resolution", po::value<std::int64_t>(&c.resolution)->default_value(c.resolution),
-      "make --from shapes: image size in pixels")(
+      "make: image size; folder: centre-crop and resize (stb_image_resize, Mitchell when "
+      "shrinking), 0 keeps the size; shapes: 0 means 32")(
+      "channels", po::value<std::int64_t>(&c.channels)->default_value(c.channels),
+      "make --from folder: decode to 1 or 3 channels")(
       "seed", po::value<std::int64_t>(&c.seed)->default_value(c.seed),
-      "make --from shapes: random seed")(
-      "steps", po::value<std::int64_t>(&c.steps)->default_value(c.steps),
-      "noise-schedule: Langevin steps per noise level (T)")(
+      "make --from shapes: random seed")("steps",
+                                         po::value<std::int64_t>(&c.steps)->default_value(c.steps),
+                                         "noise-schedule: Langevin steps per noise level (T)")(
       "sigma-min", po::value<double>(&c.sigma_min)->default_value(c.sigma_min, "0.01"),
       "noise-schedule: the smallest noise level")(
       "labels", po::value<bool>(&c.labels)->default_value(c.labels, "true"), "make: store labels")(
@@ -65,11 +68,14 @@ DataCommand parse_data_command(int argc, const char* const argv[]) {
   if (c.command.empty())
     throw core::UsageError("missing command: sgm-data <make|info|verify|noise-schedule> [options]");
   if (c.command == "make") {
-    if (c.from != "cifar10" && c.from != "shapes")
-      throw core::UsageError("--from: '" + c.from + "' is not cifar10 or shapes");
+    if (c.from != "cifar10" && c.from != "folder" && c.from != "shapes") {
+      throw core::UsageError("--from: '" + c.from + "' is not cifar10, folder or shapes");
+    }
     if (c.out.empty()) throw core::UsageError("--out DIR is required for make");
-    if (c.from == "cifar10" && c.input.empty())
-      throw core::UsageError("--input DIR is required for --from cifar10");
+    if (c.from != "shapes" && c.input.empty()) {
+      throw core::UsageError("--input DIR is required for --from " + c.from);
+    }
+    if (c.resolution < 0) throw core::UsageError("--resolution must not be negative");
     if (c.shards < 1) throw core::UsageError("--shards must be at least 1");
   } else if (c.command == "noise-schedule") {
     if (c.dir.empty())
