@@ -1,8 +1,10 @@
 #include "data/loader.h"
 
 #include <cstring>
+#include <vector>
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include "trainer/core/error.h"
 #include "trainer/core/rng.h"
@@ -32,19 +34,35 @@ Batch load_batch(const ShardedDataset& dataset, const at::Tensor& memory, const 
     batch.labels = at::empty({B}, at::kLong);
     for (std::int64_t b = 0; b < B; ++b) batch.labels.data_ptr<std::int64_t>()[b] = dataset.label(ids[b]);
   }
-  // uint8 HWC -> float CHW; per-sample randomness keyed by the global stream position.
-  at::Tensor x = raw.permute({0, 3, 1, 2}).to(at::kFloat);
+  // uint8 HWC -> float CHW with flip, dequantisation and scaling fused into one pass per sample
+  // (no batch-sized temporaries); randomness keyed by the global stream position.
+  batch.images = at::empty({B, C, H, W}, at::kFloat);
   const core::CounterRng rng(o.seed);
-  if (o.random_flip) {
-    at::Tensor flip = rng.uniform(batch.positions, 1, core::RngStream::kFlip).lt(0.5).view({B, 1, 1, 1});
-    x = at::where(flip, x.flip({3}), x);
-  }
-  if (o.uniform_dequantization) {
-    x = x.add(rng.uniform(batch.positions, C * H * W, core::RngStream::kDequantize).view({B, C, H, W})).div(256.0);
-  } else {
-    x = x.div(255.0);
-  }
-  batch.images = o.centered ? x.mul(2).sub(1).contiguous() : x.contiguous();
+  const std::int64_t* positions = batch.positions.data_ptr<std::int64_t>();
+  float* images = batch.images.data_ptr<float>();
+  const float scale = o.uniform_dequantization ? 1.0f / 256.0f : 1.0f / 255.0f;
+  at::parallel_for(0, B, 1, [&](std::int64_t begin, std::int64_t end) {
+    std::vector<float> noise(static_cast<std::size_t>(o.uniform_dequantization ? C * H * W : 0));
+    for (std::int64_t b = begin; b < end; ++b) {
+      float u = 1.0f;
+      if (o.random_flip) rng.uniform_into(positions[b], 1, core::RngStream::kFlip, &u);
+      const bool flip = u < 0.5f;
+      if (o.uniform_dequantization) rng.uniform_into(positions[b], C * H * W, core::RngStream::kDequantize, noise.data());
+      const std::uint8_t* src = dst + b * bytes;
+      float* out = images + b * C * H * W;
+      for (std::int64_t c = 0; c < C; ++c) {
+        for (std::int64_t h = 0; h < H; ++h) {
+          for (std::int64_t w = 0; w < W; ++w) {
+            const std::int64_t chw = (c * H + h) * W + w;
+            float v = static_cast<float>(src[(h * W + (flip ? W - 1 - w : w)) * C + c]);
+            if (o.uniform_dequantization) v += noise[static_cast<std::size_t>(chw)];
+            v *= scale;
+            out[chw] = o.centered ? 2 * v - 1 : v;
+          }
+        }
+      }
+    }
+  });
   return batch;
 }
 

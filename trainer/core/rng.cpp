@@ -100,6 +100,19 @@ at::Tensor CounterRng::words_tensor_ops(const at::Tensor& index, std::int64_t n,
   return all.narrow(1, 0, n).contiguous();
 }
 
+void CounterRng::uniform_into(std::int64_t index, std::int64_t n, RngStream stream, float* out) const {
+  const PhiloxKey key = {static_cast<std::uint32_t>(seed_), static_cast<std::uint32_t>(seed_ >> 32)};
+  const auto i = static_cast<std::uint64_t>(index);
+  for (std::int64_t block = 0; block * 4 < n; ++block) {
+    const PhiloxCounter r = philox4x32_10({static_cast<std::uint32_t>(block), static_cast<std::uint32_t>(stream),
+                                           static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i >> 32)},
+                                          key);
+    for (std::int64_t w = 0; w < 4 && block * 4 + w < n; ++w) {
+      out[block * 4 + w] = static_cast<float>(r[w] >> 8) * (1.0f / 16777216.0f);
+    }
+  }
+}
+
 at::Tensor CounterRng::words(const at::Tensor& index, std::int64_t n, RngStream stream) const {
   check_index(index, n);
   if (index.is_cpu()) return words_scalar(seed_, index, n, stream);

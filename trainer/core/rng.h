@@ -38,6 +38,10 @@ class CounterRng {
   // float32 standard normal by Box-Muller on word pairs, computed in float64 and rounded.
   at::Tensor normal(const at::Tensor& index, std::int64_t n, RngStream stream) const;
 
+  // The n uniforms of one sample written to out[0..n), the same numbers as uniform() gives for
+  // that index: for fused CPU loops that should not allocate (the data loader).
+  void uniform_into(std::int64_t index, std::int64_t n, RngStream stream, float* out) const;
+
   // The word generator written with tensor operations only (used on CUDA; on CPU a scalar
   // loop is faster). Exposed so tests can check it against the scalar reference on CPU.
   at::Tensor words_tensor_ops(const at::Tensor& index, std::int64_t n, RngStream stream) const;

@@ -74,6 +74,15 @@ TEST(CounterRng, SameNumbersOnEveryRankAndWorldSize) {
       single.narrow(0, 17, 1)));
 }
 
+TEST(CounterRng, UniformIntoEqualsUniform) {
+  const CounterRng rng(77);
+  at::Tensor index = at::tensor({std::int64_t{3}, std::int64_t{1} << 33}, at::kLong);
+  at::Tensor expected = rng.uniform(index, 11, RngStream::kDequantize);
+  at::Tensor got = at::empty({2, 11});
+  for (std::int64_t b = 0; b < 2; ++b) rng.uniform_into(index[b].item<std::int64_t>(), 11, RngStream::kDequantize, got[b].data_ptr<float>());
+  EXPECT_TRUE(sgm::testing::tensors_equal("uniform_into vs uniform", got, expected));
+}
+
 TEST(CounterRng, StreamsAndSeedsAreIndependent) {
   at::Tensor index = positions(0, 8);
   at::Tensor a = CounterRng(1).words(index, 8, RngStream::kNoise);

@@ -116,7 +116,7 @@ TEST(Losses, DenoisingScoreMatchingEqualsExplicitOnNoisedDataPlusConstant) {
       {"affine", [](const at::Tensor& w) { return w.sub(0.1).mul(-1.5); }},
       {"nonlinear", [](const at::Tensor& w) { return w.sub(0.2).tanh().mul(-3); }},
   };
-  const double constant = g.D / (2 * sigma * sigma) - g.D / (2 * v);
+  const double constant = static_cast<double>(g.D) / (2 * sigma * sigma) - static_cast<double>(g.D) / (2 * v);
   for (const auto& [name, s] : scores) {
     Estimate explicit_sm = mc((s(y) + y.sub(g.mu).div(v)).square().sum(1).mul(0.5));
     expect_within_mc("DSM, " + name, mc(denoising_score_matching(s, x, z, sigma)), explicit_sm, constant);
