@@ -7,6 +7,7 @@
 #include "data/dataset_writer.h"
 #include "data/image_set.h"
 #include "data/noise_schedule.h"
+#include "data/numpy_arrays.h"
 #include "data/sharded_dataset.h"
 #include "launch/cli/data_command.h"
 #include "launch/cli/main_support.h"
@@ -42,6 +43,8 @@ int main(int argc, char** argv) {
       data::ImageSet set;
       if (c.from == "cifar10") {
         set = data::read_cifar10(c.input, c.split);
+      } else if (c.from == "npy") {
+        set = data::read_numpy_images(c.input, c.array, c.label_array);
       } else if (c.from == "folder") {
         set = data::read_image_folder(c.input, c.resolution, c.channels);
       } else {

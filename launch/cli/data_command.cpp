@@ -33,6 +33,10 @@ po::options_description data_options(DataCommand& c) {
       "shrinking), 0 keeps the size; shapes: 0 means 32")(
       "channels", po::value<std::int64_t>(&c.channels)->default_value(c.channels),
       "make --from folder: decode to 1 or 3 channels")(
+      "array", po::value<std::string>(&c.array),
+      "make --from npy: the uint8 images array of a .npz")(
+      "label-array", po::value<std::string>(&c.label_array),
+      "make --from npy: the integer labels array")(
       "seed", po::value<std::int64_t>(&c.seed)->default_value(c.seed),
       "make --from shapes: random seed")("steps",
                                          po::value<std::int64_t>(&c.steps)->default_value(c.steps),
@@ -68,8 +72,8 @@ DataCommand parse_data_command(int argc, const char* const argv[]) {
   if (c.command.empty())
     throw core::UsageError("missing command: sgm-data <make|info|verify|noise-schedule> [options]");
   if (c.command == "make") {
-    if (c.from != "cifar10" && c.from != "folder" && c.from != "shapes") {
-      throw core::UsageError("--from: '" + c.from + "' is not cifar10, folder or shapes");
+    if (c.from != "cifar10" && c.from != "folder" && c.from != "npy" && c.from != "shapes") {
+      throw core::UsageError("--from: '" + c.from + "' is not cifar10, folder, npy or shapes");
     }
     if (c.out.empty()) throw core::UsageError("--out DIR is required for make");
     if (c.from != "shapes" && c.input.empty()) {
@@ -98,6 +102,8 @@ std::string data_help() {
   out << "Usage: sgm-data <command> [options]\n"
          "  sgm-data make --from cifar10 --input DIR --out DIR [--split train|test] [--shards N]\n"
          "  sgm-data make --from folder --input DIR --out DIR [--resolution R] [--channels 1|3]\n"
+         "  sgm-data make --from npy --input FILE.npy|FILE.npz --out DIR [--array A] "
+         "[--label-array L]\n"
          "  sgm-data make --from shapes --num N --resolution R --out DIR [--seed S] [--shards N]\n"
          "  sgm-data info DIR      print the attributes of a dataset\n"
          "  sgm-data verify DIR    check every invariant and the content checksums\n"

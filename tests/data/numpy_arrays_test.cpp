@@ -1,0 +1,140 @@
+// NumPy inputs: .npy files and .npz archives (stored and deflated entries) round-trip their
+// pixels and labels; bad arrays are refused with the file and array named.
+#include "data/numpy_arrays.h"
+
+#include <unistd.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "tests/support/compare.h"
+#include "trainer/core/error.h"
+
+namespace sgm::data {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string npy(const at::Tensor& t, const std::string& descr) {
+  std::string shape;
+  for (auto d : t.sizes()) shape += std::to_string(d) + ", ";
+  std::string header =
+      fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': ({}), }}", descr, shape);
+  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::string out = "\x93NUMPY";
+  out += '\x01';
+  out += '\x00';
+  out += static_cast<char>(header.size() & 0xFF);
+  out += static_cast<char>(header.size() >> 8);
+  out += header;
+  at::Tensor c = t.contiguous();
+  out.append(static_cast<const char*>(c.data_ptr()),
+             static_cast<std::size_t>(c.numel()) * c.element_size());
+  return out;
+}
+
+void put16(std::string& s, std::uint32_t v) {
+  s += static_cast<char>(v & 0xFF);
+  s += static_cast<char>((v >> 8) & 0xFF);
+}
+void put32(std::string& s, std::uint32_t v) {
+  put16(s, v & 0xFFFF);
+  put16(s, v >> 16);
+}
+
+// A zip with one local header per entry (what the reader walks), stored or raw-deflated.
+std::string zip(const std::vector<std::pair<std::string, std::string>>& entries, bool compress) {
+  std::string out;
+  for (const auto& [name, content] : entries) {
+    std::string data = content;
+    if (compress) {
+      z_stream z{};
+      deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+      data.assign(deflateBound(&z, static_cast<uLong>(content.size())), '\0');
+      z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(content.data()));
+      z.avail_in = static_cast<uInt>(content.size());
+      z.next_out = reinterpret_cast<Bytef*>(data.data());
+      z.avail_out = static_cast<uInt>(data.size());
+      deflate(&z, Z_FINISH);
+      data.resize(z.total_out);
+      deflateEnd(&z);
+    }
+    put32(out, 0x04034b50);
+    put16(out, 20);
+    put16(out, 0);
+    put16(out, compress ? 8 : 0);
+    put32(out, 0);
+    put32(out, static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(content.data()),
+                                                static_cast<uInt>(content.size()))));
+    put32(out, static_cast<std::uint32_t>(data.size()));
+    put32(out, static_cast<std::uint32_t>(content.size()));
+    put16(out, static_cast<std::uint32_t>(name.size()));
+    put16(out, 0);
+    out += name + data;
+  }
+  return out;
+}
+
+class NumpyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / fmt::format("sgm-npy-{}", ::getpid());
+    fs::create_directories(dir_);
+    at::manual_seed(8);
+    images_ = at::randint(0, 256, {9, 5, 4, 3}, at::kByte);
+    labels_ = at::randint(0, 7, {9}, at::kLong);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string write(const std::string& name, const std::string& bytes) {
+    const std::string path = (dir_ / name).string();
+    std::ofstream(path, std::ios::binary) << bytes;
+    return path;
+  }
+  fs::path dir_;
+  at::Tensor images_, labels_;
+};
+
+TEST_F(NumpyTest, NpyAndNpzRoundTrip) {
+  ImageSet a = read_numpy_images(write("x.npy", npy(images_, "|u1")), "", "");
+  EXPECT_TRUE(sgm::testing::tensors_equal(".npy pixels", a.images, images_));
+  EXPECT_FALSE(a.labels.defined());
+  for (bool deflate : {false, true}) {
+    const std::string path = write(
+        deflate ? "d.npz" : "s.npz",
+        zip({{"x_train.npy", npy(images_, "|u1")}, {"y_train.npy", npy(labels_, "<i8")}}, deflate));
+    ImageSet b = read_numpy_images(path, "x_train", "y_train");
+    EXPECT_TRUE(sgm::testing::tensors_equal(
+        deflate ? ".npz (deflated) pixels" : ".npz (stored) pixels", b.images, images_));
+    EXPECT_TRUE(sgm::testing::tensors_equal(".npz labels", b.labels, labels_.to(at::kInt)));
+    EXPECT_EQ(b.num_classes, labels_.max().item<int>() + 1);
+  }
+  // Grey images [N, H, W] get one channel.
+  ImageSet grey =
+      read_numpy_images(write("g.npy", npy(images_.select(3, 0).contiguous(), "|u1")), "", "");
+  EXPECT_EQ(grey.images.sizes(), (std::vector<std::int64_t>{9, 5, 4, 1}));
+}
+
+TEST_F(NumpyTest, BadArraysAreNamed) {
+  const std::string floats = write("f.npy", npy(at::rand({2, 3, 3, 3}), "<f4"));
+  try {
+    read_numpy_images(floats, "", "");
+    FAIL();
+  } catch (const core::UsageError& e) {
+    std::printf("[evidence] message: %s\n", e.what());
+    EXPECT_NE(std::string(e.what()).find("is not uint8"), std::string::npos);
+  }
+  const std::string npz = write("m.npz", zip({{"images.npy", npy(images_, "|u1")}}, false));
+  EXPECT_THROW(read_numpy_images(npz, "pixels", ""), core::UsageError);
+  EXPECT_THROW(read_numpy_images(write("t.npy", npy(images_, "|u1").substr(0, 200)), "", ""),
+               core::UsageError);
+  EXPECT_THROW(read_numpy_images(write("n.npy", "hello"), "", ""), core::UsageError);
+}
+
+}  // namespace
+}  // namespace sgm::data
