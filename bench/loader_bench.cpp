@@ -33,7 +33,8 @@ struct Result {
   double added_mib;
 };
 
-Result measure(const std::shared_ptr<sgm::data::ShardedDataset>& dataset, std::int64_t batch, bool in_memory, double seconds) {
+Result measure(const std::shared_ptr<sgm::data::ShardedDataset>& dataset, std::int64_t batch,
+               bool in_memory, double seconds) {
   const double before = resident_mib();
   sgm::data::LoaderOptions o;
   o.global_batch = batch;
@@ -48,7 +49,7 @@ Result measure(const std::shared_ptr<sgm::data::ShardedDataset>& dataset, std::i
     images += loader.next().images.size(0);
     elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
-  return {images / elapsed, resident_mib() - before};
+  return {static_cast<double>(images) / elapsed, resident_mib() - before};
 }
 
 }  // namespace
@@ -62,9 +63,13 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--seconds")) seconds = std::stod(argv[i + 1]);
   }
   at::set_num_threads(1);  // one core per rank; the loader has its own reader thread
-  const auto root = std::filesystem::temp_directory_path() / ("sgm-loader-bench-" + std::to_string(::getpid()));
-  std::printf("| images | dataset MiB | mode | batch | images/s (1 rank) | loader RSS added MiB |\n|---|---|---|---|---|---|\n");
-  for (auto [size, count, batch] : {std::tuple<std::int64_t, std::int64_t, std::int64_t>{32, n32, 128}, {256, n256, 16}}) {
+  const auto root =
+      std::filesystem::temp_directory_path() / ("sgm-loader-bench-" + std::to_string(::getpid()));
+  std::printf(
+      "| images | dataset MiB | mode | batch | images/s (1 rank) | loader RSS added MiB "
+      "|\n|---|---|---|---|---|---|\n");
+  for (auto [size, count, batch] :
+       {std::tuple<std::int64_t, std::int64_t, std::int64_t>{32, n32, 128}, {256, n256, 16}}) {
     const std::string dir = (root / std::to_string(size)).string();
     sgm::data::ImageSet set = sgm::data::make_shapes(count, size, 1);
     sgm::data::WriteOptions w;
@@ -76,9 +81,10 @@ int main(int argc, char** argv) {
     auto dataset = std::make_shared<sgm::data::ShardedDataset>(dir);
     for (bool in_memory : {true, false}) {
       Result r = measure(dataset, batch, in_memory, seconds);
-      std::printf("| %lld x %lldx%lldx3 | %.1f | %s | %lld | %.0f | %.1f |\n", static_cast<long long>(count), static_cast<long long>(size),
-                  static_cast<long long>(size), dataset_mib, in_memory ? "in-memory" : "streaming", static_cast<long long>(batch),
-                  r.images_per_second, r.added_mib);
+      std::printf("| %lld x %lldx%lldx3 | %.1f | %s | %lld | %.0f | %.1f |\n",
+                  static_cast<long long>(count), static_cast<long long>(size),
+                  static_cast<long long>(size), dataset_mib, in_memory ? "in-memory" : "streaming",
+                  static_cast<long long>(batch), r.images_per_second, r.added_mib);
     }
   }
   std::filesystem::remove_all(root);

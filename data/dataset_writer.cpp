@@ -33,24 +33,34 @@ void fsync_file(const std::string& path) {
   ::close(fd);
 }
 
-void write_shard(const std::string& path, const at::Tensor& images, const at::Tensor& labels, const ShardInfo& info) {
-  Closer file{SGM_CHECK_HDF5(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)), H5Fclose};
+void write_shard(const std::string& path, const at::Tensor& images, const at::Tensor& labels,
+                 const ShardInfo& info) {
+  Closer file{SGM_CHECK_HDF5(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)),
+              H5Fclose};
   const hsize_t dims[4] = {static_cast<hsize_t>(info.num_images), static_cast<hsize_t>(info.height),
                            static_cast<hsize_t>(info.width), static_cast<hsize_t>(info.channels)};
   Closer space{SGM_CHECK_HDF5(H5Screate_simple(4, dims, nullptr)), H5Sclose};
   Closer plist{SGM_CHECK_HDF5(H5Pcreate(H5P_DATASET_CREATE)), H5Pclose};
   const hsize_t chunk[4] = {1, dims[1], dims[2], dims[3]};  // one image per chunk: one read each
   if (info.num_images > 0) SGM_CHECK_HDF5(H5Pset_chunk(plist.id, 4, chunk));
-  Closer images_ds{SGM_CHECK_HDF5(H5Dcreate2(file.id, "images", H5T_STD_U8LE, space.id, H5P_DEFAULT,
-                                             info.num_images > 0 ? plist.id : H5P_DEFAULT, H5P_DEFAULT)),
+  const bool is_float = images.scalar_type() == at::kFloat;
+  Closer images_ds{SGM_CHECK_HDF5(H5Dcreate2(
+                       file.id, "images", is_float ? H5T_IEEE_F32LE : H5T_STD_U8LE, space.id,
+                       H5P_DEFAULT, info.num_images > 0 ? plist.id : H5P_DEFAULT, H5P_DEFAULT)),
                    H5Dclose};
-  if (info.num_images > 0) SGM_CHECK_HDF5(H5Dwrite(images_ds.id, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, images.data_ptr()));
+  if (info.num_images > 0) {
+    SGM_CHECK_HDF5(H5Dwrite(images_ds.id, is_float ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT8, H5S_ALL,
+                            H5S_ALL, H5P_DEFAULT, images.data_ptr()));
+  }
   if (labels.defined()) {
     const hsize_t n = static_cast<hsize_t>(info.num_images);
     Closer lspace{SGM_CHECK_HDF5(H5Screate_simple(1, &n, nullptr)), H5Sclose};
-    Closer labels_ds{SGM_CHECK_HDF5(H5Dcreate2(file.id, "labels", H5T_STD_I32LE, lspace.id, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)),
+    Closer labels_ds{SGM_CHECK_HDF5(H5Dcreate2(file.id, "labels", H5T_STD_I32LE, lspace.id,
+                                               H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)),
                      H5Dclose};
-    if (n > 0) SGM_CHECK_HDF5(H5Dwrite(labels_ds.id, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, labels.data_ptr()));
+    if (n > 0)
+      SGM_CHECK_HDF5(H5Dwrite(labels_ds.id, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                              labels.data_ptr()));
   }
   write_string_attribute(file.id, "format", kFormatName);
   write_int_attribute(file.id, "version", kFormatVersion);
@@ -69,24 +79,29 @@ void write_shard(const std::string& path, const at::Tensor& images, const at::Te
 
 }  // namespace
 
-void write_dataset(const std::string& dir, const at::Tensor& images_in, const at::Tensor& labels_in, const WriteOptions& o) {
-  if (images_in.dim() != 4 || images_in.scalar_type() != at::kByte) {
-    throw core::UsageError("dataset images must be uint8 [N, H, W, C]");
+void write_dataset(const std::string& dir, const at::Tensor& images_in, const at::Tensor& labels_in,
+                   const WriteOptions& o) {
+  if (images_in.dim() != 4 ||
+      (images_in.scalar_type() != at::kByte && images_in.scalar_type() != at::kFloat)) {
+    throw core::UsageError("dataset images must be uint8 (or float32) [N, H, W, C]");
   }
   const std::int64_t n = images_in.size(0);
   if (n == 0) throw core::UsageError(dir + ": refusing to write an empty dataset");
-  if (o.num_shards < 1 || o.num_shards > n) throw core::UsageError(fmt::format("{} shards for {} images", o.num_shards, n));
+  if (o.num_shards < 1 || o.num_shards > n)
+    throw core::UsageError(fmt::format("{} shards for {} images", o.num_shards, n));
   at::Tensor images = images_in.contiguous();
   at::Tensor labels;
   std::int64_t num_classes = 0;
   if (labels_in.defined()) {
-    if (labels_in.dim() != 1 || labels_in.size(0) != n) throw core::UsageError("labels must be [N] for N images");
+    if (labels_in.dim() != 1 || labels_in.size(0) != n)
+      throw core::UsageError("labels must be [N] for N images");
     labels = labels_in.to(at::kInt).contiguous();
     if (labels.min().item<int>() < 0) throw core::UsageError("labels must be non-negative");
     // The stated number of classes, or one more than the largest label.
     num_classes = std::max<std::int64_t>(o.num_classes, labels.max().item<int>() + 1);
   }
-  if (fs::exists(dir) && !o.overwrite) throw core::UsageError(dir + " exists (choose another output or allow overwriting)");
+  if (fs::exists(dir) && !o.overwrite)
+    throw core::UsageError(dir + " exists (choose another output or allow overwriting)");
   const fs::path target = fs::absolute(dir);
   const fs::path tmp = target.string() + fmt::format(".tmp-{}", ::getpid());
   fs::remove_all(tmp);
@@ -108,9 +123,14 @@ void write_dataset(const std::string& dir, const at::Tensor& images_in, const at
       info.num_classes = num_classes;
       info.source = o.source;
       at::Tensor shard_images = images.narrow(0, begin, end - begin).contiguous();
-      at::Tensor shard_labels = labels.defined() ? labels.narrow(0, begin, end - begin).contiguous() : at::Tensor();
-      std::uint64_t sum = fnv1a(shard_images.data_ptr(), static_cast<std::size_t>(shard_images.numel()), kFnvOffset);
-      if (shard_labels.defined()) sum = fnv1a(shard_labels.data_ptr(), static_cast<std::size_t>(shard_labels.numel()) * 4, sum);
+      at::Tensor shard_labels =
+          labels.defined() ? labels.narrow(0, begin, end - begin).contiguous() : at::Tensor();
+      std::uint64_t sum = fnv1a(
+          shard_images.data_ptr(),
+          static_cast<std::size_t>(shard_images.numel() * shard_images.element_size()), kFnvOffset);
+      if (shard_labels.defined())
+        sum =
+            fnv1a(shard_labels.data_ptr(), static_cast<std::size_t>(shard_labels.numel()) * 4, sum);
       info.checksum = hex64(sum);
       const std::string path = (tmp / shard_file_name(o.name, s, o.num_shards)).string();
       write_shard(path, shard_images, shard_labels, info);

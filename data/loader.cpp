@@ -18,21 +18,28 @@ Batch load_batch(const ShardedDataset& dataset, const at::Tensor& memory, const 
   Batch batch;
   batch.positions = at::arange(cursor + o.rank * B, cursor + (o.rank + 1) * B, at::kLong);
   batch.ids = at::empty({B}, at::kLong);
-  at::Tensor raw = at::empty({B, H, W, C}, at::kByte);
+  at::Tensor raw = at::empty({B, H, W, C}, dataset.dtype());
   const std::int64_t bytes = dataset.image_bytes();
   std::int64_t* ids = batch.ids.data_ptr<std::int64_t>();
-  std::uint8_t* dst = raw.data_ptr<std::uint8_t>();
+  char* dst = static_cast<char*>(raw.data_ptr());
   for (std::int64_t b = 0; b < B; ++b) {
     ids[b] = order.sample_at(cursor + o.rank * B + b);
     if (memory.defined()) {
-      std::memcpy(dst + b * bytes, memory.data_ptr<std::uint8_t>() + ids[b] * bytes, static_cast<std::size_t>(bytes));
+      std::memcpy(dst + b * bytes, static_cast<const char*>(memory.data_ptr()) + ids[b] * bytes,
+                  static_cast<std::size_t>(bytes));
     } else {
       dataset.read_image(ids[b], dst + b * bytes);
     }
   }
   if (dataset.labelled()) {
     batch.labels = at::empty({B}, at::kLong);
-    for (std::int64_t b = 0; b < B; ++b) batch.labels.data_ptr<std::int64_t>()[b] = dataset.label(ids[b]);
+    for (std::int64_t b = 0; b < B; ++b)
+      batch.labels.data_ptr<std::int64_t>()[b] = dataset.label(ids[b]);
+  }
+  // Continuous data (float32, the 2-D toys) is used as stored: the image transforms do not apply.
+  if (dataset.is_float()) {
+    batch.images = raw.permute({0, 3, 1, 2}).contiguous();
+    return batch;
   }
   // uint8 HWC -> float CHW with flip, dequantisation and scaling fused into one pass per sample
   // (no batch-sized temporaries); randomness keyed by the global stream position.
@@ -47,8 +54,9 @@ Batch load_batch(const ShardedDataset& dataset, const at::Tensor& memory, const 
       float u = 1.0f;
       if (o.random_flip) rng.uniform_into(positions[b], 1, core::RngStream::kFlip, &u);
       const bool flip = u < 0.5f;
-      if (o.uniform_dequantization) rng.uniform_into(positions[b], C * H * W, core::RngStream::kDequantize, noise.data());
-      const std::uint8_t* src = dst + b * bytes;
+      if (o.uniform_dequantization)
+        rng.uniform_into(positions[b], C * H * W, core::RngStream::kDequantize, noise.data());
+      const auto* src = reinterpret_cast<const std::uint8_t*>(dst + b * bytes);
       float* out = images + b * C * H * W;
       for (std::int64_t c = 0; c < C; ++c) {
         for (std::int64_t h = 0; h < H; ++h) {
@@ -66,7 +74,8 @@ Batch load_batch(const ShardedDataset& dataset, const at::Tensor& memory, const 
   return batch;
 }
 
-Loader::Loader(std::shared_ptr<const ShardedDataset> dataset, LoaderOptions options, std::int64_t cursor)
+Loader::Loader(std::shared_ptr<const ShardedDataset> dataset, LoaderOptions options,
+               std::int64_t cursor)
     : dataset_(std::move(dataset)),
       options_(options),
       order_(dataset_->size(), options.global_batch, options.seed),
@@ -76,11 +85,12 @@ Loader::Loader(std::shared_ptr<const ShardedDataset> dataset, LoaderOptions opti
     throw core::Error(fmt::format("rank {} of world size {}", options_.rank, options_.world_size));
   }
   if (options_.global_batch % options_.world_size != 0) {
-    throw core::UsageError(fmt::format("training.batch_size = {} is not divisible by the {} ranks", options_.global_batch,
-                                       options_.world_size));
+    throw core::UsageError(fmt::format("training.batch_size = {} is not divisible by the {} ranks",
+                                       options_.global_batch, options_.world_size));
   }
   if (cursor % options_.global_batch != 0) {
-    throw core::UsageError(fmt::format("data cursor {} is not a multiple of the global batch {}", cursor, options_.global_batch));
+    throw core::UsageError(fmt::format("data cursor {} is not a multiple of the global batch {}",
+                                       cursor, options_.global_batch));
   }
   if (options_.in_memory) memory_ = dataset_->read_all_images();
   if (options_.prefetch > 0) reader_ = std::thread([this] { reader_loop(); });
@@ -100,7 +110,8 @@ void Loader::reader_loop() {
     std::int64_t cursor = 0;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      changed_.wait(lock, [this] { return stop_ || static_cast<int>(ready_.size()) < options_.prefetch; });
+      changed_.wait(
+          lock, [this] { return stop_ || static_cast<int>(ready_.size()) < options_.prefetch; });
       if (stop_) return;
       cursor = next_to_read_;
     }

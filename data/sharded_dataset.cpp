@@ -23,13 +23,16 @@ struct Closer {
   }
 };
 
-[[noreturn]] void bad(const std::string& file, const std::string& what) { throw core::UsageError(file + ": " + what); }
+[[noreturn]] void bad(const std::string& file, const std::string& what) {
+  throw core::UsageError(file + ": " + what);
+}
 
 }  // namespace
 
 ShardedDataset::ShardedDataset(const std::string& dir) : dir_(dir) {
   hdf5_quiet();
-  if (!fs::is_directory(dir)) throw core::UsageError("dataset directory " + dir + " does not exist");
+  if (!fs::is_directory(dir))
+    throw core::UsageError("dataset directory " + dir + " does not exist");
   // Shards are NAME-iiiii-of-nnnnn.h5; every one of them must be there.
   const std::regex pattern(R"((.+)-(\d{5})-of-(\d{5})\.h5)");
   std::map<std::int64_t, std::string> by_index;
@@ -40,7 +43,8 @@ ShardedDataset::ShardedDataset(const std::string& dir) : dir_(dir) {
     const std::string file = entry.path().filename().string();
     if (!std::regex_match(file, m, pattern)) continue;
     if (count >= 0 && (m[1] != name || std::stoll(m[3]) != count)) {
-      bad(entry.path().string(), fmt::format("belongs to another dataset than {}-*-of-{:05d}.h5", name, count));
+      bad(entry.path().string(),
+          fmt::format("belongs to another dataset than {}-*-of-{:05d}.h5", name, count));
     }
     name = m[1];
     count = std::stoll(m[3]);
@@ -48,9 +52,11 @@ ShardedDataset::ShardedDataset(const std::string& dir) : dir_(dir) {
   }
   if (count < 0) throw core::UsageError("no dataset shards (NAME-00000-of-000NN.h5) in " + dir);
   for (std::int64_t i = 0; i < count; ++i) {
-    if (by_index.count(i) == 0) bad((fs::path(dir) / shard_file_name(name, i, count)).string(), "shard missing");
+    if (by_index.count(i) == 0)
+      bad((fs::path(dir) / shard_file_name(name, i, count)).string(), "shard missing");
   }
-  if (static_cast<std::int64_t>(by_index.size()) != count) throw core::UsageError(dir + ": shard indices beyond the stated count");
+  if (static_cast<std::int64_t>(by_index.size()) != count)
+    throw core::UsageError(dir + ": shard indices beyond the stated count");
 
   hid_t fapl = SGM_CHECK_HDF5(H5Pcreate(H5P_FILE_ACCESS));
   Closer plist{fapl, H5Pclose};
@@ -61,8 +67,10 @@ ShardedDataset::ShardedDataset(const std::string& dir) : dir_(dir) {
     if (f < 0) bad(file, "cannot be opened (truncated or damaged): " + hdf5_error_stack());
     file_ids_.push_back(f);
     files_.push_back(file);
-    if (!has_attribute(f, "format") || read_string_attribute(f, "format", file) != kFormatName) bad(file, "not an sgm dataset shard");
-    if (read_int_attribute(f, "version", file) != kFormatVersion) bad(file, "unsupported format version");
+    if (!has_attribute(f, "format") || read_string_attribute(f, "format", file) != kFormatName)
+      bad(file, "not an sgm dataset shard");
+    if (read_int_attribute(f, "version", file) != kFormatVersion)
+      bad(file, "unsupported format version");
     ShardInfo s;
     s.height = read_int_attribute(f, "height", file);
     s.width = read_int_attribute(f, "width", file);
@@ -71,10 +79,12 @@ ShardedDataset::ShardedDataset(const std::string& dir) : dir_(dir) {
     s.shard_index = read_int_attribute(f, "shard_index", file);
     s.num_shards = read_int_attribute(f, "num_shards", file);
     s.total_images = read_int_attribute(f, "total_images", file);
-    s.num_classes = has_attribute(f, "num_classes") ? read_int_attribute(f, "num_classes", file) : 0;
+    s.num_classes =
+        has_attribute(f, "num_classes") ? read_int_attribute(f, "num_classes", file) : 0;
     s.source = read_string_attribute(f, "source", file);
     s.checksum = read_string_attribute(f, "checksum", file);
-    if (s.shard_index != index || s.num_shards != count) bad(file, "shard_index/num_shards attributes disagree with the file name");
+    if (s.shard_index != index || s.num_shards != count)
+      bad(file, "shard_index/num_shards attributes disagree with the file name");
     if (H5Lexists(f, "images", H5P_DEFAULT) <= 0) bad(file, "no 'images' dataset");
     const hid_t images = H5Dopen2(f, "images", H5P_DEFAULT);
     if (images < 0) bad(file, "cannot open 'images'");
@@ -84,21 +94,29 @@ ShardedDataset::ShardedDataset(const std::string& dir) : dir_(dir) {
     hsize_t dims[4] = {0, 0, 0, 0};
     if (H5Sget_simple_extent_ndims(space.id) != 4) bad(file, "'images' is not [N, H, W, C]");
     H5Sget_simple_extent_dims(space.id, dims, nullptr);
-    if (H5Tget_class(type.id) != H5T_INTEGER || H5Tget_size(type.id) != 1 || H5Tget_sign(type.id) != H5T_SGN_NONE) {
-      bad(file, "'images' is not uint8");
-    }
-    if (static_cast<std::int64_t>(dims[0]) != s.num_images || static_cast<std::int64_t>(dims[1]) != s.height ||
-        static_cast<std::int64_t>(dims[2]) != s.width || static_cast<std::int64_t>(dims[3]) != s.channels) {
-      bad(file, fmt::format("'images' is {}x{}x{}x{} but the attributes say {}x{}x{}x{}", dims[0], dims[1], dims[2], dims[3],
-                            s.num_images, s.height, s.width, s.channels));
+    const bool u8 = H5Tget_class(type.id) == H5T_INTEGER && H5Tget_size(type.id) == 1 &&
+                    H5Tget_sign(type.id) == H5T_SGN_NONE;
+    const bool f32 = H5Tget_class(type.id) == H5T_FLOAT && H5Tget_size(type.id) == 4;
+    if (!u8 && !f32) bad(file, "'images' is neither uint8 nor float32");
+    if (!shards_.empty() && f32 != is_float_)
+      bad(file, "'images' has another element type than in " + files_[0]);
+    is_float_ = f32;
+    if (static_cast<std::int64_t>(dims[0]) != s.num_images ||
+        static_cast<std::int64_t>(dims[1]) != s.height ||
+        static_cast<std::int64_t>(dims[2]) != s.width ||
+        static_cast<std::int64_t>(dims[3]) != s.channels) {
+      bad(file,
+          fmt::format("'images' is {}x{}x{}x{} but the attributes say {}x{}x{}x{}", dims[0],
+                      dims[1], dims[2], dims[3], s.num_images, s.height, s.width, s.channels));
     }
     const bool has_labels = H5Lexists(f, "labels", H5P_DEFAULT) > 0;
-    if (has_labels != (s.num_classes > 0)) bad(file, "'labels' and the num_classes attribute disagree");
+    if (has_labels != (s.num_classes > 0))
+      bad(file, "'labels' and the num_classes attribute disagree");
     if (!shards_.empty()) {
       const ShardInfo& first = shards_[0];
       if (s.height != first.height || s.width != first.width || s.channels != first.channels) {
-        bad(file, fmt::format("images are {}x{}x{} but {} has {}x{}x{}", s.height, s.width, s.channels, files_[0], first.height,
-                              first.width, first.channels));
+        bad(file, fmt::format("images are {}x{}x{} but {} has {}x{}x{}", s.height, s.width,
+                              s.channels, files_[0], first.height, first.width, first.channels));
       }
       if (s.total_images != first.total_images || s.num_classes != first.num_classes) {
         bad(file, "total_images/num_classes disagree with " + files_[0]);
@@ -109,9 +127,11 @@ ShardedDataset::ShardedDataset(const std::string& dir) : dir_(dir) {
       Closer lspace{SGM_CHECK_HDF5(H5Dget_space(ds.id)), H5Sclose};
       hsize_t n = 0;
       H5Sget_simple_extent_dims(lspace.id, &n, nullptr);
-      if (static_cast<std::int64_t>(n) != s.num_images) bad(file, "'labels' length differs from num_images");
+      if (static_cast<std::int64_t>(n) != s.num_images)
+        bad(file, "'labels' length differs from num_images");
       std::vector<std::int32_t> l(n);
-      if (n > 0 && H5Dread(ds.id, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, l.data()) < 0) bad(file, "cannot read 'labels'");
+      if (n > 0 && H5Dread(ds.id, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, l.data()) < 0)
+        bad(file, "cannot read 'labels'");
       labels_.insert(labels_.end(), l.begin(), l.end());
     }
     starts_.push_back(total_);
@@ -119,7 +139,8 @@ ShardedDataset::ShardedDataset(const std::string& dir) : dir_(dir) {
     shards_.push_back(s);
   }
   if (total_ != shards_[0].total_images) {
-    throw core::UsageError(fmt::format("{}: the shards hold {} images but state total_images = {}", dir, total_, shards_[0].total_images));
+    throw core::UsageError(fmt::format("{}: the shards hold {} images but state total_images = {}",
+                                       dir, total_, shards_[0].total_images));
   }
   if (total_ == 0) throw core::UsageError(dir + ": the dataset is empty");
 }
@@ -129,29 +150,38 @@ ShardedDataset::~ShardedDataset() {
   for (auto id : file_ids_) H5Fclose(id);
 }
 
-void ShardedDataset::read_image(std::int64_t index, std::uint8_t* out) const {
-  if (index < 0 || index >= total_) throw core::Error(fmt::format("sample {} outside [0, {})", index, total_));
+void ShardedDataset::read_image(std::int64_t index, void* out) const {
+  if (index < 0 || index >= total_)
+    throw core::Error(fmt::format("sample {} outside [0, {})", index, total_));
   const auto it = std::upper_bound(starts_.begin(), starts_.end(), index) - 1;
   const std::size_t s = static_cast<std::size_t>(it - starts_.begin());
   const hsize_t offset[4] = {static_cast<hsize_t>(index - *it), 0, 0, 0};
-  const hsize_t count[4] = {1, static_cast<hsize_t>(height()), static_cast<hsize_t>(width()), static_cast<hsize_t>(channels())};
+  const hsize_t count[4] = {1, static_cast<hsize_t>(height()), static_cast<hsize_t>(width()),
+                            static_cast<hsize_t>(channels())};
   Closer file_space{SGM_CHECK_HDF5(H5Dget_space(image_ids_[s])), H5Sclose};
-  SGM_CHECK_HDF5(H5Sselect_hyperslab(file_space.id, H5S_SELECT_SET, offset, nullptr, count, nullptr));
+  SGM_CHECK_HDF5(
+      H5Sselect_hyperslab(file_space.id, H5S_SELECT_SET, offset, nullptr, count, nullptr));
   Closer mem_space{SGM_CHECK_HDF5(H5Screate_simple(4, count, nullptr)), H5Sclose};
-  if (H5Dread(image_ids_[s], H5T_NATIVE_UINT8, mem_space.id, file_space.id, H5P_DEFAULT, out) < 0) {
-    throw core::UsageError(files_[s] + ": cannot read image " + std::to_string(index - *it) + " (truncated or damaged): " + hdf5_error_stack());
+  if (H5Dread(image_ids_[s], is_float_ ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT8, mem_space.id,
+              file_space.id, H5P_DEFAULT, out) < 0) {
+    throw core::UsageError(files_[s] + ": cannot read image " + std::to_string(index - *it) +
+                           " (truncated or damaged): " + hdf5_error_stack());
   }
 }
 
-std::int32_t ShardedDataset::label(std::int64_t index) const { return labels_.at(static_cast<std::size_t>(index)); }
+std::int32_t ShardedDataset::label(std::int64_t index) const {
+  return labels_.at(static_cast<std::size_t>(index));
+}
 
 at::Tensor ShardedDataset::read_all_images() const {
-  at::Tensor all = at::empty({total_, height(), width(), channels()}, at::kByte);
+  at::Tensor all = at::empty({total_, height(), width(), channels()}, dtype());
   for (std::size_t s = 0; s < shards_.size(); ++s) {
     if (shards_[s].num_images == 0) continue;
-    std::uint8_t* dst = all.data_ptr<std::uint8_t>() + starts_[s] * image_bytes();
-    if (H5Dread(image_ids_[s], H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0) {
-      throw core::UsageError(files_[s] + ": cannot read images (truncated or damaged): " + hdf5_error_stack());
+    char* dst = static_cast<char*>(all.data_ptr()) + starts_[s] * image_bytes();
+    if (H5Dread(image_ids_[s], is_float_ ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL,
+                H5P_DEFAULT, dst) < 0) {
+      throw core::UsageError(files_[s] +
+                             ": cannot read images (truncated or damaged): " + hdf5_error_stack());
     }
   }
   // A whole-dataset read walks one chunk per image; HDF5 keeps the bookkeeping for that in its
@@ -170,14 +200,18 @@ std::vector<std::string> ShardedDataset::verify_checksums() const {
   std::vector<std::uint8_t> buffer;
   for (std::size_t s = 0; s < shards_.size(); ++s) {
     buffer.resize(static_cast<std::size_t>(shards_[s].num_images * image_bytes()));
-    if (!buffer.empty() && H5Dread(image_ids_[s], H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()) < 0) {
+    if (!buffer.empty() && H5Dread(image_ids_[s], is_float_ ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT8,
+                                   H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()) < 0) {
       problems.push_back(files_[s] + ": images cannot be read");
       continue;
     }
     std::uint64_t sum = fnv1a(buffer.data(), buffer.size(), kFnvOffset);
-    if (!labels_.empty()) sum = fnv1a(labels_.data() + starts_[s], static_cast<std::size_t>(shards_[s].num_images) * 4, sum);
+    if (!labels_.empty())
+      sum = fnv1a(labels_.data() + starts_[s], static_cast<std::size_t>(shards_[s].num_images) * 4,
+                  sum);
     if (hex64(sum) != shards_[s].checksum) {
-      problems.push_back(fmt::format("{}: content checksum {} differs from the recorded {}", files_[s], hex64(sum), shards_[s].checksum));
+      problems.push_back(fmt::format("{}: content checksum {} differs from the recorded {}",
+                                     files_[s], hex64(sum), shards_[s].checksum));
     }
   }
   return problems;

@@ -29,14 +29,17 @@ class ShardedDataset {
   std::int64_t channels() const { return shards_[0].channels; }
   std::int64_t num_classes() const { return shards_[0].num_classes; }
   bool labelled() const { return !labels_.empty(); }
-  std::int64_t image_bytes() const { return height() * width() * channels(); }
+  // uint8 pixels, or float32 for continuous data (the 2-D toy sets).
+  bool is_float() const { return is_float_; }
+  at::ScalarType dtype() const { return is_float_ ? at::kFloat : at::kByte; }
+  std::int64_t image_bytes() const { return height() * width() * channels() * (is_float_ ? 4 : 1); }
   const std::vector<ShardInfo>& shards() const { return shards_; }
   const std::vector<std::string>& files() const { return files_; }
 
-  // Reads image `index` (global, in [0, size)) as H*W*C bytes into `out`.
-  void read_image(std::int64_t index, std::uint8_t* out) const;
+  // Reads image `index` (global, in [0, size)) as H*W*C elements of dtype() into `out`.
+  void read_image(std::int64_t index, void* out) const;
   std::int32_t label(std::int64_t index) const;
-  // Every image, uint8 [N, H, W, C] (the in-memory mode), and labels int32 [N] if labelled.
+  // Every image, dtype() [N, H, W, C] (the in-memory mode), and labels int32 [N] if labelled.
   at::Tensor read_all_images() const;
   at::Tensor all_labels() const;
 
@@ -47,10 +50,11 @@ class ShardedDataset {
   std::string dir_;
   std::vector<std::string> files_;
   std::vector<ShardInfo> shards_;
-  std::vector<std::int64_t> starts_;  // global index of each shard's first image
+  std::vector<std::int64_t> starts_;                // global index of each shard's first image
   std::vector<std::int64_t> file_ids_, image_ids_;  // hid_t of files and their `images` datasets
   std::vector<std::int32_t> labels_;
   std::int64_t total_ = 0;
+  bool is_float_ = false;
 };
 
 }  // namespace sgm::data

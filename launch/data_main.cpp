@@ -9,6 +9,7 @@
 #include "data/noise_schedule.h"
 #include "data/numpy_arrays.h"
 #include "data/sharded_dataset.h"
+#include "data/toy2d.h"
 #include "launch/cli/data_command.h"
 #include "launch/cli/main_support.h"
 #include "trainer/core/error.h"
@@ -17,9 +18,9 @@ namespace {
 
 std::string describe(const sgm::data::ShardedDataset& d) {
   std::string out = fmt::format(
-      "dataset {}\n  images: {} of {}x{}x{} (H x W x C), uint8\n  labels: {}\n  shards: {}\n  "
+      "dataset {}\n  images: {} of {}x{}x{} (H x W x C), {}\n  labels: {}\n  shards: {}\n  "
       "source: {}\n",
-      d.dir(), d.size(), d.height(), d.width(), d.channels(),
+      d.dir(), d.size(), d.height(), d.width(), d.channels(), d.is_float() ? "float32" : "uint8",
       d.labelled() ? fmt::format("{} classes", d.num_classes()) : "none", d.shards().size(),
       d.shards()[0].source);
   for (std::size_t i = 0; i < d.shards().size(); ++i) {
@@ -43,6 +44,15 @@ int main(int argc, char** argv) {
       data::ImageSet set;
       if (c.from == "cifar10") {
         set = data::read_cifar10(c.input, c.split);
+      } else if (c.from == "toy") {
+        data::ToyOptions t;
+        t.kind = c.toy;
+        t.count = c.num;
+        t.seed = static_cast<std::uint64_t>(c.seed);
+        t.modes = c.modes;
+        t.weights = c.weights;
+        t.std = c.std;
+        set = data::make_toy2d(t);
       } else if (c.from == "npy") {
         set = data::read_numpy_images(c.input, c.array, c.label_array);
       } else if (c.from == "folder") {

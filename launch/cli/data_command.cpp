@@ -11,6 +11,33 @@ namespace sgm::cli {
 namespace po = boost::program_options;
 namespace {
 
+// Raw text of the list options, parsed after the command line is read.
+std::string modes_text, weights_text;
+
+std::vector<double> numbers(const std::string& option, const std::string& text) {
+  std::vector<double> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = text.find(',', start);
+    const std::string item =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (item.empty() || used != item.size()) {
+      throw core::UsageError(option + ": '" + text + "' is not a comma-separated list of numbers");
+    }
+    out.push_back(v);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
 po::options_description data_options(DataCommand& c) {
   po::options_description d("Options");
   d.add_options()("help,h", po::bool_switch(&c.help), "print this help and exit")(
@@ -37,6 +64,14 @@ po::options_description data_options(DataCommand& c) {
       "make --from npy: the uint8 images array of a .npz")(
       "label-array", po::value<std::string>(&c.label_array),
       "make --from npy: the integer labels array")(
+      "toy", po::value<std::string>(&c.toy)->default_value(c.toy),
+      "make --from toy: gmm | checkerboard | moons | swissroll")(
+      "modes", po::value<std::string>(&modes_text),
+      "make --from toy gmm: component means 'x,y;x,y;...'")(
+      "weights", po::value<std::string>(&weights_text),
+      "make --from toy gmm: component weights 'w,w,...'")(
+      "std", po::value<double>(&c.std)->default_value(c.std, "0.1"),
+      "make --from toy: component or noise std")(
       "seed", po::value<std::int64_t>(&c.seed)->default_value(c.seed),
       "make --from shapes: random seed")("steps",
                                          po::value<std::int64_t>(&c.steps)->default_value(c.steps),
@@ -68,15 +103,31 @@ DataCommand parse_data_command(int argc, const char* const argv[]) {
   } catch (const po::error& e) {
     throw core::UsageError(e.what());
   }
+  if (!modes_text.empty()) {
+    std::size_t start = 0;
+    while (start <= modes_text.size()) {
+      const std::size_t semi = modes_text.find(';', start);
+      const std::vector<double> xy = numbers(
+          "--modes",
+          modes_text.substr(start, semi == std::string::npos ? std::string::npos : semi - start));
+      if (xy.size() != 2)
+        throw core::UsageError("--modes: each mode is 'x,y' (got '" + modes_text + "')");
+      c.modes.push_back({xy[0], xy[1]});
+      if (semi == std::string::npos) break;
+      start = semi + 1;
+    }
+  }
+  if (!weights_text.empty()) c.weights = numbers("--weights", weights_text);
   if (c.help) return c;
   if (c.command.empty())
     throw core::UsageError("missing command: sgm-data <make|info|verify|noise-schedule> [options]");
   if (c.command == "make") {
-    if (c.from != "cifar10" && c.from != "folder" && c.from != "npy" && c.from != "shapes") {
-      throw core::UsageError("--from: '" + c.from + "' is not cifar10, folder, npy or shapes");
+    if (c.from != "cifar10" && c.from != "folder" && c.from != "npy" && c.from != "shapes" &&
+        c.from != "toy") {
+      throw core::UsageError("--from: '" + c.from + "' is not cifar10, folder, npy, shapes or toy");
     }
     if (c.out.empty()) throw core::UsageError("--out DIR is required for make");
-    if (c.from != "shapes" && c.input.empty()) {
+    if (c.from != "shapes" && c.from != "toy" && c.input.empty()) {
       throw core::UsageError("--input DIR is required for --from " + c.from);
     }
     if (c.resolution < 0) throw core::UsageError("--resolution must not be negative");
@@ -104,6 +155,9 @@ std::string data_help() {
          "  sgm-data make --from folder --input DIR --out DIR [--resolution R] [--channels 1|3]\n"
          "  sgm-data make --from npy --input FILE.npy|FILE.npz --out DIR [--array A] "
          "[--label-array L]\n"
+         "  sgm-data make --from toy --toy gmm|checkerboard|moons|swissroll --num N --out DIR\n"
+         "          [--modes 'x,y;x,y'] [--weights 'w,w'] [--std S] [--seed S]   (float32 [N, 1, "
+         "1, 2] points)\n"
          "  sgm-data make --from shapes --num N --resolution R --out DIR [--seed S] [--shards N]\n"
          "  sgm-data info DIR      print the attributes of a dataset\n"
          "  sgm-data verify DIR    check every invariant and the content checksums\n"

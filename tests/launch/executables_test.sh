@@ -53,6 +53,8 @@ expect "data info" 0 "labels: 3 classes" -- "$bin/sgm-data" info "$tmp/shapes"
 expect "data verify" 0 ": ok \(60 images in 3 shards" -- "$bin/sgm-data" verify "$tmp/shapes"
 mkdir -p "$tmp/pngs/a" "$tmp/pngs/b"  # class folders without images (PNG decoding: data_test)
 expect "data make --from folder (no PNGs)" 2 "no PNG or JPEG images in $tmp/pngs" -- "$bin/sgm-data" make --from folder --input "$tmp/pngs" --out "$tmp/fromfolder"
+expect "data make toy" 0 "images: 500 of 1x1x2 \(H x W x C\), float32" -- "$bin/sgm-data" make --from toy --toy moons --num 500 --out "$tmp/moons"
+expect "data toy with bad modes" 2 "--modes: each mode is 'x,y'" -- "$bin/sgm-data" make --from toy --modes "1,2,3" --out "$tmp/bad"
 expect "data noise-schedule" 0 "technique 2  gamma" -- "$bin/sgm-data" noise-schedule "$tmp/shapes" --steps 3
 expect "data make into an existing dir" 2 "shapes exists" -- "$bin/sgm-data" make --from shapes --num 5 --out "$tmp/shapes"
 expect "data make from a missing CIFAR-10 folder" 2 "cannot read CIFAR-10 batch $tmp/none/data_batch_1.bin" -- "$bin/sgm-data" make --from cifar10 --input "$tmp/none" --out "$tmp/c10"
