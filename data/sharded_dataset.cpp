@@ -169,6 +169,18 @@ void ShardedDataset::read_image(std::int64_t index, void* out) const {
   }
 }
 
+void ShardedDataset::check_shape(std::int64_t image_size, std::int64_t channels) const {
+  if (channels != this->channels()) {
+    throw core::UsageError(
+        fmt::format("data.num_channels = {} but the dataset {} has {} channel(s)", channels, dir_,
+                    this->channels()));
+  }
+  if (image_size != height() || image_size != width()) {
+    throw core::UsageError(fmt::format("data.image_size = {} but the dataset {} holds {}x{} images",
+                                       image_size, dir_, height(), width()));
+  }
+}
+
 std::int32_t ShardedDataset::label(std::int64_t index) const {
   return labels_.at(static_cast<std::size_t>(index));
 }

@@ -43,6 +43,10 @@ class ShardedDataset {
   at::Tensor read_all_images() const;
   at::Tensor all_labels() const;
 
+  // Throws core::UsageError naming the dataset and the config key when its images are not
+  // image_size x image_size x channels (data.image_size, data.num_channels of the model).
+  void check_shape(std::int64_t image_size, std::int64_t channels) const;
+
   // Recomputes every shard's content checksum; returns one line per problem (empty: intact).
   std::vector<std::string> verify_checksums() const;
 

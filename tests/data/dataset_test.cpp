@@ -85,11 +85,12 @@ TEST_F(DatasetTest, RoundTripAcrossShards) {
 TEST_F(DatasetTest, LabelsWithoutAStatedClassCountAreReadable) {
   // num_classes defaults to max(label) + 1 rather than producing a shard the reader rejects.
   const std::string dir = (root_ / "inferred").string();
-  write_dataset(dir, at::zeros({4, 2, 2, 3}, at::kByte), at::tensor({0, 6, 2, 1}, at::kInt), WriteOptions{});
+  write_dataset(dir, at::zeros({4, 2, 2, 3}, at::kByte), at::tensor({0, 6, 2, 1}, at::kInt),
+                WriteOptions{});
   ShardedDataset d(dir);
   EXPECT_EQ(d.num_classes(), 7);
-  EXPECT_THROW(write_dataset((root_ / "negative").string(), at::zeros({2, 2, 2, 3}, at::kByte), at::tensor({0, -1}, at::kInt),
-                             WriteOptions{}),
+  EXPECT_THROW(write_dataset((root_ / "negative").string(), at::zeros({2, 2, 2, 3}, at::kByte),
+                             at::tensor({0, -1}, at::kInt), WriteOptions{}),
                core::UsageError);
 }
 
@@ -155,6 +156,16 @@ TEST_F(DatasetTest, CorruptInputsNameTheFileAndTheProblem) {
     d.read_all_images();
   });
   EXPECT_NE(msg.find(shard.string()), std::string::npos);
+}
+
+TEST_F(DatasetTest, ShapeMismatchWithTheModelNamesKeyAndDataset) {
+  ShardedDataset d(make("set", 4, 8, 1));
+  EXPECT_NO_THROW(d.check_shape(8, 3));
+  const std::string channels = error_of([&] { d.check_shape(8, 1); });
+  EXPECT_NE(channels.find("data.num_channels = 1 but the dataset " + d.dir() + " has 3 channel(s)"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { d.check_shape(32, 3); }).find("data.image_size = 32"),
+            std::string::npos);
 }
 
 TEST_F(DatasetTest, VerifyDetectsChangedPixels) {
