@@ -17,6 +17,15 @@ void hdf5_quiet();
 std::string hdf5_error_stack();
 [[noreturn]] void throw_hdf5_error(const char* file, int line, const char* call);
 
+// Closes an HDF5 identifier (file, dataset, dataspace, type, ...) when leaving scope.
+struct Hdf5Handle {
+  hid_t id;
+  herr_t (*close)(hid_t);
+  ~Hdf5Handle() {
+    if (id >= 0) close(id);
+  }
+};
+
 template <typename T>
 T check_hdf5(T result, const char* file, int line, const char* call) {
   if (result < 0) throw_hdf5_error(file, line, call);

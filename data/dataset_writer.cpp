@@ -16,14 +16,6 @@ namespace sgm::data {
 namespace fs = std::filesystem;
 namespace {
 
-struct Closer {
-  hid_t id;
-  herr_t (*close)(hid_t);
-  ~Closer() {
-    if (id >= 0) close(id);
-  }
-};
-
 void fsync_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0 || ::fsync(fd) != 0) {
@@ -35,29 +27,29 @@ void fsync_file(const std::string& path) {
 
 void write_shard(const std::string& path, const at::Tensor& images, const at::Tensor& labels,
                  const ShardInfo& info) {
-  Closer file{SGM_CHECK_HDF5(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)),
-              H5Fclose};
+  Hdf5Handle file{SGM_CHECK_HDF5(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)),
+                  H5Fclose};
   const hsize_t dims[4] = {static_cast<hsize_t>(info.num_images), static_cast<hsize_t>(info.height),
                            static_cast<hsize_t>(info.width), static_cast<hsize_t>(info.channels)};
-  Closer space{SGM_CHECK_HDF5(H5Screate_simple(4, dims, nullptr)), H5Sclose};
-  Closer plist{SGM_CHECK_HDF5(H5Pcreate(H5P_DATASET_CREATE)), H5Pclose};
+  Hdf5Handle space{SGM_CHECK_HDF5(H5Screate_simple(4, dims, nullptr)), H5Sclose};
+  Hdf5Handle plist{SGM_CHECK_HDF5(H5Pcreate(H5P_DATASET_CREATE)), H5Pclose};
   const hsize_t chunk[4] = {1, dims[1], dims[2], dims[3]};  // one image per chunk: one read each
   if (info.num_images > 0) SGM_CHECK_HDF5(H5Pset_chunk(plist.id, 4, chunk));
   const bool is_float = images.scalar_type() == at::kFloat;
-  Closer images_ds{SGM_CHECK_HDF5(H5Dcreate2(
-                       file.id, "images", is_float ? H5T_IEEE_F32LE : H5T_STD_U8LE, space.id,
-                       H5P_DEFAULT, info.num_images > 0 ? plist.id : H5P_DEFAULT, H5P_DEFAULT)),
-                   H5Dclose};
+  Hdf5Handle images_ds{SGM_CHECK_HDF5(H5Dcreate2(
+                           file.id, "images", is_float ? H5T_IEEE_F32LE : H5T_STD_U8LE, space.id,
+                           H5P_DEFAULT, info.num_images > 0 ? plist.id : H5P_DEFAULT, H5P_DEFAULT)),
+                       H5Dclose};
   if (info.num_images > 0) {
     SGM_CHECK_HDF5(H5Dwrite(images_ds.id, is_float ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT8, H5S_ALL,
                             H5S_ALL, H5P_DEFAULT, images.data_ptr()));
   }
   if (labels.defined()) {
     const hsize_t n = static_cast<hsize_t>(info.num_images);
-    Closer lspace{SGM_CHECK_HDF5(H5Screate_simple(1, &n, nullptr)), H5Sclose};
-    Closer labels_ds{SGM_CHECK_HDF5(H5Dcreate2(file.id, "labels", H5T_STD_I32LE, lspace.id,
-                                               H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)),
-                     H5Dclose};
+    Hdf5Handle lspace{SGM_CHECK_HDF5(H5Screate_simple(1, &n, nullptr)), H5Sclose};
+    Hdf5Handle labels_ds{SGM_CHECK_HDF5(H5Dcreate2(file.id, "labels", H5T_STD_I32LE, lspace.id,
+                                                   H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)),
+                         H5Dclose};
     if (n > 0)
       SGM_CHECK_HDF5(H5Dwrite(labels_ds.id, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT,
                               labels.data_ptr()));

@@ -1,10 +1,10 @@
 // Small helpers for scalar HDF5 attributes (int64 and strings) on files, for the data library.
 #pragma once
 
-#include <hdf5.h>
-
 #include <cstdint>
 #include <string>
+
+#include <hdf5.h>
 
 namespace sgm::data {
 

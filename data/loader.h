@@ -22,7 +22,7 @@
 namespace sgm::data {
 
 struct LoaderOptions {
-  std::int64_t global_batch = 128;      // training.batch_size (all ranks together)
+  std::int64_t global_batch = 128;  // training.batch_size (all ranks together)
   int rank = 0;
   int world_size = 1;
   std::uint64_t seed = 42;
@@ -49,7 +49,8 @@ class Loader {
  public:
   // Starts at stream position `cursor` (0, or the value saved in a checkpoint); it must be a
   // multiple of the global batch.
-  Loader(std::shared_ptr<const ShardedDataset> dataset, LoaderOptions options, std::int64_t cursor = 0);
+  Loader(std::shared_ptr<const ShardedDataset> dataset, LoaderOptions options,
+         std::int64_t cursor = 0);
   ~Loader();
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;

@@ -10,15 +10,6 @@
 namespace sgm::data {
 namespace {
 
-// Closes an HDF5 handle when leaving scope.
-struct Handle {
-  hid_t id;
-  herr_t (*close)(hid_t);
-  ~Handle() {
-    if (id >= 0) close(id);
-  }
-};
-
 at::ScalarType tensor_type(hid_t type, const std::string& what) {
   const H5T_class_t cls = H5Tget_class(type);
   const std::size_t size = H5Tget_size(type);
@@ -37,14 +28,22 @@ at::ScalarType tensor_type(hid_t type, const std::string& what) {
 
 hid_t memory_type(at::ScalarType t) {
   switch (t) {
-    case at::kFloat: return H5T_NATIVE_FLOAT;
-    case at::kDouble: return H5T_NATIVE_DOUBLE;
-    case at::kByte: return H5T_NATIVE_UINT8;
-    case at::kChar: return H5T_NATIVE_INT8;
-    case at::kShort: return H5T_NATIVE_INT16;
-    case at::kInt: return H5T_NATIVE_INT32;
-    case at::kLong: return H5T_NATIVE_INT64;
-    default: break;
+    case at::kFloat:
+      return H5T_NATIVE_FLOAT;
+    case at::kDouble:
+      return H5T_NATIVE_DOUBLE;
+    case at::kByte:
+      return H5T_NATIVE_UINT8;
+    case at::kChar:
+      return H5T_NATIVE_INT8;
+    case at::kShort:
+      return H5T_NATIVE_INT16;
+    case at::kInt:
+      return H5T_NATIVE_INT32;
+    case at::kLong:
+      return H5T_NATIVE_INT64;
+    default:
+      break;
   }
   throw core::Error("no HDF5 memory type for this tensor dtype");
 }
@@ -56,11 +55,12 @@ NamedArrayFile::NamedArrayFile(const std::string& path) : path_(path) {
   hdf5_quiet();
   if (H5Fis_hdf5(path.c_str()) <= 0) throw core::UsageError("not an HDF5 file: " + path);
   hid_t fapl = SGM_CHECK_HDF5(H5Pcreate(H5P_FILE_ACCESS));
-  Handle plist{fapl, H5Pclose};
+  Hdf5Handle plist{fapl, H5Pclose};
   // Read-only data on shared file systems: no file locking (distributed.md §10).
   SGM_CHECK_HDF5(H5Pset_file_locking(fapl, false, true));
   file_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl);
-  if (file_ < 0) throw core::UsageError("cannot open HDF5 file " + path + ": " + hdf5_error_stack());
+  if (file_ < 0)
+    throw core::UsageError("cannot open HDF5 file " + path + ": " + hdf5_error_stack());
 }
 
 NamedArrayFile::~NamedArrayFile() {
@@ -83,40 +83,46 @@ bool NamedArrayFile::has(const std::string& name) const {
 
 at::Tensor NamedArrayFile::read(const std::string& name) const {
   if (!has(name)) throw core::UsageError(path_ + ": no dataset '" + name + "'");
-  Handle dataset{SGM_CHECK_HDF5(H5Dopen2(file_, name.c_str(), H5P_DEFAULT)), H5Dclose};
-  Handle space{SGM_CHECK_HDF5(H5Dget_space(dataset.id)), H5Sclose};
-  Handle type{SGM_CHECK_HDF5(H5Dget_type(dataset.id)), H5Tclose};
+  Hdf5Handle dataset{SGM_CHECK_HDF5(H5Dopen2(file_, name.c_str(), H5P_DEFAULT)), H5Dclose};
+  Hdf5Handle space{SGM_CHECK_HDF5(H5Dget_space(dataset.id)), H5Sclose};
+  Hdf5Handle type{SGM_CHECK_HDF5(H5Dget_type(dataset.id)), H5Tclose};
   const int rank = SGM_CHECK_HDF5(H5Sget_simple_extent_ndims(space.id));
   std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
   SGM_CHECK_HDF5(H5Sget_simple_extent_dims(space.id, dims.data(), nullptr));
   const at::ScalarType dtype = tensor_type(type.id, path_ + ":" + name);
-  at::Tensor out = at::empty(std::vector<std::int64_t>(dims.begin(), dims.end()), at::TensorOptions().dtype(dtype));
-  SGM_CHECK_HDF5(H5Dread(dataset.id, memory_type(dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data_ptr()));
+  at::Tensor out = at::empty(std::vector<std::int64_t>(dims.begin(), dims.end()),
+                             at::TensorOptions().dtype(dtype));
+  SGM_CHECK_HDF5(
+      H5Dread(dataset.id, memory_type(dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data_ptr()));
   return out;
 }
 
 std::map<std::string, at::Tensor> NamedArrayFile::read_group(const std::string& group) const {
   if (!has(group)) throw core::UsageError(path_ + ": no group '" + group + "'");
-  Handle g{SGM_CHECK_HDF5(H5Gopen2(file_, group.c_str(), H5P_DEFAULT)), H5Gclose};
+  Hdf5Handle g{SGM_CHECK_HDF5(H5Gopen2(file_, group.c_str(), H5P_DEFAULT)), H5Gclose};
   H5G_info_t info;
   SGM_CHECK_HDF5(H5Gget_info(g.id, &info));
   std::map<std::string, at::Tensor> out;
   for (hsize_t i = 0; i < info.nlinks; ++i) {
-    const ssize_t len = SGM_CHECK_HDF5(H5Lget_name_by_idx(g.id, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT));
+    const ssize_t len = SGM_CHECK_HDF5(
+        H5Lget_name_by_idx(g.id, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT));
     std::string name(static_cast<std::size_t>(len), '\0');
-    SGM_CHECK_HDF5(H5Lget_name_by_idx(g.id, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size() + 1, H5P_DEFAULT));
+    SGM_CHECK_HDF5(H5Lget_name_by_idx(g.id, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(),
+                                      name.size() + 1, H5P_DEFAULT));
     out.emplace(name, read(group + "/" + name));
   }
   return out;
 }
 
 std::string NamedArrayFile::string_attribute(const std::string& name) const {
-  if (H5Aexists(file_, name.c_str()) <= 0) throw core::UsageError(path_ + ": no attribute '" + name + "'");
-  Handle attr{SGM_CHECK_HDF5(H5Aopen(file_, name.c_str(), H5P_DEFAULT)), H5Aclose};
-  Handle type{SGM_CHECK_HDF5(H5Aget_type(attr.id)), H5Tclose};
-  if (H5Tget_class(type.id) != H5T_STRING) throw core::UsageError(path_ + ": attribute '" + name + "' is not a string");
+  if (H5Aexists(file_, name.c_str()) <= 0)
+    throw core::UsageError(path_ + ": no attribute '" + name + "'");
+  Hdf5Handle attr{SGM_CHECK_HDF5(H5Aopen(file_, name.c_str(), H5P_DEFAULT)), H5Aclose};
+  Hdf5Handle type{SGM_CHECK_HDF5(H5Aget_type(attr.id)), H5Tclose};
+  if (H5Tget_class(type.id) != H5T_STRING)
+    throw core::UsageError(path_ + ": attribute '" + name + "' is not a string");
   if (H5Tis_variable_str(type.id) > 0) {
-    Handle mem{SGM_CHECK_HDF5(H5Tcopy(H5T_C_S1)), H5Tclose};
+    Hdf5Handle mem{SGM_CHECK_HDF5(H5Tcopy(H5T_C_S1)), H5Tclose};
     SGM_CHECK_HDF5(H5Tset_size(mem.id, H5T_VARIABLE));
     SGM_CHECK_HDF5(H5Tset_cset(mem.id, H5Tget_cset(type.id)));
     char* text = nullptr;
@@ -132,8 +138,9 @@ std::string NamedArrayFile::string_attribute(const std::string& name) const {
 }
 
 std::int64_t NamedArrayFile::int_attribute(const std::string& name) const {
-  if (H5Aexists(file_, name.c_str()) <= 0) throw core::UsageError(path_ + ": no attribute '" + name + "'");
-  Handle attr{SGM_CHECK_HDF5(H5Aopen(file_, name.c_str(), H5P_DEFAULT)), H5Aclose};
+  if (H5Aexists(file_, name.c_str()) <= 0)
+    throw core::UsageError(path_ + ": no attribute '" + name + "'");
+  Hdf5Handle attr{SGM_CHECK_HDF5(H5Aopen(file_, name.c_str(), H5P_DEFAULT)), H5Aclose};
   std::int64_t value = 0;
   SGM_CHECK_HDF5(H5Aread(attr.id, H5T_NATIVE_INT64, &value));
   return value;

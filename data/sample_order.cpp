@@ -10,7 +10,9 @@ SampleOrder::SampleOrder(std::int64_t num_samples, std::int64_t global_batch, st
   if (num_samples <= 0) throw core::UsageError("the dataset is empty");
   if (global_batch <= 0) throw core::UsageError("training.batch_size must be positive");
   if (global_batch > num_samples) {
-    throw core::UsageError(fmt::format("training.batch_size = {} exceeds the {} samples of the dataset", global_batch, num_samples));
+    throw core::UsageError(
+        fmt::format("training.batch_size = {} exceeds the {} samples of the dataset", global_batch,
+                    num_samples));
   }
   per_epoch_ = num_samples / global_batch * global_batch;
   while ((std::int64_t{1} << (2 * half_bits_)) < num_samples) ++half_bits_;
@@ -18,7 +20,8 @@ SampleOrder::SampleOrder(std::int64_t num_samples, std::int64_t global_batch, st
 
 std::int64_t SampleOrder::permute(std::int64_t epoch, std::int64_t i) const {
   const std::uint64_t mask = (std::uint64_t{1} << half_bits_) - 1;
-  const core::PhiloxKey key = {static_cast<std::uint32_t>(seed_), static_cast<std::uint32_t>(seed_ >> 32)};
+  const core::PhiloxKey key = {static_cast<std::uint32_t>(seed_),
+                               static_cast<std::uint32_t>(seed_ >> 32)};
   std::uint64_t x = static_cast<std::uint64_t>(i);
   // Cycle walking: the Feistel network permutes [0, 4^k); repeat until the value lies in [0, N).
   do {

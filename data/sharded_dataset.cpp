@@ -15,14 +15,6 @@ namespace sgm::data {
 namespace fs = std::filesystem;
 namespace {
 
-struct Closer {
-  hid_t id;
-  herr_t (*close)(hid_t);
-  ~Closer() {
-    if (id >= 0) close(id);
-  }
-};
-
 [[noreturn]] void bad(const std::string& file, const std::string& what) {
   throw core::UsageError(file + ": " + what);
 }
@@ -59,7 +51,7 @@ ShardedDataset::ShardedDataset(const std::string& dir) : dir_(dir) {
     throw core::UsageError(dir + ": shard indices beyond the stated count");
 
   hid_t fapl = SGM_CHECK_HDF5(H5Pcreate(H5P_FILE_ACCESS));
-  Closer plist{fapl, H5Pclose};
+  Hdf5Handle plist{fapl, H5Pclose};
   SGM_CHECK_HDF5(H5Pset_file_locking(fapl, false, true));
   for (const auto& [index, file] : by_index) {
     if (H5Fis_hdf5(file.c_str()) <= 0) bad(file, "not an HDF5 file (or truncated)");
@@ -89,8 +81,8 @@ ShardedDataset::ShardedDataset(const std::string& dir) : dir_(dir) {
     const hid_t images = H5Dopen2(f, "images", H5P_DEFAULT);
     if (images < 0) bad(file, "cannot open 'images'");
     image_ids_.push_back(images);
-    Closer space{SGM_CHECK_HDF5(H5Dget_space(images)), H5Sclose};
-    Closer type{SGM_CHECK_HDF5(H5Dget_type(images)), H5Tclose};
+    Hdf5Handle space{SGM_CHECK_HDF5(H5Dget_space(images)), H5Sclose};
+    Hdf5Handle type{SGM_CHECK_HDF5(H5Dget_type(images)), H5Tclose};
     hsize_t dims[4] = {0, 0, 0, 0};
     if (H5Sget_simple_extent_ndims(space.id) != 4) bad(file, "'images' is not [N, H, W, C]");
     H5Sget_simple_extent_dims(space.id, dims, nullptr);
@@ -123,8 +115,8 @@ ShardedDataset::ShardedDataset(const std::string& dir) : dir_(dir) {
       }
     }
     if (has_labels) {
-      Closer ds{SGM_CHECK_HDF5(H5Dopen2(f, "labels", H5P_DEFAULT)), H5Dclose};
-      Closer lspace{SGM_CHECK_HDF5(H5Dget_space(ds.id)), H5Sclose};
+      Hdf5Handle ds{SGM_CHECK_HDF5(H5Dopen2(f, "labels", H5P_DEFAULT)), H5Dclose};
+      Hdf5Handle lspace{SGM_CHECK_HDF5(H5Dget_space(ds.id)), H5Sclose};
       hsize_t n = 0;
       H5Sget_simple_extent_dims(lspace.id, &n, nullptr);
       if (static_cast<std::int64_t>(n) != s.num_images)
@@ -158,10 +150,10 @@ void ShardedDataset::read_image(std::int64_t index, void* out) const {
   const hsize_t offset[4] = {static_cast<hsize_t>(index - *it), 0, 0, 0};
   const hsize_t count[4] = {1, static_cast<hsize_t>(height()), static_cast<hsize_t>(width()),
                             static_cast<hsize_t>(channels())};
-  Closer file_space{SGM_CHECK_HDF5(H5Dget_space(image_ids_[s])), H5Sclose};
+  Hdf5Handle file_space{SGM_CHECK_HDF5(H5Dget_space(image_ids_[s])), H5Sclose};
   SGM_CHECK_HDF5(
       H5Sselect_hyperslab(file_space.id, H5S_SELECT_SET, offset, nullptr, count, nullptr));
-  Closer mem_space{SGM_CHECK_HDF5(H5Screate_simple(4, count, nullptr)), H5Sclose};
+  Hdf5Handle mem_space{SGM_CHECK_HDF5(H5Screate_simple(4, count, nullptr)), H5Sclose};
   if (H5Dread(image_ids_[s], is_float_ ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT8, mem_space.id,
               file_space.id, H5P_DEFAULT, out) < 0) {
     throw core::UsageError(files_[s] + ": cannot read image " + std::to_string(index - *it) +
