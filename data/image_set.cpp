@@ -62,13 +62,15 @@ void write_cifar10_batch(const std::string& path, const at::Tensor& images,
   if (!out) throw core::UsageError("cannot write " + path);
 }
 
-ImageSet make_shapes(std::int64_t count, std::int64_t resolution, std::uint64_t seed) {
-  if (count < 1) throw core::UsageError("--num must be positive");
-  if (resolution < 4) throw core::UsageError("--resolution must be at least 4");
-  const core::CounterRng rng(seed);
+namespace {
+
+// Images [first, first + count) of make_shapes as uint8 [count, R, R, 3], and their labels.
+std::pair<at::Tensor, at::Tensor> shapes_chunk(const core::CounterRng& rng, std::int64_t first,
+                                               std::int64_t count, std::int64_t resolution) {
   // Per image: shape, centre x/y, size, foreground rgb, background rgb.
   at::Tensor u =
-      rng.uniform(at::arange(count, at::kLong), 10, core::RngStream::kTest).to(at::kDouble);
+      rng.uniform(at::arange(first, first + count, at::kLong), 10, core::RngStream::kTest)
+          .to(at::kDouble);
   at::Tensor kind = u.select(1, 0).mul(3).floor().clamp_max(2).to(at::kLong);
   at::Tensor cx = u.select(1, 1).mul(0.5).add(0.25).view({count, 1, 1});
   at::Tensor cy = u.select(1, 2).mul(0.5).add(0.25).view({count, 1, 1});
@@ -86,9 +88,26 @@ ImageSet make_shapes(std::int64_t count, std::int64_t resolution, std::uint64_t 
   at::Tensor mask =
       at::where(k.eq(0), disc, at::where(k.eq(1), square, triangle)).unsqueeze(-1);  // [N, H, W, 1]
   at::Tensor image = at::where(mask, fg.view({count, 1, 1, 3}), bg.view({count, 1, 1, 3}));
+  return {image.mul(255).round().clamp(0, 255).to(at::kByte), kind.to(at::kInt)};
+}
+
+}  // namespace
+
+ImageSet make_shapes(std::int64_t count, std::int64_t resolution, std::uint64_t seed) {
+  if (count < 1) throw core::UsageError("--num must be positive");
+  if (resolution < 4) throw core::UsageError("--resolution must be at least 4");
+  const core::CounterRng rng(seed);
   ImageSet set;
-  set.images = image.mul(255).round().clamp(0, 255).to(at::kByte).contiguous();
-  set.labels = kind.to(at::kInt);
+  set.images = at::empty({count, resolution, resolution, 3}, at::kByte);
+  set.labels = at::empty({count}, at::kInt);
+  // In chunks of about 8 MiB of float64 intermediates, so large sets do not need gigabytes.
+  const std::int64_t chunk = std::max<std::int64_t>(1, (1 << 20) / (resolution * resolution * 3));
+  for (std::int64_t first = 0; first < count; first += chunk) {
+    const std::int64_t n = std::min(chunk, count - first);
+    auto [images, labels] = shapes_chunk(rng, first, n, resolution);
+    set.images.narrow(0, first, n).copy_(images);
+    set.labels.narrow(0, first, n).copy_(labels);
+  }
   set.num_classes = 3;
   set.source = fmt::format("procedural shapes (disc/square/triangle), {}x{}, seed {}", resolution,
                            resolution, seed);
