@@ -5,40 +5,15 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "launch/cli/key_table.h"
 #include "trainer/core/error.h"
 
 namespace sgm::cli {
 namespace po = boost::program_options;
 namespace {
 
-// Raw text of the list options, parsed after the command line is read.
-std::string modes_text, weights_text;
-
-std::vector<double> numbers(const std::string& option, const std::string& text) {
-  std::vector<double> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const std::size_t comma = text.find(',', start);
-    const std::string item =
-        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    std::size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (item.empty() || used != item.size()) {
-      throw core::UsageError(option + ": '" + text + "' is not a comma-separated list of numbers");
-    }
-    out.push_back(v);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
-po::options_description data_options(DataCommand& c) {
+// `modes` and `weights` receive the raw text of the list options, parsed after reading.
+po::options_description data_options(DataCommand& c, std::string& modes, std::string& weights) {
   po::options_description d("Options");
   d.add_options()("help,h", po::bool_switch(&c.help), "print this help and exit")(
       "from", po::value<std::string>(&c.from),
@@ -66,9 +41,9 @@ po::options_description data_options(DataCommand& c) {
       "make --from npy: the integer labels array")(
       "toy", po::value<std::string>(&c.toy)->default_value(c.toy),
       "make --from toy: gmm | checkerboard | moons | swissroll")(
-      "modes", po::value<std::string>(&modes_text),
+      "modes", po::value<std::string>(&modes),
       "make --from toy gmm: component means 'x,y;x,y;...'")(
-      "weights", po::value<std::string>(&weights_text),
+      "weights", po::value<std::string>(&weights),
       "make --from toy gmm: component weights 'w,w,...'")(
       "std", po::value<double>(&c.std)->default_value(c.std, "0.1"),
       "make --from toy: component or noise std")(
@@ -87,7 +62,8 @@ po::options_description data_options(DataCommand& c) {
 
 DataCommand parse_data_command(int argc, const char* const argv[]) {
   DataCommand c;
-  po::options_description all = data_options(c);
+  std::string modes_text, weights_text;
+  po::options_description all = data_options(c, modes_text, weights_text);
   all.add_options()("command", po::value<std::string>(&c.command))("dir",
                                                                    po::value<std::string>(&c.dir));
   po::positional_options_description positional;
@@ -107,7 +83,7 @@ DataCommand parse_data_command(int argc, const char* const argv[]) {
     std::size_t start = 0;
     while (start <= modes_text.size()) {
       const std::size_t semi = modes_text.find(';', start);
-      const std::vector<double> xy = numbers(
+      const std::vector<double> xy = parse_number_list(
           "--modes",
           modes_text.substr(start, semi == std::string::npos ? std::string::npos : semi - start));
       if (xy.size() != 2)
@@ -117,7 +93,7 @@ DataCommand parse_data_command(int argc, const char* const argv[]) {
       start = semi + 1;
     }
   }
-  if (!weights_text.empty()) c.weights = numbers("--weights", weights_text);
+  if (!weights_text.empty()) c.weights = parse_number_list("--weights", weights_text);
   if (c.help) return c;
   if (c.command.empty())
     throw core::UsageError("missing command: sgm-data <make|info|verify|noise-schedule> [options]");
@@ -149,6 +125,7 @@ DataCommand parse_data_command(int argc, const char* const argv[]) {
 
 std::string data_help() {
   DataCommand c;
+  std::string unused;
   std::ostringstream out;
   out << "Usage: sgm-data <command> [options]\n"
          "  sgm-data make --from cifar10 --input DIR --out DIR [--split train|test] [--shards N]\n"
@@ -165,7 +142,7 @@ std::string data_help() {
          "Langevin step\n"
          "Sharded HDF5 datasets (NAME-00000-of-000NN.h5; images uint8 [N, H, W, C], labels int32 "
          "[N]).\n\n"
-      << data_options(c);
+      << data_options(c, unused, unused);
   return out.str();
 }
 
