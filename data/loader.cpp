@@ -1,6 +1,5 @@
 #include "data/loader.h"
 
-#include <cstring>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -12,23 +11,27 @@
 namespace sgm::data {
 
 Batch load_batch(const ShardedDataset& dataset, const at::Tensor& memory, const SampleOrder& order,
-                 const LoaderOptions& o, std::int64_t cursor) {
+                 const LoaderOptions& o, std::int64_t cursor, at::Tensor buffer) {
   const std::int64_t B = o.global_batch / o.world_size;
   const std::int64_t H = dataset.height(), W = dataset.width(), C = dataset.channels();
   Batch batch;
   batch.positions = at::arange(cursor + o.rank * B, cursor + (o.rank + 1) * B, at::kLong);
   batch.ids = at::empty({B}, at::kLong);
-  at::Tensor raw = at::empty({B, H, W, C}, dataset.dtype());
   const std::int64_t bytes = dataset.image_bytes();
   std::int64_t* ids = batch.ids.data_ptr<std::int64_t>();
-  char* dst = static_cast<char*>(raw.data_ptr());
-  for (std::int64_t b = 0; b < B; ++b) {
-    ids[b] = order.sample_at(cursor + o.rank * B + b);
-    if (memory.defined()) {
-      std::memcpy(dst + b * bytes, static_cast<const char*>(memory.data_ptr()) + ids[b] * bytes,
-                  static_cast<std::size_t>(bytes));
-    } else {
-      dataset.read_image(ids[b], dst + b * bytes);
+  for (std::int64_t b = 0; b < B; ++b) ids[b] = order.sample_at(cursor + o.rank * B + b);
+  // Source pixels: straight from the in-memory copy, or read image by image into a batch buffer.
+  at::Tensor raw;
+  std::vector<const char*> source(static_cast<std::size_t>(B));
+  if (memory.defined()) {
+    for (std::int64_t b = 0; b < B; ++b)
+      source[b] = static_cast<const char*>(memory.data_ptr()) + ids[b] * bytes;
+  } else {
+    raw = at::empty({B, H, W, C}, dataset.dtype());
+    for (std::int64_t b = 0; b < B; ++b) {
+      char* dst = static_cast<char*>(raw.data_ptr()) + b * bytes;
+      dataset.read_image(ids[b], dst);
+      source[b] = dst;
     }
   }
   if (dataset.labelled()) {
@@ -37,13 +40,25 @@ Batch load_batch(const ShardedDataset& dataset, const at::Tensor& memory, const 
       batch.labels.data_ptr<std::int64_t>()[b] = dataset.label(ids[b]);
   }
   // Continuous data (float32, the 2-D toys) is used as stored: the image transforms do not apply.
+  if (buffer.defined()) {
+    SGM_CHECK(buffer.scalar_type() == at::kFloat && buffer.is_contiguous() &&
+                  buffer.sizes() == at::IntArrayRef({B, C, H, W}),
+              "load_batch: output buffer is not float32 [{}, {}, {}, {}]", B, C, H, W);
+    batch.images = std::move(buffer);
+  } else {
+    batch.images = at::empty({B, C, H, W}, at::kFloat);
+  }
   if (dataset.is_float()) {
-    batch.images = raw.permute({0, 3, 1, 2}).contiguous();
+    float* out = batch.images.data_ptr<float>();
+    for (std::int64_t b = 0; b < B; ++b) {
+      const auto* src = reinterpret_cast<const float*>(source[b]);
+      for (std::int64_t hw = 0; hw < H * W; ++hw)
+        for (std::int64_t c = 0; c < C; ++c) out[(b * C + c) * H * W + hw] = src[hw * C + c];
+    }
     return batch;
   }
   // uint8 HWC -> float CHW with flip, dequantisation and scaling fused into one pass per sample
   // (no batch-sized temporaries); randomness keyed by the global stream position.
-  batch.images = at::empty({B, C, H, W}, at::kFloat);
   const core::CounterRng rng(o.seed);
   const std::int64_t* positions = batch.positions.data_ptr<std::int64_t>();
   float* images = batch.images.data_ptr<float>();
@@ -56,7 +71,7 @@ Batch load_batch(const ShardedDataset& dataset, const at::Tensor& memory, const 
       const bool flip = u < 0.5f;
       if (o.uniform_dequantization)
         rng.uniform_into(positions[b], C * H * W, core::RngStream::kDequantize, noise.data());
-      const auto* src = reinterpret_cast<const std::uint8_t*>(dst + b * bytes);
+      const auto* src = reinterpret_cast<const std::uint8_t*>(source[b]);
       float* out = images + b * C * H * W;
       for (std::int64_t c = 0; c < C; ++c) {
         for (std::int64_t h = 0; h < H; ++h) {
@@ -116,7 +131,7 @@ void Loader::reader_loop() {
       cursor = next_to_read_;
     }
     try {
-      Batch batch = load_batch(*dataset_, memory_, order_, options_, cursor);
+      Batch batch = load_batch(*dataset_, memory_, order_, options_, cursor, take_buffer());
       std::lock_guard<std::mutex> lock(mutex_);
       ready_.push_back(std::move(batch));
       next_to_read_ = cursor + options_.global_batch;
@@ -128,6 +143,21 @@ void Loader::reader_loop() {
     }
     changed_.notify_all();
   }
+}
+
+at::Tensor Loader::take_buffer() {
+  // A buffer is free when the pool's handle is the only reference to it and to its storage
+  // (a view the caller kept holds the storage). Nobody else can gain a reference meanwhile.
+  for (const at::Tensor& b : buffers_) {
+    if (b.use_count() == 1 && b.storage().use_count() == 1) return b;
+  }
+  at::Tensor fresh = at::empty({local_batch(), dataset_->channels(), dataset_->height(),
+                                dataset_->width()},
+                               at::kFloat);
+  // All held: the pool lets go of the oldest (its holder keeps it) so it stays prefetch + 2 long.
+  if (static_cast<int>(buffers_.size()) >= options_.prefetch + 2) buffers_.erase(buffers_.begin());
+  buffers_.push_back(fresh);
+  return fresh;
 }
 
 Batch Loader::next() {

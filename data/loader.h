@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 
@@ -42,8 +43,9 @@ struct Batch {
 
 // This rank's slice of the global batch that starts at stream position `cursor`.
 // `memory` is the whole dataset (uint8 [N, H, W, C]) or undefined to read from the files.
+// `buffer`, when defined, is a float32 [B, C, H, W] buffer the batch is written into.
 Batch load_batch(const ShardedDataset& dataset, const at::Tensor& memory, const SampleOrder& order,
-                 const LoaderOptions& options, std::int64_t cursor);
+                 const LoaderOptions& options, std::int64_t cursor, at::Tensor buffer = {});
 
 class Loader {
  public:
@@ -62,6 +64,10 @@ class Loader {
 
  private:
   void reader_loop();
+  // A batch buffer nobody holds any more, or a new one. Reusing the prefetch + 2 buffers in
+  // flight keeps the loader's memory fixed (glibc would otherwise keep freed batches of a few
+  // MiB in its arenas, up to several batches more) and saves the page faults of fresh memory.
+  at::Tensor take_buffer();
 
   std::shared_ptr<const ShardedDataset> dataset_;
   LoaderOptions options_;
@@ -74,6 +80,7 @@ class Loader {
   std::deque<Batch> ready_;
   std::exception_ptr failure_;
   std::int64_t next_to_read_;
+  std::vector<at::Tensor> buffers_;  // reader thread only
   bool stop_ = false;
   std::thread reader_;
 };
