@@ -1,0 +1,132 @@
+#include "trainer/dist/communicator.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include "trainer/core/error.h"
+#include "trainer/dist/check_mpi.h"
+#include "trainer/dist/comm_backend.h"
+#include "trainer/dist/mpi_backend.h"
+#include "trainer/dist/mpi_comm.h"
+#include "trainer/dist/watchdog.h"
+#ifdef SGM_HAVE_CUDA
+#include "trainer/dist/nccl_backend.h"
+#endif
+
+namespace sgm::dist {
+
+Communicator::Communicator(const Context& context, CommOptions options)
+    : options_(options), rank_(context.rank()), world_size_(context.world_size()) {
+  if (!(options_.timeout_seconds > 0)) {
+    throw core::UsageError(
+        fmt::format("dist.timeout = {} must be positive (seconds)", options_.timeout_seconds));
+  }
+  if (world_size_ == 1) return;
+  const MPI_Comm world = world_comm(context);
+  const bool multiple = context.mpi_thread_level() >= MPI_THREAD_MULTIPLE;
+  mpi_ = std::make_unique<MpiBackend>(world, recorder_, /*use_thread=*/multiple);
+  std::vector<CommBackend*> watched{mpi_.get()};
+#ifdef SGM_HAVE_CUDA
+  if (context.device().is_cuda()) {
+    nccl_ = std::make_unique<NcclBackend>(world, context.device().index(), recorder_);
+    watched.push_back(nccl_.get());
+  }
+#endif
+  watchdog_ = std::make_unique<Watchdog>(recorder_, watched, world, /*heartbeats=*/multiple,
+                                         options_.timeout_seconds);
+}
+
+// The watchdog goes first (it reads the backends), then NCCL, then MPI.
+Communicator::~Communicator() {
+  watchdog_.reset();
+  nccl_.reset();
+  mpi_.reset();
+}
+
+CommBackend* Communicator::backend_for(const at::Tensor& tensor, const char* op) {
+  SGM_CHECK(tensor.defined(), "{}: undefined tensor", op);
+  if (tensor.is_cuda()) {
+    SGM_CHECK(nccl_ != nullptr,
+              "{}: a CUDA tensor, but this communicator has no NCCL backend (dist.device is not "
+              "cuda, or this build has no CUDA)",
+              op);
+    return nccl_.get();
+  }
+  return mpi_.get();
+}
+
+Work Communicator::all_reduce(const at::Tensor& tensor, ReduceOp op, const std::string& label) {
+  if (world_size_ == 1) {
+    SGM_CHECK(op != ReduceOp::kAvg || at::isFloatingType(tensor.scalar_type()),
+              "all_reduce(avg) needs a floating-point tensor");
+    return Work();  // the sum, mean and max over one rank are the tensor itself
+  }
+  return backend_for(tensor, "all_reduce")->all_reduce(tensor, op, label);
+}
+
+Work Communicator::broadcast(const at::Tensor& tensor, int root, const std::string& label) {
+  SGM_CHECK(root >= 0 && root < world_size_, "broadcast: root {} outside 0..{}", root,
+            world_size_ - 1);
+  if (world_size_ == 1) return Work();
+  return backend_for(tensor, "broadcast")->broadcast(tensor, root, label);
+}
+
+Work Communicator::all_gather(const at::Tensor& input, const at::Tensor& output,
+                              const std::string& label) {
+  if (world_size_ == 1) {
+    SGM_CHECK(output.numel() == input.numel(), "all_gather: output must hold {} elements",
+              input.numel());
+    output.view(input.sizes()).copy_(input);
+    return Work();
+  }
+  return backend_for(input, "all_gather")->all_gather(input, output, label);
+}
+
+Work Communicator::reduce_scatter(const at::Tensor& input, const at::Tensor& output, ReduceOp op,
+                                  const std::string& label) {
+  if (world_size_ == 1) {
+    SGM_CHECK(output.numel() == input.numel(), "reduce_scatter: output must hold {} elements",
+              input.numel());
+    output.view(input.sizes()).copy_(input);
+    return Work();
+  }
+  return backend_for(input, "reduce_scatter")->reduce_scatter(input, output, op, label);
+}
+
+void Communicator::barrier() {
+  if (world_size_ == 1) return;
+  if (nccl_) nccl_->barrier();
+  mpi_->barrier();
+}
+
+double Communicator::all_reduce(double value, ReduceOp op, const std::string& label) {
+  at::Tensor t = at::full({1}, value, at::kDouble);
+  all_reduce(t, op, label).wait();
+  return t.item<double>();
+}
+
+std::int64_t Communicator::all_reduce(std::int64_t value, ReduceOp op, const std::string& label) {
+  SGM_CHECK(op != ReduceOp::kAvg, "all_reduce(avg) of an integer");
+  at::Tensor t = at::full({1}, value, at::kLong);
+  all_reduce(t, op, label).wait();
+  return t.item<std::int64_t>();
+}
+
+bool Communicator::any(bool flag, const std::string& label) {
+  return all_reduce(static_cast<std::int64_t>(flag ? 1 : 0), ReduceOp::kMax, label) != 0;
+}
+
+std::vector<std::int64_t> Communicator::all_gather(std::int64_t value, const std::string& label) {
+  at::Tensor in = at::full({1}, value, at::kLong);
+  at::Tensor out = at::empty({world_size_}, at::kLong);
+  all_gather(in, out, label).wait();
+  return std::vector<std::int64_t>(out.data_ptr<std::int64_t>(),
+                                   out.data_ptr<std::int64_t>() + world_size_);
+}
+
+void Communicator::set_max_elements_per_mpi_call(std::int64_t count) {
+  SGM_CHECK(count > 0, "set_max_elements_per_mpi_call({})", count);
+  if (mpi_) static_cast<MpiBackend*>(mpi_.get())->set_max_elements_per_call(count);
+}
+
+}  // namespace sgm::dist

@@ -1,0 +1,84 @@
+// dist::Communicator (distributed.md §2): collectives on tensors for data-parallel ranks.
+// CUDA tensors go over NCCL on a dedicated stream ordered against the caller's stream with events
+// (no host synchronisation); CPU tensors go over MPI on a communication thread, so CPU training
+// can overlap too. World size 1 needs neither. Every collective is entered in the flight
+// recorder; a watchdog ends the whole job when one does not finish within `timeout_seconds`,
+// naming the collective and the ranks that did not reach it.
+//
+// Like NCCL and MPI, every rank must issue the same collectives in the same order.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "trainer/dist/context.h"
+#include "trainer/dist/flight_recorder.h"
+#include "trainer/dist/work.h"
+
+namespace sgm::dist {
+
+enum class ReduceOp { kSum, kAvg, kMax };
+
+class CommBackend;  // comm_backend.h (private to trainer/dist)
+class Watchdog;     // watchdog.h
+
+// Part of the [dist] section.
+struct CommOptions {
+  double timeout_seconds = 600;  // dist.timeout: a collective unfinished this long ends the job
+};
+
+class Communicator {
+ public:
+  Communicator(const Context& context, CommOptions options = {});
+  ~Communicator();
+  Communicator(const Communicator&) = delete;
+  Communicator& operator=(const Communicator&) = delete;
+
+  int rank() const { return rank_; }
+  int world_size() const { return world_size_; }
+
+  // In place on a contiguous tensor. kAvg divides by the world size (floating types only).
+  Work all_reduce(const at::Tensor& tensor, ReduceOp op, const std::string& label = "");
+  // In place: every rank ends with `root`'s values.
+  Work broadcast(const at::Tensor& tensor, int root, const std::string& label = "");
+  // output (numel = W * input.numel(), contiguous) receives every rank's input in rank order.
+  Work all_gather(const at::Tensor& input, const at::Tensor& output,
+                  const std::string& label = "");
+  // input (numel = W * output.numel()) reduced over ranks; rank r keeps slice r in output.
+  Work reduce_scatter(const at::Tensor& input, const at::Tensor& output, ReduceOp op,
+                      const std::string& label = "");
+  // Returns when every rank has reached it and earlier collectives are done.
+  void barrier();
+
+  // Control-plane helpers on host values (blocking).
+  double all_reduce(double value, ReduceOp op, const std::string& label = "scalar");
+  std::int64_t all_reduce(std::int64_t value, ReduceOp op, const std::string& label = "scalar");
+  // True on every rank when `flag` is true on at least one.
+  bool any(bool flag, const std::string& label = "flag");
+  std::vector<std::int64_t> all_gather(std::int64_t value, const std::string& label = "gather");
+
+  FlightRecorder& recorder() { return recorder_; }
+  double timeout_seconds() const { return options_.timeout_seconds; }
+
+  // Tests only: split MPI calls into pieces of at most this many elements (default INT_MAX),
+  // to exercise the path taken for counts above INT_MAX without 8 GiB tensors.
+  void set_max_elements_per_mpi_call(std::int64_t count);
+
+
+ private:
+  CommBackend* backend_for(const at::Tensor& tensor, const char* op);
+
+  CommOptions options_;
+  int rank_ = 0;
+  int world_size_ = 1;
+  FlightRecorder recorder_;
+  std::unique_ptr<CommBackend> mpi_;   // CPU tensors (world size > 1)
+  std::unique_ptr<CommBackend> nccl_;  // CUDA tensors (world size > 1, CUDA device)
+  std::unique_ptr<Watchdog> watchdog_;
+};
+
+}  // namespace sgm::dist
