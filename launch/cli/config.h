@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "trainer/dist/communicator.h"
 #include "trainer/dist/context.h"
+#include "trainer/dist/reducer.h"
 #include "trainer/models/options.h"
 #include "trainer/sde/registry.h"
 
@@ -79,6 +81,8 @@ struct Config {
   models::ModelOptions model;
   OptimSection optim;
   dist::ContextOptions dist;  // sgm addition: [dist], consumed by dist::Context
+  dist::CommOptions comm;       // [dist] too: dist.timeout (dist::Communicator)
+  dist::ReducerOptions reducer;  // [dist] too: buckets, bf16 reduction (dist::GradientReducer)
 };
 
 // The typed options the libraries take, from the sections that hold them.

@@ -294,6 +294,12 @@ void KeyTable::bind_all(Config& c) {
   add("dist.threads", c.dist.threads, "intra-op threads per rank (0: cores / ranks on the node)");
   add("dist.allow_singleton", c.dist.allow_singleton,
       "allow one process inside a multi-task Slurm step");
+  add("dist.timeout", c.comm.timeout_seconds,
+      "seconds a collective may take before the watchdog ends the job");
+  add("dist.first_bucket_mb", c.reducer.first_bucket_mb, "size of the first gradient bucket (MiB)");
+  add("dist.bucket_mb", c.reducer.bucket_mb, "size of the other gradient buckets (MiB)");
+  add("dist.reduce_bf16", c.reducer.reduce_bf16,
+      "all-reduce gradients in bfloat16 (halves the traffic; for slow networks)");
 
   for (const auto& s : sections_) all_.add(*s.description);
 }

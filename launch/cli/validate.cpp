@@ -174,6 +174,9 @@ void validate_rest(const Config& c) {
   at_least<std::int64_t>("optim.warmup", o.warmup, 0);
   one_of("dist.device", c.dist.device, {"auto", "cpu", "cuda"});
   at_least<std::int64_t>("dist.threads", c.dist.threads, 0);
+  positive("dist.timeout", c.comm.timeout_seconds);
+  positive("dist.first_bucket_mb", c.reducer.first_bucket_mb);
+  positive("dist.bucket_mb", c.reducer.bucket_mb);
 }
 
 }  // namespace
