@@ -102,6 +102,26 @@ MpiBackend::~MpiBackend() {
   if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
 }
 
+void MpiBackend::execute(Task& task) {
+  if (stall_.rank == rank_ && stall_.seq == task.seq)
+    std::this_thread::sleep_for(std::chrono::duration<double>(stall_.seconds));
+  recorder_.mark_started(task.seq);
+  std::exception_ptr failure;
+  try {
+    task.body();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  task.body = nullptr;  // releases the tensors it holds
+  recorder_.mark_done(task.seq);
+  {
+    std::lock_guard<std::mutex> lock(task.mutex);
+    task.done = true;
+    task.failure = failure;
+  }
+  task.finished.notify_all();
+}
+
 void MpiBackend::run() {
   while (true) {
     std::shared_ptr<Task> task;
@@ -112,23 +132,7 @@ void MpiBackend::run() {
       task = queue_.front();
       queue_.pop_front();
     }
-    if (stall_.rank == rank_ && stall_.seq == task->seq)
-      std::this_thread::sleep_for(std::chrono::duration<double>(stall_.seconds));
-    recorder_.mark_started(task->seq);
-    std::exception_ptr failure;
-    try {
-      task->body();
-    } catch (...) {
-      failure = std::current_exception();
-    }
-    task->body = nullptr;  // releases the tensors it holds
-    recorder_.mark_done(task->seq);
-    {
-      std::lock_guard<std::mutex> lock(task->mutex);
-      task->done = true;
-      task->failure = failure;
-    }
-    task->finished.notify_all();
+    execute(*task);
   }
 }
 
@@ -141,40 +145,13 @@ Work MpiBackend::enqueue(const char* op, const std::string& label, std::int64_t 
   task->seq = recorder_.issue(op, label, bytes);
   if (!thread_.joinable()) {
     lock.unlock();
-    if (stall_.rank == rank_ && stall_.seq == task->seq)
-      std::this_thread::sleep_for(std::chrono::duration<double>(stall_.seconds));
-    recorder_.mark_started(task->seq);
-    std::exception_ptr failure;
-    try {
-      task->body();
-    } catch (...) {
-      failure = std::current_exception();
-    }
-    task->body = nullptr;
-    recorder_.mark_done(task->seq);
-    task->done = true;
-    task->failure = failure;
+    execute(*task);
     return Work(task);
   }
   queue_.push_back(task);
   lock.unlock();
   changed_.notify_all();
   return Work(task);
-}
-
-void MpiBackend::complete(MPI_Request* request) {
-  // MPI makes progress inside MPI_Test: spin briefly for small messages, then back off so that
-  // the communication thread leaves the cores to the computation.
-  int flag = 0;
-  for (int spin = 0; spin < 200; ++spin) {
-    SGM_CHECK_MPI(MPI_Test(request, &flag, MPI_STATUS_IGNORE));
-    if (flag) return;
-  }
-  while (true) {
-    SGM_CHECK_MPI(MPI_Test(request, &flag, MPI_STATUS_IGNORE));
-    if (flag) return;
-    std::this_thread::sleep_for(std::chrono::microseconds(20));
-  }
 }
 
 MPI_Datatype MpiBackend::datatype(const at::Tensor& t) const {
@@ -226,10 +203,8 @@ Work MpiBackend::all_reduce(const at::Tensor& t, ReduceOp op, const std::string&
     const std::int64_t n = t.numel();
     for (std::int64_t begin = 0; begin < n; begin += max_count_) {
       const int count = static_cast<int>(std::min<std::int64_t>(max_count_, n - begin));
-      MPI_Request request;
-      SGM_CHECK_MPI(MPI_Iallreduce(MPI_IN_PLACE, data + begin * t.element_size(), count, type, mop,
-                                   comm_, &request));
-      complete(&request);
+      SGM_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, data + begin * t.element_size(), count, type, mop,
+                                   comm_));
     }
     if (op == ReduceOp::kAvg) t.div_(size_);
   });
@@ -244,10 +219,7 @@ Work MpiBackend::broadcast(const at::Tensor& t, int root, const std::string& lab
     const std::int64_t n = t.numel();
     for (std::int64_t begin = 0; begin < n; begin += max_count_) {
       const int count = static_cast<int>(std::min<std::int64_t>(max_count_, n - begin));
-      MPI_Request request;
-      SGM_CHECK_MPI(
-          MPI_Ibcast(data + begin * t.element_size(), count, type, root, comm_, &request));
-      complete(&request);
+      SGM_CHECK_MPI(MPI_Bcast(data + begin * t.element_size(), count, type, root, comm_));
     }
   });
 }
@@ -264,21 +236,17 @@ Work MpiBackend::all_gather(const at::Tensor& input, const at::Tensor& output,
     const std::int64_t n = input.numel();
     const std::int64_t esize = input.element_size();
     if (n <= max_count_) {
-      MPI_Request request;
-      SGM_CHECK_MPI(MPI_Iallgather(input.data_ptr(), static_cast<int>(n), type, output.data_ptr(),
-                                   static_cast<int>(n), type, comm_, &request));
-      complete(&request);
+      SGM_CHECK_MPI(MPI_Allgather(input.data_ptr(), static_cast<int>(n), type, output.data_ptr(),
+                                  static_cast<int>(n), type, comm_));
       return;
     }
     // Piece by piece through a staging buffer, then into each rank's slice of the output.
     std::vector<char> staging(static_cast<std::size_t>(size_ * max_count_ * esize));
     for (std::int64_t begin = 0; begin < n; begin += max_count_) {
       const std::int64_t count = std::min<std::int64_t>(max_count_, n - begin);
-      MPI_Request request;
-      SGM_CHECK_MPI(MPI_Iallgather(static_cast<const char*>(input.data_ptr()) + begin * esize,
-                                   static_cast<int>(count), type, staging.data(),
-                                   static_cast<int>(count), type, comm_, &request));
-      complete(&request);
+      SGM_CHECK_MPI(MPI_Allgather(static_cast<const char*>(input.data_ptr()) + begin * esize,
+                                  static_cast<int>(count), type, staging.data(),
+                                  static_cast<int>(count), type, comm_));
       for (int r = 0; r < size_; ++r) {
         std::memcpy(static_cast<char*>(output.data_ptr()) + (r * n + begin) * esize,
                     staging.data() + r * count * esize, static_cast<std::size_t>(count * esize));
@@ -313,11 +281,9 @@ Work MpiBackend::reduce_scatter(const at::Tensor& input, const at::Tensor& outpu
         }
         send = staging.data();
       }
-      MPI_Request request;
-      SGM_CHECK_MPI(MPI_Ireduce_scatter_block(
-          send, static_cast<char*>(output.data_ptr()) + begin * esize, static_cast<int>(count),
-          type, mop, comm_, &request));
-      complete(&request);
+      SGM_CHECK_MPI(MPI_Reduce_scatter_block(send,
+                                             static_cast<char*>(output.data_ptr()) + begin * esize,
+                                             static_cast<int>(count), type, mop, comm_));
     }
     if (op == ReduceOp::kAvg) output.div_(size_);
   });
@@ -325,9 +291,7 @@ Work MpiBackend::reduce_scatter(const at::Tensor& input, const at::Tensor& outpu
 
 void MpiBackend::barrier() {
   enqueue("barrier", "", 0, [this] {
-    MPI_Request request;
-    SGM_CHECK_MPI(MPI_Ibarrier(comm_, &request));
-    complete(&request);
+    SGM_CHECK_MPI(MPI_Barrier(comm_));
   }).wait();
 }
 
