@@ -3,6 +3,7 @@
 // the split path for counts above the per-call limit; the host helpers; the flight recorder.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 
 #include <climits>
 
@@ -171,6 +172,40 @@ TEST_F(CommunicatorMpi, ManyCollectivesInFlightCompleteInOrder) {
                           at::full({257 + i}, static_cast<float>((i + 1) * W * (W + 1) / 2))))
         << i;
   }
+}
+
+TEST_F(CommunicatorMpi, CudaTensorsGoOverNccl) {
+  // NCCL wants one device per rank; every rank sees the same devices, so all skip together.
+  const auto devices = static_cast<int>(torch::cuda::device_count());
+  if (devices < context_->local_size()) {
+    GTEST_SKIP() << "needs one CUDA device per rank on this node (" << context_->local_size()
+                 << " ranks, " << devices << " devices)";
+  }
+  ContextOptions c;
+  c.device = "cuda";
+  Context context(c);
+  Communicator comm(context, CommOptions{60});
+  const int W = comm.world_size(), r = comm.rank();
+  const auto on_device = at::TensorOptions().device(context.device());
+  for (at::ScalarType dtype : {at::kFloat, at::kBFloat16, at::kLong}) {
+    for (std::int64_t n : kSizes) {
+      const std::string what = fmt::format("NCCL {} n={}", c10::toString(dtype), n);
+      const at::Tensor expected_sum = (contribution(n, at::kDouble, 0) * (W * (W + 1) / 2)).to(dtype);
+      at::Tensor sum = contribution(n, dtype, r).to(on_device);
+      comm.all_reduce(sum, ReduceOp::kSum, "cuda sum").wait();
+      EXPECT_TRUE(sgm::testing::tensors_equal("sum " + what, sum.cpu(), expected_sum));
+      at::Tensor b = contribution(n, dtype, r).to(on_device);
+      comm.broadcast(b, W - 1, "cuda broadcast").wait();
+      EXPECT_TRUE(sgm::testing::tensors_equal("broadcast " + what, b.cpu(),
+                                              contribution(n, dtype, W - 1)));
+      at::Tensor out = at::empty({W * n}, on_device.dtype(dtype));
+      comm.all_gather(contribution(n, dtype, r).to(on_device), out, "cuda all_gather").wait();
+      EXPECT_TRUE(sgm::testing::tensors_equal("all_gather last slice " + what,
+                                              out.narrow(0, (W - 1) * n, n).cpu(),
+                                              contribution(n, dtype, W - 1)));
+    }
+  }
+  comm.barrier();
 }
 
 }  // namespace
