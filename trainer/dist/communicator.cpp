@@ -1,5 +1,7 @@
 #include "trainer/dist/communicator.h"
 
+#include <exception>
+
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
@@ -24,20 +26,27 @@ Communicator::Communicator(const Context& context, CommOptions options)
   if (world_size_ == 1) return;
   const MPI_Comm world = world_comm(context);
   const bool multiple = context.mpi_thread_level() >= MPI_THREAD_MULTIPLE;
-  mpi_ = std::make_unique<MpiBackend>(world, recorder_, /*use_thread=*/multiple);
+  mpi_ = std::make_unique<MpiBackend>(world, *recorder_, /*use_thread=*/multiple);
   std::vector<CommBackend*> watched{mpi_.get()};
 #ifdef SGM_HAVE_CUDA
   if (context.device().is_cuda()) {
-    nccl_ = std::make_unique<NcclBackend>(world, context.device().index(), recorder_);
+    nccl_ = std::make_unique<NcclBackend>(world, context.device().index(), *recorder_);
     watched.push_back(nccl_.get());
   }
 #endif
-  watchdog_ = std::make_unique<Watchdog>(recorder_, watched, world, /*heartbeats=*/multiple,
+  watchdog_ = std::make_unique<Watchdog>(*recorder_, watched, world, /*heartbeats=*/multiple,
                                          options_.timeout_seconds);
 }
 
 // The watchdog goes first (it reads the backends), then NCCL, then MPI.
 Communicator::~Communicator() {
+  if (std::uncaught_exceptions() > 0 && world_size_ > 1) {
+    (void)watchdog_.release();  // deliberately leaked, see the header
+    (void)nccl_.release();
+    (void)mpi_.release();
+    (void)recorder_.release();
+    return;
+  }
   watchdog_.reset();
   nccl_.reset();
   mpi_.reset();

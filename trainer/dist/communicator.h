@@ -34,6 +34,9 @@ struct CommOptions {
 class Communicator {
  public:
   Communicator(const Context& context, CommOptions options = {});
+  // Destroyed by an exception (the job is failing), it leaves its threads and MPI/NCCL state
+  // alive on purpose: the communication thread may sit in a collective that other ranks will
+  // never join, and waiting for it would hang this rank before run_main can end the job.
   ~Communicator();
   Communicator(const Communicator&) = delete;
   Communicator& operator=(const Communicator&) = delete;
@@ -61,7 +64,7 @@ class Communicator {
   bool any(bool flag, const std::string& label = "flag");
   std::vector<std::int64_t> all_gather(std::int64_t value, const std::string& label = "gather");
 
-  FlightRecorder& recorder() { return recorder_; }
+  FlightRecorder& recorder() { return *recorder_; }
   double timeout_seconds() const { return options_.timeout_seconds; }
 
   // Tests only: split MPI calls into pieces of at most this many elements (default INT_MAX),
@@ -75,7 +78,7 @@ class Communicator {
   CommOptions options_;
   int rank_ = 0;
   int world_size_ = 1;
-  FlightRecorder recorder_;
+  std::unique_ptr<FlightRecorder> recorder_ = std::make_unique<FlightRecorder>();
   std::unique_ptr<CommBackend> mpi_;   // CPU tensors (world size > 1)
   std::unique_ptr<CommBackend> nccl_;  // CUDA tensors (world size > 1, CUDA device)
   std::unique_ptr<Watchdog> watchdog_;
