@@ -28,6 +28,33 @@ void reduce_16bit(void* in, void* inout, int* len, MPI_Datatype*) {
   }
 }
 
+template <typename T>
+void divide(void* data, std::int64_t n, int by) {
+  T* p = static_cast<T*>(data);
+  for (std::int64_t i = 0; i < n; ++i) p[i] = T(static_cast<float>(p[i]) / static_cast<float>(by));
+}
+
+// The 1/W of an average, as a plain loop: a tensor op here would start an OpenMP team of every
+// core from the communication thread (OpenMP thread counts are per thread) and oversubscribe
+// the node.
+void divide_in_place(const at::Tensor& t, int by) {
+  switch (t.scalar_type()) {
+    case at::kFloat:
+      return divide<float>(t.data_ptr(), t.numel(), by);
+    case at::kBFloat16:
+      return divide<c10::BFloat16>(t.data_ptr(), t.numel(), by);
+    case at::kHalf:
+      return divide<c10::Half>(t.data_ptr(), t.numel(), by);
+    case at::kDouble: {
+      double* p = t.data_ptr<double>();
+      for (std::int64_t i = 0; i < t.numel(); ++i) p[i] /= by;
+      return;
+    }
+    default:
+      throw core::Error("average of a non-floating tensor");
+  }
+}
+
 }  // namespace
 
 const char* reduce_op_name(ReduceOp op) {
@@ -206,7 +233,7 @@ Work MpiBackend::all_reduce(const at::Tensor& t, ReduceOp op, const std::string&
       SGM_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, data + begin * t.element_size(), count, type, mop,
                                    comm_));
     }
-    if (op == ReduceOp::kAvg) t.div_(size_);
+    if (op == ReduceOp::kAvg) divide_in_place(t, size_);
   });
 }
 
@@ -285,7 +312,7 @@ Work MpiBackend::reduce_scatter(const at::Tensor& input, const at::Tensor& outpu
                                              static_cast<char*>(output.data_ptr()) + begin * esize,
                                              static_cast<int>(count), type, mop, comm_));
     }
-    if (op == ReduceOp::kAvg) output.div_(size_);
+    if (op == ReduceOp::kAvg) divide_in_place(output, size_);
   });
 }
 
