@@ -28,6 +28,4 @@ class CommBackend {
   virtual void abort() {}
 };
 
-const char* reduce_op_name(ReduceOp op);
-
 }  // namespace sgm::dist

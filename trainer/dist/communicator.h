@@ -65,7 +65,6 @@ class Communicator {
   std::vector<std::int64_t> all_gather(std::int64_t value, const std::string& label = "gather");
 
   FlightRecorder& recorder() { return *recorder_; }
-  double timeout_seconds() const { return options_.timeout_seconds; }
 
   // Tests only: split MPI calls into pieces of at most this many elements (default INT_MAX),
   // to exercise the path taken for counts above INT_MAX without 8 GiB tensors.

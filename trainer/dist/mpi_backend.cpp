@@ -57,18 +57,6 @@ void divide_in_place(const at::Tensor& t, int by) {
 
 }  // namespace
 
-const char* reduce_op_name(ReduceOp op) {
-  switch (op) {
-    case ReduceOp::kSum:
-      return "sum";
-    case ReduceOp::kAvg:
-      return "avg";
-    case ReduceOp::kMax:
-      return "max";
-  }
-  return "?";
-}
-
 // One queued collective: its body (MPI calls) and the caller's handle on the outcome.
 struct MpiBackend::Task final : WorkState {
   std::function<void()> body;
