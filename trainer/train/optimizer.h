@@ -1,0 +1,54 @@
+// Adam over the reducer's flat buffers, with score_sde's warm-up and global-norm clipping
+// (science.md §5). The update is torch.optim.Adam's (single-tensor path, PyTorch 2.x) applied to
+// whole flat buffers: per element it is the same arithmetic as per-parameter Adam.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace sgm::train {
+
+struct AdamOptions {
+  double lr = 2e-4;
+  double beta1 = 0.9;
+  double beta2 = 0.999;  // hard-coded in score_sde (config sets beta1 only)
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+  std::int64_t warmup = 5000;  // linear ramp; 0: none
+  double grad_clip = 1.0;      // global-norm clip; negative: off
+};
+
+// The learning rate of the step taken after `steps_done` completed steps: lr * min(k / warmup, 1)
+// with k = steps_done, so the very first step runs at lr 0 (the reference's quirk).
+double learning_rate(const AdamOptions& options, std::int64_t steps_done);
+
+// torch.nn.utils.clip_grad_norm_'s factor: min(1, max_norm / (norm + 1e-6)); 1 when clipping is
+// off (max_norm < 0).
+double clip_factor(double norm, double max_norm);
+
+class FlatAdam {
+ public:
+  FlatAdam(std::vector<at::Tensor> params, std::vector<at::Tensor> grads, AdamOptions options);
+
+  // The 2-norm of all gradients together (after the all-reduce: the same on every rank). Not
+  // finite when some gradient is not: the caller then skips the step on every rank.
+  double grad_norm() const;
+  // Scales the gradients by `clip` (from clip_factor) and takes one Adam step at `lr`.
+  void step(double lr, double clip);
+
+  std::int64_t steps() const { return steps_; }
+  // State for checkpoints: first and second moments per flat buffer, and the step count.
+  const std::vector<at::Tensor>& exp_avg() const { return exp_avg_; }
+  const std::vector<at::Tensor>& exp_avg_sq() const { return exp_avg_sq_; }
+  void set_steps(std::int64_t steps) { steps_ = steps; }
+  const AdamOptions& options() const { return options_; }
+
+ private:
+  std::vector<at::Tensor> params_, grads_, exp_avg_, exp_avg_sq_;
+  AdamOptions options_;
+  std::int64_t steps_ = 0;
+};
+
+}  // namespace sgm::train
