@@ -33,12 +33,13 @@ double slowest(sgm::dist::Communicator& comm, double t) {
   return comm.all_reduce(t, sgm::dist::ReduceOp::kMax, "bench time");
 }
 
-void bandwidth_table(sgm::dist::Communicator& comm, const at::TensorOptions& options,
-                     double max_mb, bool main) {
+void bandwidth_table(sgm::dist::Communicator& comm, const at::TensorOptions& options, double max_mb,
+                     bool main) {
   const int W = comm.world_size();
   if (main) {
-    std::printf("\n| message | sgm all_reduce ms | busbw GB/s | plain MPI_Allreduce ms | busbw GB/s "
-                "| sgm / plain time |\n|---|---|---|---|---|---|\n");
+    std::printf(
+        "\n| message | sgm all_reduce ms | busbw GB/s | plain MPI_Allreduce ms | busbw GB/s "
+        "| sgm / plain time |\n|---|---|---|---|---|---|\n");
   }
   for (std::int64_t bytes = 4096; bytes <= static_cast<std::int64_t>(max_mb * 1048576);
        bytes *= 4) {
@@ -74,8 +75,7 @@ void bandwidth_table(sgm::dist::Communicator& comm, const at::TensorOptions& opt
   }
 }
 
-void exposed_table(sgm::dist::Communicator& comm, const at::Device& device, int steps,
-                   bool main) {
+void exposed_table(sgm::dist::Communicator& comm, const at::Device& device, int steps, bool main) {
   torch::manual_seed(0);
   torch::nn::Sequential model;
   for (int i = 0; i < 15; ++i) model->push_back(torch::nn::Linear(2048, 2048));
@@ -104,9 +104,10 @@ void exposed_table(sgm::dist::Communicator& comm, const at::Device& device, int 
     for (int m = 0; m < 3; ++m) t[m] += step(modes[m]) / steps;  // interleaved: same conditions
   }
   if (main) {
-    std::printf("\n| step (forward + backward, batch 32/rank, 251.8 MB gradients, %zu buckets) | "
-                "ms | exposed communication ms | share of step |\n|---|---|---|---|\n",
-                reducer.buckets().size());
+    std::printf(
+        "\n| step (forward + backward, batch 32/rank, 251.8 MB gradients, %zu buckets) | "
+        "ms | exposed communication ms | share of step |\n|---|---|---|---|\n",
+        reducer.buckets().size());
     std::printf("| no communication | %.1f | - | - |\n", t[0] * 1e3);
     std::printf("| bucketed all-reduce overlapped with backward | %.1f | %.1f | %.1f %% |\n",
                 t[1] * 1e3, (t[1] - t[0]) * 1e3, 100 * (t[1] - t[0]) / t[1]);

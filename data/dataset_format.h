@@ -28,9 +28,4 @@ struct ShardInfo {
 // "NAME-00003-of-00008.h5"
 std::string shard_file_name(const std::string& name, std::int64_t index, std::int64_t count);
 
-// FNV-1a 64-bit, continued from `state` (start with kFnvOffset).
-inline constexpr std::uint64_t kFnvOffset = 1469598103934665603ULL;
-std::uint64_t fnv1a(const void* data, std::size_t size, std::uint64_t state);
-std::string hex64(std::uint64_t value);
-
 }  // namespace sgm::data

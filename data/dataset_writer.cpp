@@ -11,6 +11,7 @@
 #include "data/dataset_format.h"
 #include "data/hdf5_attributes.h"
 #include "trainer/core/atomic_file.h"
+#include "trainer/core/checksum.h"
 
 namespace sgm::data {
 namespace fs = std::filesystem;
@@ -117,13 +118,14 @@ void write_dataset(const std::string& dir, const at::Tensor& images_in, const at
       at::Tensor shard_images = images.narrow(0, begin, end - begin).contiguous();
       at::Tensor shard_labels =
           labels.defined() ? labels.narrow(0, begin, end - begin).contiguous() : at::Tensor();
-      std::uint64_t sum = fnv1a(
-          shard_images.data_ptr(),
-          static_cast<std::size_t>(shard_images.numel() * shard_images.element_size()), kFnvOffset);
+      std::uint64_t sum =
+          core::fnv1a(shard_images.data_ptr(),
+                      static_cast<std::size_t>(shard_images.numel() * shard_images.element_size()),
+                      core::kFnvOffset);
       if (shard_labels.defined())
-        sum =
-            fnv1a(shard_labels.data_ptr(), static_cast<std::size_t>(shard_labels.numel()) * 4, sum);
-      info.checksum = hex64(sum);
+        sum = core::fnv1a(shard_labels.data_ptr(),
+                          static_cast<std::size_t>(shard_labels.numel()) * 4, sum);
+      info.checksum = core::hex64(sum);
       const std::string path = (tmp / shard_file_name(o.name, s, o.num_shards)).string();
       write_shard(path, shard_images, shard_labels, info);
       fsync_file(path);

@@ -151,9 +151,8 @@ at::Tensor Loader::take_buffer() {
   for (const at::Tensor& b : buffers_) {
     if (b.use_count() == 1 && b.storage().use_count() == 1) return b;
   }
-  at::Tensor fresh = at::empty({local_batch(), dataset_->channels(), dataset_->height(),
-                                dataset_->width()},
-                               at::kFloat);
+  at::Tensor fresh = at::empty(
+      {local_batch(), dataset_->channels(), dataset_->height(), dataset_->width()}, at::kFloat);
   // All held: the pool lets go of the oldest (its holder keeps it) so it stays prefetch + 2 long.
   if (static_cast<int>(buffers_.size()) >= options_.prefetch + 2) buffers_.erase(buffers_.begin());
   buffers_.push_back(fresh);

@@ -10,6 +10,7 @@
 
 #include "data/check_hdf5.h"
 #include "data/hdf5_attributes.h"
+#include "trainer/core/checksum.h"
 
 namespace sgm::data {
 namespace fs = std::filesystem;
@@ -200,8 +201,8 @@ at::Tensor ShardedDataset::read_all_images() const {
     small.decr_mode = H5C_decr__off;
     SGM_CHECK_HDF5(H5Fset_mdc_config(file_ids_[s], &small));
     char* dst = static_cast<char*>(all.data_ptr()) + starts_[s] * image_bytes();
-    const herr_t read = H5Dread(image_ids_[s], is_float_ ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL,
-                H5P_DEFAULT, dst);
+    const herr_t read = H5Dread(image_ids_[s], is_float_ ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT8,
+                                H5S_ALL, H5S_ALL, H5P_DEFAULT, dst);
     const std::string failure = read < 0 ? hdf5_error_stack() : std::string();
     saved.set_initial_size = false;
     SGM_CHECK_HDF5(H5Fset_mdc_config(file_ids_[s], &saved));
@@ -230,13 +231,13 @@ std::vector<std::string> ShardedDataset::verify_checksums() const {
       problems.push_back(files_[s] + ": images cannot be read");
       continue;
     }
-    std::uint64_t sum = fnv1a(buffer.data(), buffer.size(), kFnvOffset);
+    std::uint64_t sum = core::fnv1a(buffer.data(), buffer.size(), core::kFnvOffset);
     if (!labels_.empty())
-      sum = fnv1a(labels_.data() + starts_[s], static_cast<std::size_t>(shards_[s].num_images) * 4,
-                  sum);
-    if (hex64(sum) != shards_[s].checksum) {
+      sum = core::fnv1a(labels_.data() + starts_[s],
+                        static_cast<std::size_t>(shards_[s].num_images) * 4, sum);
+    if (core::hex64(sum) != shards_[s].checksum) {
       problems.push_back(fmt::format("{}: content checksum {} differs from the recorded {}",
-                                     files_[s], hex64(sum), shards_[s].checksum));
+                                     files_[s], core::hex64(sum), shards_[s].checksum));
     }
   }
   return problems;

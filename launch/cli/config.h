@@ -80,8 +80,8 @@ struct Config {
   DataSection data;
   models::ModelOptions model;
   OptimSection optim;
-  dist::ContextOptions dist;  // sgm addition: [dist], consumed by dist::Context
-  dist::CommOptions comm;       // [dist] too: dist.timeout (dist::Communicator)
+  dist::ContextOptions dist;     // sgm addition: [dist], consumed by dist::Context
+  dist::CommOptions comm;        // [dist] too: dist.timeout (dist::Communicator)
   dist::ReducerOptions reducer;  // [dist] too: buckets, bf16 reduction (dist::GradientReducer)
 };
 

@@ -240,8 +240,7 @@ void KeyTable::bind_all(Config& c) {
   add("data.num_channels", c.data.num_channels, "image channels");
 
   section("model", "[model] (score_sde: config.model)");
-  add("model.name", c.model.name,
-      "ncsnpp | ddpm | ncsnv2_64 | ncsnv2_128 | ncsnv2_256 | gaussian");
+  add("model.name", c.model.name, "ncsnpp | ddpm | ncsnv2_64 | ncsnv2_128 | ncsnv2_256 | gaussian");
   add("model.sigma_min", c.model.sigma_min, "VE: smallest noise scale");
   add("model.sigma_max", c.model.sigma_max, "VE: largest noise scale");
   add("model.num_scales", c.model.num_scales, "number of discrete noise levels N");

@@ -135,7 +135,8 @@ TEST_F(LoaderTest, BatchBuffersAreReusedOnlyWhenNobodyHoldsThem) {
   EXPECT_TRUE(at::equal(kept.images, kept_copy));
   EXPECT_TRUE(at::equal(view, view_copy));
   EXPECT_TRUE(at::equal(bare_view, bare_view_copy));
-  std::printf("[evidence] a kept batch, a view and a storage alias unchanged over 20 further batches\n");
+  std::printf(
+      "[evidence] a kept batch, a view and a storage alias unchanged over 20 further batches\n");
 }
 
 TEST_F(LoaderTest, ScalingDequantisationAndFlips) {

@@ -49,8 +49,7 @@ class Communicator {
   // In place: every rank ends with `root`'s values.
   Work broadcast(const at::Tensor& tensor, int root, const std::string& label = "");
   // output (numel = W * input.numel(), contiguous) receives every rank's input in rank order.
-  Work all_gather(const at::Tensor& input, const at::Tensor& output,
-                  const std::string& label = "");
+  Work all_gather(const at::Tensor& input, const at::Tensor& output, const std::string& label = "");
   // input (numel = W * output.numel()) reduced over ranks; rank r keeps slice r in output.
   Work reduce_scatter(const at::Tensor& input, const at::Tensor& output, ReduceOp op,
                       const std::string& label = "");
@@ -69,7 +68,6 @@ class Communicator {
   // Tests only: split MPI calls into pieces of at most this many elements (default INT_MAX),
   // to exercise the path taken for counts above INT_MAX without 8 GiB tensors.
   void set_max_elements_per_mpi_call(std::int64_t count);
-
 
  private:
   CommBackend* backend_for(const at::Tensor& tensor, const char* op);

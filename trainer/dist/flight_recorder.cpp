@@ -77,10 +77,9 @@ std::string FlightRecorder::dump(std::size_t count) const {
     const CollectiveRecord& r = entries_[i];
     const double age = std::chrono::duration<double>(now - r.queued).count();
     if (!out.empty()) out += '\n';
-    out += fmt::format("  #{} {} '{}' {} {} (issued {:.2f} s ago)", r.seq, r.op, r.label,
-                       format_bytes(r.bytes),
-                       r.done ? "done" : (r.started ? "started, not finished" : "not started"),
-                       age);
+    out += fmt::format(
+        "  #{} {} '{}' {} {} (issued {:.2f} s ago)", r.seq, r.op, r.label, format_bytes(r.bytes),
+        r.done ? "done" : (r.started ? "started, not finished" : "not started"), age);
   }
   return out;
 }

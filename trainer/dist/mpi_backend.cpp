@@ -185,8 +185,8 @@ MPI_Datatype MpiBackend::datatype(const at::Tensor& t) const {
     case at::kHalf:
       return half_type_;
     default:
-      throw core::Error(fmt::format("MPI communicator: unsupported dtype {}",
-                                    c10::toString(t.scalar_type())));
+      throw core::Error(
+          fmt::format("MPI communicator: unsupported dtype {}", c10::toString(t.scalar_type())));
   }
 }
 
@@ -218,8 +218,8 @@ Work MpiBackend::all_reduce(const at::Tensor& t, ReduceOp op, const std::string&
     const std::int64_t n = t.numel();
     for (std::int64_t begin = 0; begin < n; begin += max_count_) {
       const int count = static_cast<int>(std::min<std::int64_t>(max_count_, n - begin));
-      SGM_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, data + begin * t.element_size(), count, type, mop,
-                                   comm_));
+      SGM_CHECK_MPI(
+          MPI_Allreduce(MPI_IN_PLACE, data + begin * t.element_size(), count, type, mop, comm_));
     }
     if (op == ReduceOp::kAvg) divide_in_place(t, size_);
   });
@@ -305,9 +305,7 @@ Work MpiBackend::reduce_scatter(const at::Tensor& input, const at::Tensor& outpu
 }
 
 void MpiBackend::barrier() {
-  enqueue("barrier", "", 0, [this] {
-    SGM_CHECK_MPI(MPI_Barrier(comm_));
-  }).wait();
+  enqueue("barrier", "", 0, [this] { SGM_CHECK_MPI(MPI_Barrier(comm_)); }).wait();
 }
 
 }  // namespace sgm::dist

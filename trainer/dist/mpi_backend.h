@@ -2,8 +2,9 @@
 // communication thread (when MPI provides MPI_THREAD_MULTIPLE; otherwise in the caller), on a
 // duplicate of MPI_COMM_WORLD so they never mix with other MPI traffic. They are blocking MPI
 // calls: Open MPI's non-blocking collectives (libnbc, progressed by MPI_Test) measured 2.3 to 2.9
-// times slower for 1 to 256 MiB (bench/comm_bench); a stuck call is the watchdog's business. Counts above the per-call limit (INT_MAX) are split.
-// bfloat16 and float16 are reduced by user-defined MPI operations (float arithmetic, rounded).
+// times slower for 1 to 256 MiB (bench/comm_bench); a stuck call is the watchdog's business. Counts
+// above the per-call limit (INT_MAX) are split. bfloat16 and float16 are reduced by user-defined
+// MPI operations (float arithmetic, rounded).
 #pragma once
 
 #include <mpi.h>

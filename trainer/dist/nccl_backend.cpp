@@ -1,10 +1,9 @@
 #include "trainer/dist/nccl_backend.h"
 
-#include <fmt/format.h>
-
 #include <ATen/ATen.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAGuard.h>
+#include <fmt/format.h>
 
 #include "trainer/core/error.h"
 #include "trainer/core/log.h"
@@ -59,8 +58,7 @@ struct NcclWork final : WorkState {
   }
   void wait() override {
     c10::cuda::CUDAGuard guard(device);
-    SGM_CHECK_CUDA(
-        cudaStreamWaitEvent(c10::cuda::getCurrentCUDAStream(device).stream(), done, 0));
+    SGM_CHECK_CUDA(cudaStreamWaitEvent(c10::cuda::getCurrentCUDAStream(device).stream(), done, 0));
   }
   bool completed() override { return cudaEventQuery(done) == cudaSuccess; }
 };

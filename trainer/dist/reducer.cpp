@@ -1,7 +1,6 @@
 #include "trainer/dist/reducer.h"
 
 #include <chrono>
-#include <cstring>
 #include <map>
 
 #include <ATen/ATen.h>
@@ -12,6 +11,7 @@
 #include <torch/csrc/autograd/function_hook.h>
 #include <torch/csrc/autograd/variable.h>
 
+#include "trainer/core/checksum.h"
 #include "trainer/core/error.h"
 #include "trainer/core/log.h"
 
@@ -19,24 +19,13 @@ namespace sgm::dist {
 namespace {
 
 double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// FNV-1a over the bytes of a tensor (64-bit words, then the tail).
+// FNV-1a of a tensor's bytes.
 std::int64_t checksum(const at::Tensor& tensor) {
   const at::Tensor t = tensor.detach().cpu().contiguous();
-  const auto* bytes = static_cast<const unsigned char*>(t.data_ptr());
-  const std::size_t n = t.nbytes();
-  std::uint64_t h = 1469598103934665603ULL;
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    std::uint64_t word;
-    std::memcpy(&word, bytes + i, 8);
-    h = (h ^ word) * 1099511628211ULL;
-  }
-  for (; i < n; ++i) h = (h ^ bytes[i]) * 1099511628211ULL;
-  return static_cast<std::int64_t>(h);
+  return static_cast<std::int64_t>(core::fnv1a(t.data_ptr(), t.nbytes()));
 }
 
 }  // namespace
@@ -137,8 +126,7 @@ GradientReducer::GradientReducer(const std::vector<NamedTensor>& parameters, Com
     const std::int64_t bytes = p.numel() * p.element_size();
     Bucket* b = buckets_.empty() ? nullptr : buckets_.back().get();
     const bool fits = b != nullptr && b->group == group_of_[k] &&
-                      (b->count * p.element_size() + bytes <= cap ||
-                       b->count == 0);
+                      (b->count * p.element_size() + bytes <= cap || b->count == 0);
     if (!fits) {
       buckets_.push_back(std::make_unique<Bucket>());
       b = buckets_.back().get();
@@ -212,9 +200,8 @@ void GradientReducer::check_gradient_views() const {
     const auto* expected =
         static_cast<const char*>(g.flat_grad.data_ptr()) + offset_in_group_[k] * p.element_size();
     if (!p.grad().defined() || p.grad().data_ptr() != expected ||
-        p.data_ptr() !=
-            static_cast<const char*>(g.flat_param.data_ptr()) +
-                offset_in_group_[k] * p.element_size()) {
+        p.data_ptr() != static_cast<const char*>(g.flat_param.data_ptr()) +
+                            offset_in_group_[k] * p.element_size()) {
       throw core::Error(fmt::format(
           "gradient reducer: '{}' no longer lives in the flat buffers (was zero_grad() of a "
           "module or optimizer called? use the reducer's)",
@@ -273,10 +260,10 @@ void GradientReducer::finish_backward() {
     for (std::size_t k = 0; k < params_.size() && missing.size() < 5; ++k) {
       if (!seen_[k]) missing.push_back("'" + params_[k].first + "'");
     }
-    throw core::Error(fmt::format(
-        "gradient reducer: no gradient for {} in this backward (bucket {} of {} never "
-        "launched); every trainable parameter must take part in the loss",
-        fmt::join(missing, ", "), next_bucket_, buckets_.size()));
+    throw core::Error(
+        fmt::format("gradient reducer: no gradient for {} in this backward (bucket {} of {} never "
+                    "launched); every trainable parameter must take part in the loss",
+                    fmt::join(missing, ", "), next_bucket_, buckets_.size()));
   }
   const double start = now_seconds();
   for (auto& b : buckets_) {
@@ -318,7 +305,8 @@ void GradientReducer::check_consistency() {
     }
   }
   if (!problems.empty()) {
-    throw core::Error(fmt::format("parameters differ from rank 0's: {}", fmt::join(problems, "; ")));
+    throw core::Error(
+        fmt::format("parameters differ from rank 0's: {}", fmt::join(problems, "; ")));
   }
 }
 

@@ -100,8 +100,8 @@ class GradientReducer {
   std::vector<at::Tensor> flat_grads_;
   std::vector<std::unique_ptr<Group>> groups_;
   std::vector<std::unique_ptr<Bucket>> buckets_;
-  std::vector<std::size_t> bucket_of_;       // parameter -> bucket
-  std::vector<std::size_t> group_of_;        // parameter -> group
+  std::vector<std::size_t> bucket_of_;         // parameter -> bucket
+  std::vector<std::size_t> group_of_;          // parameter -> group
   std::vector<std::int64_t> offset_in_group_;  // parameter -> element offset in its flat buffer
   std::vector<std::shared_ptr<void>> accumulators_;  // keeps the hooked gradient accumulators
   std::vector<std::uintptr_t> hook_keys_;

@@ -90,7 +90,8 @@ void Watchdog::run() {
     while (true) {
       {
         std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait_for(lock, std::chrono::duration<double>(poll_seconds_), [this] { return stop_; });
+        wake_.wait_for(lock, std::chrono::duration<double>(poll_seconds_),
+                       [this] { return stop_; });
         if (stop_) return;
       }
       const Progress progress = recorder_.progress();
@@ -130,8 +131,8 @@ void Watchdog::exchange_heartbeats(const Progress& mine) {
       SGM_CHECK_MPI(MPI_Test(&send_request_, &flag, MPI_STATUS_IGNORE));
     if (send_request_ == MPI_REQUEST_NULL) {
       send_buffer_ = {mine.issued, mine.started, mine.done};
-      SGM_CHECK_MPI(MPI_Isend(send_buffer_.data(), 3, MPI_INT64_T, 0, kHeartbeatTag, comm_,
-                              &send_request_));
+      SGM_CHECK_MPI(
+          MPI_Isend(send_buffer_.data(), 3, MPI_INT64_T, 0, kHeartbeatTag, comm_, &send_request_));
     }
     std::vector<std::int64_t> table(static_cast<std::size_t>(size_ * kFields));
     while (true) {
@@ -204,13 +205,13 @@ void Watchdog::drain() {
       SGM_CHECK_MPI(MPI_Wait(&send_request_, MPI_STATUS_IGNORE));
     SGM_CHECK_MPI(MPI_Send(nullptr, 0, MPI_INT64_T, 0, kEndTag, comm_));
     do {
-      SGM_CHECK_MPI(MPI_Recv(sink.data(), size_ * kFields, MPI_INT64_T, 0, MPI_ANY_TAG, comm_,
-                             &status));
+      SGM_CHECK_MPI(
+          MPI_Recv(sink.data(), size_ * kFields, MPI_INT64_T, 0, MPI_ANY_TAG, comm_, &status));
     } while (status.MPI_TAG != kEndTag);
   } else {
     for (int ends = 0; ends < size_ - 1;) {
-      SGM_CHECK_MPI(MPI_Recv(sink.data(), size_ * kFields, MPI_INT64_T, MPI_ANY_SOURCE,
-                             MPI_ANY_TAG, comm_, &status));
+      SGM_CHECK_MPI(MPI_Recv(sink.data(), size_ * kFields, MPI_INT64_T, MPI_ANY_SOURCE, MPI_ANY_TAG,
+                             comm_, &status));
       if (status.MPI_TAG == kEndTag) ++ends;
     }
     for (MPI_Request& request : table_requests_) {

@@ -1,13 +1,12 @@
 // Run by ctest under `mpirun -np 2`: every collective of dist::Communicator on CPU tensors
 // (the MPI backend) against hand-computed results, for several dtypes and odd sizes, including
 // the split path for counts above the per-call limit; the host helpers; the flight recorder.
-#include <ATen/ATen.h>
-#include <gtest/gtest.h>
-#include <torch/cuda.h>
-
 #include <climits>
 
+#include <ATen/ATen.h>
 #include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <torch/cuda.h>
 
 #include "tests/support/compare.h"
 #include "trainer/core/error.h"
@@ -85,8 +84,8 @@ TEST_F(CommunicatorMpi, BroadcastAllGatherReduceScatter) {
       // Broadcast from the last rank.
       at::Tensor b = contribution(n, dtype, r);
       comm_->broadcast(b, W - 1, "test broadcast").wait();
-      EXPECT_TRUE(sgm::testing::tensors_equal("broadcast " + what, b,
-                                              contribution(n, dtype, W - 1)));
+      EXPECT_TRUE(
+          sgm::testing::tensors_equal("broadcast " + what, b, contribution(n, dtype, W - 1)));
       // All-gather: rank q's slice is its contribution.
       at::Tensor out = at::empty({W * n}, dtype);
       comm_->all_gather(contribution(n, dtype, r), out, "test all_gather").wait();
@@ -190,14 +189,15 @@ TEST_F(CommunicatorMpi, CudaTensorsGoOverNccl) {
   for (at::ScalarType dtype : {at::kFloat, at::kBFloat16, at::kLong}) {
     for (std::int64_t n : kSizes) {
       const std::string what = fmt::format("NCCL {} n={}", c10::toString(dtype), n);
-      const at::Tensor expected_sum = (contribution(n, at::kDouble, 0) * (W * (W + 1) / 2)).to(dtype);
+      const at::Tensor expected_sum =
+          (contribution(n, at::kDouble, 0) * (W * (W + 1) / 2)).to(dtype);
       at::Tensor sum = contribution(n, dtype, r).to(on_device);
       comm.all_reduce(sum, ReduceOp::kSum, "cuda sum").wait();
       EXPECT_TRUE(sgm::testing::tensors_equal("sum " + what, sum.cpu(), expected_sum));
       at::Tensor b = contribution(n, dtype, r).to(on_device);
       comm.broadcast(b, W - 1, "cuda broadcast").wait();
-      EXPECT_TRUE(sgm::testing::tensors_equal("broadcast " + what, b.cpu(),
-                                              contribution(n, dtype, W - 1)));
+      EXPECT_TRUE(
+          sgm::testing::tensors_equal("broadcast " + what, b.cpu(), contribution(n, dtype, W - 1)));
       at::Tensor out = at::empty({W * n}, on_device.dtype(dtype));
       comm.all_gather(contribution(n, dtype, r).to(on_device), out, "cuda all_gather").wait();
       EXPECT_TRUE(sgm::testing::tensors_equal("all_gather last slice " + what,

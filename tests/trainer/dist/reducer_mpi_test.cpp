@@ -47,7 +47,8 @@ GlobalBatch global_batch() {
 // Mean over the samples given of the squared error against the target.
 at::Tensor loss(models::ScoreModel& model, const GlobalBatch& b, std::int64_t begin,
                 std::int64_t count) {
-  const at::Tensor out = model.forward(b.x.narrow(0, begin, count), b.sigma.narrow(0, begin, count));
+  const at::Tensor out =
+      model.forward(b.x.narrow(0, begin, count), b.sigma.narrow(0, begin, count));
   return (out - b.target.narrow(0, begin, count)).pow(2).mean();
 }
 
@@ -118,9 +119,10 @@ TEST_F(ReducerMpi, AveragedHalfBatchGradientsEqualTheWholeBatchGradients) {
     loss(*model, batch, comm_->rank() * B, B).backward();
     reducer.check_gradient_views();
     const double err = relative_error(reducer, *reference_);
-    std::printf("[evidence] step %d: W=2 averaged gradients vs one process on the whole batch: "
-                "max abs err / max |ref| = %.3e (tolerance 1e-5), %zu buckets\n",
-                step, err, reducer.buckets().size());
+    std::printf(
+        "[evidence] step %d: W=2 averaged gradients vs one process on the whole batch: "
+        "max abs err / max |ref| = %.3e (tolerance 1e-5), %zu buckets\n",
+        step, err, reducer.buckets().size());
     EXPECT_LT(err, 1e-5);
   }
   // Bucket launch order: 0, 1, ..., n-1 on every rank.
@@ -136,13 +138,13 @@ TEST_F(ReducerMpi, AveragedHalfBatchGradientsEqualTheWholeBatchGradients) {
   // Overlap: the first bucket went out while most gradients were still to be computed.
   const std::int64_t total = static_cast<std::int64_t>(reducer.parameters().size());
   EXPECT_GT(launches.front().gradients_outstanding, total / 2);
-  std::printf("[evidence] launch order identical on both ranks; bucket 0 launched at %.1f ms with "
-              "%lld of %lld gradients still outstanding, the last bucket at %.1f ms; end of "
-              "backward waited %.2f ms\n",
-              launches.front().seconds * 1e3,
-              static_cast<long long>(launches.front().gradients_outstanding),
-              static_cast<long long>(total), launches.back().seconds * 1e3,
-              reducer.last_wait_seconds() * 1e3);
+  std::printf(
+      "[evidence] launch order identical on both ranks; bucket 0 launched at %.1f ms with "
+      "%lld of %lld gradients still outstanding, the last bucket at %.1f ms; end of "
+      "backward waited %.2f ms\n",
+      launches.front().seconds * 1e3,
+      static_cast<long long>(launches.front().gradients_outstanding), static_cast<long long>(total),
+      launches.back().seconds * 1e3, reducer.last_wait_seconds() * 1e3);
 }
 
 TEST_F(ReducerMpi, AccumulationCommunicatesOnlyOnTheLastMicroBatch) {
@@ -154,14 +156,16 @@ TEST_F(ReducerMpi, AccumulationCommunicatesOnlyOnTheLastMicroBatch) {
   const std::int64_t issued_before = comm_->recorder().progress().issued;
   reducer.set_sync(false);
   (loss(*model, batch, comm_->rank() * B, 1) / 2).backward();
-  EXPECT_EQ(comm_->recorder().progress().issued, issued_before) << "no_sync micro-step communicated";
+  EXPECT_EQ(comm_->recorder().progress().issued, issued_before)
+      << "no_sync micro-step communicated";
   reducer.set_sync(true);
   (loss(*model, batch, comm_->rank() * B + 1, 1) / 2).backward();
   reducer.check_gradient_views();
   const double err = relative_error(reducer, *reference_);
-  std::printf("[evidence] W=2 x 2 micro-batches of 1 vs one process on the whole batch: max abs "
-              "err / max |ref| = %.3e (tolerance 1e-5); the first micro-batch issued nothing\n",
-              err);
+  std::printf(
+      "[evidence] W=2 x 2 micro-batches of 1 vs one process on the whole batch: max abs "
+      "err / max |ref| = %.3e (tolerance 1e-5); the first micro-batch issued nothing\n",
+      err);
   EXPECT_LT(err, 1e-5);
 }
 
@@ -174,9 +178,10 @@ TEST_F(ReducerMpi, Bf16ReductionIsCloseToFp32) {
   reducer.zero_grad();
   loss(*model, global_batch(), comm_->rank() * B, B).backward();
   const double err = relative_error(reducer, *reference_);
-  std::printf("[evidence] bf16 gradient reduction vs fp32 whole batch: max abs err / max |ref| = "
-              "%.3e (tolerance 1e-2: bf16 keeps 8 significant bits)\n",
-              err);
+  std::printf(
+      "[evidence] bf16 gradient reduction vs fp32 whole batch: max abs err / max |ref| = "
+      "%.3e (tolerance 1e-2: bf16 keeps 8 significant bits)\n",
+      err);
   EXPECT_LT(err, 1e-2);
   EXPECT_GT(err, 0.0);  // it did go through bfloat16
 }

@@ -1,6 +1,8 @@
 // The gradient reducer in one process (world size 1: no communication): gradients identical to
 // plain autograd, views that survive optimizer steps, the bucket layout; and the watchdog's
 // diagnosis of a stalled collective.
+#include "trainer/dist/reducer.h"
+
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -9,7 +11,6 @@
 #include "trainer/core/error.h"
 #include "trainer/dist/communicator.h"
 #include "trainer/dist/context.h"
-#include "trainer/dist/reducer.h"
 #include "trainer/dist/watchdog.h"
 
 namespace sgm::dist {
@@ -79,11 +80,10 @@ TEST(Reducer, BucketsTileTheFlatBufferInReverseOrder) {
     order.insert(order.end(), b.parameters.begin(), b.parameters.end());
   }
   EXPECT_EQ(bytes, reducer.flat_gradients().front().nbytes());
-  const std::vector<std::string> reverse = {"4.bias", "4.weight", "2.bias",
-                                            "2.weight", "0.bias", "0.weight"};
+  const std::vector<std::string> reverse = {"4.bias",   "4.weight", "2.bias",
+                                            "2.weight", "0.bias",   "0.weight"};
   EXPECT_EQ(order, reverse);
-  EXPECT_EQ(buckets.front().parameters,
-            (std::vector<std::string>{"4.bias", "4.weight", "2.bias"}));
+  EXPECT_EQ(buckets.front().parameters, (std::vector<std::string>{"4.bias", "4.weight", "2.bias"}));
   ASSERT_EQ(buckets.size(), 3u);
   // 2.weight (360,000 bytes) exceeds 0.2 MiB: a bucket of its own.
   for (const auto& b : buckets) {

@@ -1,12 +1,11 @@
 // Run by ctest under `mpirun -np 2` (and alone): the EMA against score_sde_pytorch's
 // ExponentialMovingAverage written out per parameter (bit for bit), and the sharded EMA equal to
 // the replicated one.
-#include <ATen/ATen.h>
-#include <gtest/gtest.h>
-
 #include <algorithm>
 
+#include <ATen/ATen.h>
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include "tests/support/compare.h"
 #include "trainer/dist/communicator.h"
@@ -51,8 +50,8 @@ TEST(Ema, MatchesTheReferenceAndShardedEqualsReplicated) {
   const auto r = replicated.gather();
   const auto s = sharded.gather();
   for (std::size_t i = 0; i < params.size(); ++i) {
-    EXPECT_TRUE(sgm::testing::tensors_equal("replicated EMA vs score_sde's formula", r[i],
-                                            reference[i]));
+    EXPECT_TRUE(
+        sgm::testing::tensors_equal("replicated EMA vs score_sde's formula", r[i], reference[i]));
     EXPECT_TRUE(sgm::testing::tensors_equal(
         fmt::format("sharded EMA (W={}) vs replicated", comm.world_size()), s[i], r[i]));
   }

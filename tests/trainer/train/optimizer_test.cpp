@@ -1,13 +1,14 @@
 // The optimizer step of score_sde (science.md §5): warm-up with its first-step-at-lr-0 quirk,
 // clip_grad_norm_'s factor, and Adam over flat buffers against torch.optim.Adam's single-tensor
 // algorithm written out per parameter.
+#include "trainer/train/optimizer.h"
+
 #include <cmath>
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
 #include "tests/support/compare.h"
-#include "trainer/train/optimizer.h"
 
 namespace sgm::train {
 namespace {
