@@ -1,7 +1,5 @@
 #include "data/dataset_writer.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <filesystem>
 
@@ -16,15 +14,6 @@
 namespace sgm::data {
 namespace fs = std::filesystem;
 namespace {
-
-void fsync_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || ::fsync(fd) != 0) {
-    if (fd >= 0) ::close(fd);
-    throw core::UsageError("cannot fsync " + path);
-  }
-  ::close(fd);
-}
 
 void write_shard(const std::string& path, const at::Tensor& images, const at::Tensor& labels,
                  const ShardInfo& info) {
@@ -95,49 +84,36 @@ void write_dataset(const std::string& dir, const at::Tensor& images_in, const at
   }
   if (fs::exists(dir) && !o.overwrite)
     throw core::UsageError(dir + " exists (choose another output or allow overwriting)");
-  const fs::path target = fs::absolute(dir);
-  const fs::path tmp = target.string() + fmt::format(".tmp-{}", ::getpid());
-  fs::remove_all(tmp);
-  std::error_code ec;
-  fs::create_directories(tmp, ec);
-  if (ec) throw core::UsageError("cannot create " + tmp.string() + ": " + ec.message());
-  try {
-    const std::int64_t per = (n + o.num_shards - 1) / o.num_shards;
-    for (std::int64_t s = 0; s < o.num_shards; ++s) {
-      const std::int64_t begin = std::min(n, s * per), end = std::min(n, (s + 1) * per);
-      ShardInfo info;
-      info.height = images.size(1);
-      info.width = images.size(2);
-      info.channels = images.size(3);
-      info.num_images = end - begin;
-      info.shard_index = s;
-      info.num_shards = o.num_shards;
-      info.total_images = n;
-      info.num_classes = num_classes;
-      info.source = o.source;
-      at::Tensor shard_images = images.narrow(0, begin, end - begin).contiguous();
-      at::Tensor shard_labels =
-          labels.defined() ? labels.narrow(0, begin, end - begin).contiguous() : at::Tensor();
-      std::uint64_t sum =
-          core::fnv1a(shard_images.data_ptr(),
-                      static_cast<std::size_t>(shard_images.numel() * shard_images.element_size()),
-                      core::kFnvOffset);
-      if (shard_labels.defined())
-        sum = core::fnv1a(shard_labels.data_ptr(),
-                          static_cast<std::size_t>(shard_labels.numel()) * 4, sum);
-      info.checksum = core::hex64(sum);
-      const std::string path = (tmp / shard_file_name(o.name, s, o.num_shards)).string();
-      write_shard(path, shard_images, shard_labels, info);
-      fsync_file(path);
-    }
-    core::fsync_directory(tmp.string());
-    if (fs::exists(target)) fs::remove_all(target);
-    fs::rename(tmp, target);
-    core::fsync_directory(target.parent_path().string());
-  } catch (...) {
-    fs::remove_all(tmp, ec);
-    throw;
+  core::StagedDirectory staged(dir);
+  const fs::path tmp = staged.path();
+  const std::int64_t per = (n + o.num_shards - 1) / o.num_shards;
+  for (std::int64_t s = 0; s < o.num_shards; ++s) {
+    const std::int64_t begin = std::min(n, s * per), end = std::min(n, (s + 1) * per);
+    ShardInfo info;
+    info.height = images.size(1);
+    info.width = images.size(2);
+    info.channels = images.size(3);
+    info.num_images = end - begin;
+    info.shard_index = s;
+    info.num_shards = o.num_shards;
+    info.total_images = n;
+    info.num_classes = num_classes;
+    info.source = o.source;
+    at::Tensor shard_images = images.narrow(0, begin, end - begin).contiguous();
+    at::Tensor shard_labels =
+        labels.defined() ? labels.narrow(0, begin, end - begin).contiguous() : at::Tensor();
+    std::uint64_t sum =
+        core::fnv1a(shard_images.data_ptr(),
+                    static_cast<std::size_t>(shard_images.numel() * shard_images.element_size()),
+                    core::kFnvOffset);
+    if (shard_labels.defined())
+      sum = core::fnv1a(shard_labels.data_ptr(), static_cast<std::size_t>(shard_labels.numel()) * 4,
+                        sum);
+    info.checksum = core::hex64(sum);
+    const std::string path = (tmp / shard_file_name(o.name, s, o.num_shards)).string();
+    write_shard(path, shard_images, shard_labels, info);
   }
+  staged.commit();
 }
 
 }  // namespace sgm::data

@@ -29,6 +29,46 @@ void fsync_directory(const std::string& dir) {
   ::close(fd);
 }
 
+void fsync_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("open", path);
+  if (::fsync(fd) != 0) {
+    ::close(fd);
+    fail("fsync", path);
+  }
+  ::close(fd);
+}
+
+StagedDirectory::StagedDirectory(const std::string& target)
+    : target_(std::filesystem::absolute(target).string()),
+      staging_(fmt::format("{}.tmp-{}", target_, ::getpid())) {
+  std::error_code ec;
+  std::filesystem::remove_all(staging_, ec);
+  std::filesystem::create_directories(staging_, ec);
+  if (ec) throw UsageError(fmt::format("cannot create {}: {}", staging_, ec.message()));
+}
+
+StagedDirectory::~StagedDirectory() {
+  if (committed_) return;
+  std::error_code ec;
+  std::filesystem::remove_all(staging_, ec);
+}
+
+void StagedDirectory::commit() {
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(staging_)) {
+    if (entry.is_regular_file()) fsync_file(entry.path().string());
+  }
+  fsync_directory(staging_);
+  std::error_code ec;
+  if (std::filesystem::exists(target_)) std::filesystem::remove_all(target_, ec);
+  if (ec) throw UsageError(fmt::format("cannot replace {}: {}", target_, ec.message()));
+  std::filesystem::rename(staging_, target_, ec);
+  if (ec)
+    throw UsageError(fmt::format("cannot rename {} to {}: {}", staging_, target_, ec.message()));
+  committed_ = true;
+  fsync_directory(std::filesystem::path(target_).parent_path().string());
+}
+
 void write_file_atomic(const std::string& path, std::string_view content) {
   const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -13,5 +13,27 @@ void write_file_atomic(const std::string& path, std::string_view content);
 
 // fsync of a directory, so a rename inside it is durable.
 void fsync_directory(const std::string& dir);
+// fsync of a file's contents.
+void fsync_file(const std::string& path);
+
+// A directory that appears whole or not at all (dataset directories, checkpoints): files are
+// written under a staging name beside `target`; commit() fsyncs every file in it and the
+// directory, replaces `target` by a rename, and fsyncs the parent. Destroyed uncommitted (an
+// error on the way), it removes the staging directory: nothing half-written stays behind.
+class StagedDirectory {
+ public:
+  explicit StagedDirectory(const std::string& target);
+  ~StagedDirectory();
+  StagedDirectory(const StagedDirectory&) = delete;
+  StagedDirectory& operator=(const StagedDirectory&) = delete;
+
+  const std::string& path() const { return staging_; }
+  void commit();
+
+ private:
+  std::string target_;
+  std::string staging_;
+  bool committed_ = false;
+};
 
 }  // namespace sgm::core

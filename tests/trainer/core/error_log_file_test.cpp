@@ -103,5 +103,34 @@ TEST(AtomicFile, FailureNamesThePathAndWritesNothing) {
   fs::remove_all(dir);
 }
 
+TEST(StagedDirectory, AppearsWholeReplacesAndLeavesNothingOnError) {
+  fs::path dir = fresh_dir("staged");
+  const fs::path target = dir / "checkpoint-5";
+  {
+    StagedDirectory staged(target.string());
+    write_file_atomic(staged.path() + "/state.json", "{\"step\": 5}");
+    EXPECT_FALSE(fs::exists(target));  // nothing visible before the commit
+    staged.commit();
+  }
+  EXPECT_EQ(read(target / "state.json"), "{\"step\": 5}");
+  {
+    StagedDirectory staged(target.string());  // replacing an existing directory
+    write_file_atomic(staged.path() + "/other", "x");
+    staged.commit();
+  }
+  EXPECT_TRUE(fs::exists(target / "other"));
+  EXPECT_FALSE(fs::exists(target / "state.json"));
+  try {
+    StagedDirectory staged((dir / "broken").string());
+    write_file_atomic(staged.path() + "/half", "x");
+    throw UsageError("disk full");  // an error before the commit
+  } catch (const UsageError&) {
+  }
+  std::size_t entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++entries;
+  EXPECT_EQ(entries, 1u) << "a staging directory or a half-written target was left behind";
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace sgm::core
