@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 
@@ -32,5 +34,13 @@ class NamedArrayFile {
   std::string path_;
   std::int64_t file_ = -1;  // hid_t
 };
+
+// Writes `arrays` (name -> CPU or CUDA tensor; "a/b" names make groups) and string attributes
+// at the root to a new HDF5 file at `path` (replaced if it exists). The file is fsynced; callers
+// that need atomicity write into a core::StagedDirectory. Names keep their order of insertion
+// only as far as HDF5 lists them by name; readers look them up by name.
+void write_named_arrays(const std::string& path,
+                        const std::vector<std::pair<std::string, at::Tensor>>& arrays,
+                        const std::map<std::string, std::string>& attributes = {});
 
 }  // namespace sgm::data

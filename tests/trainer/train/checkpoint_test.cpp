@@ -1,0 +1,121 @@
+// The checkpoint store: round trip, retention, `latest`, and the fallback past a damaged
+// (corrupted, truncated, half-written) newest checkpoint; none valid is an error.
+#include "trainer/train/checkpoint.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include "tests/support/compare.h"
+#include "trainer/core/error.h"
+
+namespace sgm::train {
+namespace {
+namespace fs = std::filesystem;
+
+Checkpoint make(std::int64_t step) {
+  Checkpoint c;
+  c.state.step = step;
+  c.state.images_seen = step * 128;
+  c.state.data_cursor = step * 128;
+  c.state.seed = 42;
+  c.state.ema_updates = step;
+  c.state.adam_steps = step;
+  c.state.world_size = 2;
+  c.state.config = "[training]\nbatch_size = 128\n";
+  at::manual_seed(step);
+  c.model = {{"conv.weight", at::randn({4, 3, 3, 3})},
+             {"conv.bias", at::randn({4})},
+             {"sigmas", at::arange(10, at::kDouble)}};
+  c.ema = {at::randn({120})};
+  c.exp_avg = {at::randn({120})};
+  c.exp_avg_sq = {at::rand({120})};
+  return c;
+}
+
+std::string fresh_workdir(const char* name) {
+  const fs::path dir = fs::temp_directory_path() / fmt::format("sgm-ckpt-{}-{}", name, ::getpid());
+  fs::remove_all(dir);
+  return dir.string();
+}
+
+void damage(const std::string& file, bool truncate) {
+  const auto size = fs::file_size(file);
+  if (truncate) {
+    fs::resize_file(file, size / 2);
+    return;
+  }
+  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(static_cast<std::streamoff>(size - 100));
+  f.put('\x5a');
+}
+
+TEST(CheckpointStore, RoundTripRetentionAndLatest) {
+  const std::string workdir = fresh_workdir("roundtrip");
+  CheckpointStore store(workdir, /*keep_meta=*/2);
+  for (std::int64_t step : {10, 20, 30, 40}) store.save("meta", make(step));
+  store.save("snapshot", make(20));
+  std::vector<std::string> names;
+  for (const auto& d : store.list()) names.push_back(fs::path(d).filename().string());
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"meta-00000040", "meta-00000030", "snapshot-00000020"}));
+  std::ifstream latest(fs::path(store.directory()) / "latest");
+  std::string pointer;
+  latest >> pointer;
+  EXPECT_EQ(pointer, "snapshot-00000020");  // the last one written
+
+  const Checkpoint original = make(40);
+  const Checkpoint loaded = CheckpointStore::load(store.list().front());
+  EXPECT_EQ(loaded.state.step, 40);
+  EXPECT_EQ(loaded.state.data_cursor, 40 * 128);
+  EXPECT_EQ(loaded.state.world_size, 2);
+  EXPECT_EQ(loaded.state.config, original.state.config);
+  ASSERT_EQ(loaded.model.size(), 3u);
+  for (const auto& [name, tensor] : original.model) {
+    const auto it = std::find_if(loaded.model.begin(), loaded.model.end(),
+                                 [&](const auto& p) { return p.first == name; });
+    ASSERT_NE(it, loaded.model.end()) << name;
+    EXPECT_TRUE(sgm::testing::tensors_equal("checkpoint " + name, it->second, tensor));
+  }
+  EXPECT_TRUE(sgm::testing::tensors_equal("checkpoint EMA", loaded.ema[0], original.ema[0]));
+  EXPECT_TRUE(
+      sgm::testing::tensors_equal("checkpoint Adam m", loaded.exp_avg[0], original.exp_avg[0]));
+  EXPECT_TRUE(sgm::testing::tensors_equal("checkpoint Adam v", loaded.exp_avg_sq[0],
+                                          original.exp_avg_sq[0]));
+  fs::remove_all(workdir);
+}
+
+TEST(CheckpointStore, FallsBackPastDamagedCheckpointsAndRefusesWhenNoneIsValid) {
+  const std::string workdir = fresh_workdir("fallback");
+  CheckpointStore store(workdir, 5);
+  EXPECT_FALSE(store.load_latest().has_value());  // a fresh run
+  for (std::int64_t step : {10, 20, 30, 40}) store.save("meta", make(step));
+  const fs::path dir = store.directory();
+  damage((dir / "meta-00000040" / "weights.h5").string(), /*truncate=*/false);  // corrupted
+  damage((dir / "meta-00000030" / "weights.h5").string(), /*truncate=*/true);   // truncated
+  fs::remove(dir / "meta-00000020" / "state.json");                             // half-written
+  auto resumed = store.load_latest();
+  ASSERT_TRUE(resumed.has_value());
+  EXPECT_EQ(resumed->state.step, 10);
+  std::printf(
+      "[evidence] newest three damaged (corrupted, truncated, no state.json): resumed "
+      "from %s\n",
+      resumed->path.c_str());
+  damage((dir / "meta-00000010" / "weights.h5").string(), false);
+  try {
+    store.load_latest();
+    ADD_FAILURE() << "no error with every checkpoint damaged";
+  } catch (const core::UsageError& e) {
+    std::printf("[evidence] message: %s\n", e.what());
+    EXPECT_NE(std::string(e.what()).find("none valid"), std::string::npos);
+  }
+  fs::remove_all(workdir);
+}
+
+}  // namespace
+}  // namespace sgm::train

@@ -1,0 +1,181 @@
+#include "trainer/train/checkpoint.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include "data/named_arrays.h"
+#include "trainer/core/atomic_file.h"
+#include "trainer/core/checksum.h"
+#include "trainer/core/error.h"
+#include "trainer/core/log.h"
+
+namespace sgm::train {
+namespace fs = std::filesystem;
+namespace {
+
+const std::regex kName(R"((meta|snapshot)-(\d{8}))");
+constexpr const char* kWeights = "weights.h5";
+constexpr const char* kState = "state.json";
+
+std::int64_t step_of(const std::string& directory) {
+  std::smatch m;
+  const std::string name = fs::path(directory).filename().string();
+  return std::regex_match(name, m, kName) ? std::stoll(m[2].str()) : -1;
+}
+
+std::vector<at::Tensor> numbered(const data::NamedArrayFile& file, const std::string& group,
+                                 std::size_t count) {
+  std::vector<at::Tensor> out;
+  for (std::size_t i = 0; i < count; ++i) out.push_back(file.read(fmt::format("{}/{}", group, i)));
+  return out;
+}
+
+}  // namespace
+
+CheckpointStore::CheckpointStore(const std::string& workdir, int keep_meta)
+    : dir_((fs::path(workdir) / "checkpoints").string()), keep_meta_(keep_meta) {
+  SGM_CHECK(keep_meta_ >= 1, "keep_meta = {} must be at least 1", keep_meta_);
+}
+
+std::string CheckpointStore::save(const std::string& kind, const Checkpoint& c) {
+  SGM_CHECK(kind == "meta" || kind == "snapshot", "checkpoint kind '{}'", kind);
+  fs::create_directories(dir_);
+  const std::string name = fmt::format("{}-{:08d}", kind, c.state.step);
+  const std::string target = (fs::path(dir_) / name).string();
+  {
+    core::StagedDirectory staged(target);
+    std::vector<std::pair<std::string, at::Tensor>> arrays;
+    for (const auto& [key, tensor] : c.model) arrays.emplace_back("model/" + key, tensor);
+    for (std::size_t i = 0; i < c.ema.size(); ++i)
+      arrays.emplace_back(fmt::format("ema/{}", i), c.ema[i]);
+    for (std::size_t i = 0; i < c.exp_avg.size(); ++i) {
+      arrays.emplace_back(fmt::format("adam/exp_avg/{}", i), c.exp_avg[i]);
+      arrays.emplace_back(fmt::format("adam/exp_avg_sq/{}", i), c.exp_avg_sq[i]);
+    }
+    const std::string weights = staged.path() + "/" + kWeights;
+    data::write_named_arrays(weights, arrays);
+    const TrainingState& s = c.state;
+    nlohmann::json state = {
+        {"format", "sgm-checkpoint"},
+        {"version", kCheckpointVersion},
+        {"step", s.step},
+        {"images_seen", s.images_seen},
+        {"data_cursor", s.data_cursor},
+        {"seed", s.seed},
+        {"ema_updates", s.ema_updates},
+        {"adam_steps", s.adam_steps},
+        {"nonfinite_skips", s.nonfinite_skips},
+        {"world_size", s.world_size},
+        {"config", s.config},
+        {"buffers", {{"ema", c.ema.size()}, {"adam", c.exp_avg.size()}}},
+        {"files", {{kWeights, core::hex64(core::file_checksum(weights))}}},
+    };
+    core::write_file_atomic(staged.path() + "/" + kState, state.dump(2) + "\n");
+    staged.commit();
+  }
+  core::write_file_atomic((fs::path(dir_) / "latest").string(), name + "\n");
+  // Retention: the newest keep_meta meta checkpoints stay; snapshots are permanent.
+  int metas = 0;
+  for (const std::string& d : list()) {
+    if (fs::path(d).filename().string().rfind("meta-", 0) != 0) continue;
+    if (++metas <= keep_meta_) continue;
+    std::error_code ec;
+    fs::remove_all(d, ec);
+    if (ec) core::log::warn("could not remove old checkpoint {}: {}", d, ec.message());
+  }
+  return target;
+}
+
+std::vector<std::string> CheckpointStore::list() const {
+  std::vector<std::string> out;
+  if (!fs::is_directory(dir_)) return out;
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    if (entry.is_directory() && step_of(entry.path().string()) >= 0)
+      out.push_back(entry.path().string());
+  }
+  std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
+    return step_of(a) != step_of(b) ? step_of(a) > step_of(b) : a > b;  // snapshot before meta
+  });
+  return out;
+}
+
+Checkpoint CheckpointStore::load(const std::string& directory) {
+  const std::string state_path = (fs::path(directory) / kState).string();
+  std::ifstream in(state_path);
+  if (!in) throw core::UsageError(state_path + ": missing");
+  nlohmann::json state;
+  try {
+    in >> state;
+  } catch (const std::exception& e) {
+    throw core::UsageError(state_path + ": not valid JSON (" + e.what() + ")");
+  }
+  try {
+    if (state.at("format") != "sgm-checkpoint" || state.at("version") != kCheckpointVersion)
+      throw core::UsageError(state_path + ": not an sgm checkpoint of version 1");
+    for (const auto& [file, expected] : state.at("files").items()) {
+      const std::string path = (fs::path(directory) / file).string();
+      if (!fs::exists(path)) throw core::UsageError(path + ": missing");
+      const std::string actual = core::hex64(core::file_checksum(path));
+      if (actual != expected.get<std::string>()) {
+        throw core::UsageError(fmt::format("{}: checksum {} does not match {} (damaged)", path,
+                                           actual, expected.get<std::string>()));
+      }
+    }
+    Checkpoint c;
+    c.path = directory;
+    TrainingState& s = c.state;
+    s.step = state.at("step");
+    s.images_seen = state.at("images_seen");
+    s.data_cursor = state.at("data_cursor");
+    s.seed = state.at("seed");
+    s.ema_updates = state.at("ema_updates");
+    s.adam_steps = state.at("adam_steps");
+    s.nonfinite_skips = state.at("nonfinite_skips");
+    s.world_size = state.at("world_size");
+    s.config = state.at("config");
+    const data::NamedArrayFile weights((fs::path(directory) / kWeights).string());
+    for (auto& [key, tensor] : weights.read_group("model")) c.model.emplace_back(key, tensor);
+    const auto ema_count = state.at("buffers").at("ema").get<std::size_t>();
+    const auto adam_count = state.at("buffers").at("adam").get<std::size_t>();
+    c.ema = numbered(weights, "ema", ema_count);
+    c.exp_avg = numbered(weights, "adam/exp_avg", adam_count);
+    c.exp_avg_sq = numbered(weights, "adam/exp_avg_sq", adam_count);
+    return c;
+  } catch (const nlohmann::json::exception& e) {
+    throw core::UsageError(state_path + ": " + e.what());
+  }
+}
+
+std::optional<Checkpoint> CheckpointStore::load_latest() const {
+  const std::vector<std::string> candidates = list();
+  std::vector<std::string> damaged;
+  for (const std::string& d : candidates) {
+    try {
+      Checkpoint c = load(d);
+      if (!damaged.empty()) {
+        core::log::warn("resuming from {}: the newer checkpoint(s) {} are damaged", d,
+                        fmt::format("{}", fmt::join(damaged, ", ")));
+      }
+      return c;
+    } catch (const core::UsageError& e) {
+      core::log::warn("checkpoint {} is damaged: {}", d, e.what());
+      damaged.push_back(fs::path(d).filename().string());
+    }
+  }
+  if (!damaged.empty()) {
+    throw core::UsageError(
+        fmt::format("{}: {} checkpoint(s), none valid; not starting from step "
+                    "0 (remove the directory to start afresh)",
+                    dir_, damaged.size()));
+  }
+  return std::nullopt;
+}
+
+}  // namespace sgm::train

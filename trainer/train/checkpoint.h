@@ -1,0 +1,68 @@
+// The checkpoint store (architecture.md "Checkpoint format", distributed.md §11).
+// DIR/checkpoints/<kind>-<step, 8 digits>/ holds weights.h5 (model/<name>, ema/<i>,
+// adam/exp_avg/<i>, adam/exp_avg_sq/<i>: the flat buffers of the reducer, so nothing depends on
+// the world size) and state.json (counters, the resolved configuration, format version and the
+// checksum of weights.h5). Each is written whole under a staging name, fsynced and renamed;
+// DIR/checkpoints/latest is updated last. Two kinds: "meta" (frequent, for preemption; the last
+// K are kept) and "snapshot" (permanent, what evaluation reads).
+// Loading verifies the checksums; a damaged newest checkpoint falls back to the previous one
+// with a warning, and damaged checkpoints with no valid one is an error, never a fresh start.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace sgm::train {
+
+inline constexpr std::int64_t kCheckpointVersion = 1;
+
+struct TrainingState {
+  std::int64_t step = 0;         // optimizer steps completed
+  std::int64_t images_seen = 0;  // global
+  std::int64_t data_cursor = 0;  // loader stream positions consumed
+  std::int64_t seed = 0;
+  std::int64_t ema_updates = 0;
+  std::int64_t adam_steps = 0;
+  std::int64_t nonfinite_skips = 0;  // in a row, at save time
+  std::int64_t world_size = 1;       // informational: resuming on another is allowed
+  std::string config;                // the resolved configuration (INI text)
+};
+
+struct Checkpoint {
+  TrainingState state;
+  std::vector<std::pair<std::string, at::Tensor>> model;  // every parameter and buffer by name
+  std::vector<at::Tensor> ema;                            // whole flat buffers
+  std::vector<at::Tensor> exp_avg, exp_avg_sq;            // Adam moments, flat buffers
+  std::string path;                                       // where it was read from
+};
+
+class CheckpointStore {
+ public:
+  // `workdir`/checkpoints; `keep_meta`: how many "meta" checkpoints to keep (>= 1).
+  CheckpointStore(const std::string& workdir, int keep_meta);
+
+  // Writes <kind>-<step> whole, points `latest` at it, then removes meta checkpoints beyond the
+  // newest `keep_meta` (failures to remove are warnings). Returns its directory. Rank 0 only.
+  std::string save(const std::string& kind, const Checkpoint& checkpoint);
+
+  // Committed checkpoint directories, newest (highest step) first.
+  std::vector<std::string> list() const;
+  // Reads and verifies one checkpoint; throws core::UsageError naming the file and the problem.
+  static Checkpoint load(const std::string& directory);
+  // The newest valid checkpoint, falling back past damaged ones with a warning each; nullopt
+  // when there are none; core::UsageError when there are some and none is valid.
+  std::optional<Checkpoint> load_latest() const;
+
+  const std::string& directory() const { return dir_; }
+
+ private:
+  std::string dir_;
+  int keep_meta_;
+};
+
+}  // namespace sgm::train
