@@ -30,10 +30,10 @@ std::int64_t step_of(const std::string& directory) {
   return std::regex_match(name, m, kName) ? std::stoll(m[2].str()) : -1;
 }
 
-std::vector<at::Tensor> numbered(const data::NamedArrayFile& file, const std::string& group,
-                                 std::size_t count) {
-  std::vector<at::Tensor> out;
-  for (std::size_t i = 0; i < count; ++i) out.push_back(file.read(fmt::format("{}/{}", group, i)));
+Checkpoint::Named read_named(const data::NamedArrayFile& file, const std::string& group) {
+  Checkpoint::Named out;
+  if (!file.has(group)) return out;
+  for (auto& [key, tensor] : file.read_group(group)) out.emplace_back(key, tensor);
   return out;
 }
 
@@ -52,12 +52,11 @@ std::string CheckpointStore::save(const std::string& kind, const Checkpoint& c) 
   {
     core::StagedDirectory staged(target);
     std::vector<std::pair<std::string, at::Tensor>> arrays;
-    for (const auto& [key, tensor] : c.model) arrays.emplace_back("model/" + key, tensor);
-    for (std::size_t i = 0; i < c.ema.size(); ++i)
-      arrays.emplace_back(fmt::format("ema/{}", i), c.ema[i]);
-    for (std::size_t i = 0; i < c.exp_avg.size(); ++i) {
-      arrays.emplace_back(fmt::format("adam/exp_avg/{}", i), c.exp_avg[i]);
-      arrays.emplace_back(fmt::format("adam/exp_avg_sq/{}", i), c.exp_avg_sq[i]);
+    for (const auto& [group, named] :
+         {std::pair{"model", &c.model}, std::pair{"ema", &c.ema},
+          std::pair{"adam/exp_avg", &c.exp_avg}, std::pair{"adam/exp_avg_sq", &c.exp_avg_sq}}) {
+      for (const auto& [key, tensor] : *named)
+        arrays.emplace_back(std::string(group) + "/" + key, tensor);
     }
     const std::string weights = staged.path() + "/" + kWeights;
     data::write_named_arrays(weights, arrays);
@@ -74,7 +73,6 @@ std::string CheckpointStore::save(const std::string& kind, const Checkpoint& c) 
         {"nonfinite_skips", s.nonfinite_skips},
         {"world_size", s.world_size},
         {"config", s.config},
-        {"buffers", {{"ema", c.ema.size()}, {"adam", c.exp_avg.size()}}},
         {"files", {{kWeights, core::hex64(core::file_checksum(weights))}}},
     };
     core::write_file_atomic(staged.path() + "/" + kState, state.dump(2) + "\n");
@@ -141,12 +139,10 @@ Checkpoint CheckpointStore::load(const std::string& directory) {
     s.world_size = state.at("world_size");
     s.config = state.at("config");
     const data::NamedArrayFile weights((fs::path(directory) / kWeights).string());
-    for (auto& [key, tensor] : weights.read_group("model")) c.model.emplace_back(key, tensor);
-    const auto ema_count = state.at("buffers").at("ema").get<std::size_t>();
-    const auto adam_count = state.at("buffers").at("adam").get<std::size_t>();
-    c.ema = numbered(weights, "ema", ema_count);
-    c.exp_avg = numbered(weights, "adam/exp_avg", adam_count);
-    c.exp_avg_sq = numbered(weights, "adam/exp_avg_sq", adam_count);
+    c.model = read_named(weights, "model");
+    c.ema = read_named(weights, "ema");
+    c.exp_avg = read_named(weights, "adam/exp_avg");
+    c.exp_avg_sq = read_named(weights, "adam/exp_avg_sq");
     return c;
   } catch (const nlohmann::json::exception& e) {
     throw core::UsageError(state_path + ": " + e.what());

@@ -1,12 +1,12 @@
 // The checkpoint store (architecture.md "Checkpoint format", distributed.md §11).
-// DIR/checkpoints/<kind>-<step, 8 digits>/ holds weights.h5 (model/<name>, ema/<i>,
-// adam/exp_avg/<i>, adam/exp_avg_sq/<i>: the flat buffers of the reducer, so nothing depends on
-// the world size) and state.json (counters, the resolved configuration, format version and the
-// checksum of weights.h5). Each is written whole under a staging name, fsynced and renamed;
-// DIR/checkpoints/latest is updated last. Two kinds: "meta" (frequent, for preemption; the last
-// K are kept) and "snapshot" (permanent, what evaluation reads).
-// Loading verifies the checksums; a damaged newest checkpoint falls back to the previous one
-// with a warning, and damaged checkpoints with no valid one is an error, never a fresh start.
+// DIR/checkpoints/<kind>-<step, 8 digits>/ holds weights.h5 (model/<name>, ema/<name>,
+// adam/exp_avg/<name>, adam/exp_avg_sq/<name>, by parameter name: nothing depends on the world
+// size, the bucket sizes or the reducer's layout) and state.json (counters, the resolved
+// configuration, format version and the checksum of weights.h5). Each is written whole under a
+// staging name, fsynced and renamed; DIR/checkpoints/latest is updated last. Two kinds: "meta"
+// (frequent, for preemption; the last K are kept) and "snapshot" (permanent, what evaluation
+// reads). Loading verifies the checksums; a damaged newest checkpoint falls back to the previous
+// one with a warning, and damaged checkpoints with no valid one is an error, never a fresh start.
 #pragma once
 
 #include <cstdint>
@@ -35,10 +35,11 @@ struct TrainingState {
 
 struct Checkpoint {
   TrainingState state;
-  std::vector<std::pair<std::string, at::Tensor>> model;  // every parameter and buffer by name
-  std::vector<at::Tensor> ema;                            // whole flat buffers
-  std::vector<at::Tensor> exp_avg, exp_avg_sq;            // Adam moments, flat buffers
-  std::string path;                                       // where it was read from
+  using Named = std::vector<std::pair<std::string, at::Tensor>>;
+  Named model;                // every parameter and buffer
+  Named ema;                  // the trainable parameters' EMA
+  Named exp_avg, exp_avg_sq;  // Adam moments of the trainable parameters
+  std::string path;           // where it was read from
 };
 
 class CheckpointStore {
