@@ -4,6 +4,7 @@
 #include "launch/cli/main_support.h"
 #include "launch/cli/options.h"
 #include "trainer/core/error.h"
+#include "trainer/train/checkpoint.h"
 
 namespace {
 
@@ -28,6 +29,19 @@ int main(int argc, char** argv) {
     }
     if (parsed.invocation.dump_config) {
       if (cli::is_output_rank()) fmt::print("{}", cli::to_ini(parsed.config));
+      return core::kExitOk;
+    }
+    const cli::Invocation& inv = parsed.invocation;
+    if (inv.mode == "export") {
+      if (inv.checkpoint.empty() || inv.out.empty())
+        throw core::UsageError("export needs --checkpoint DIR and --out FILE.h5");
+      const train::Checkpoint checkpoint = train::find_checkpoint(inv.checkpoint);
+      train::export_weights(checkpoint, inv.out);
+      if (cli::is_output_rank()) {
+        fmt::print("exported {} model and {} EMA arrays of step {} ({}) to {}\n",
+                   checkpoint.model.size(), checkpoint.ema.size(), checkpoint.state.step,
+                   checkpoint.path, inv.out);
+      }
       return core::kExitOk;
     }
     throw core::Error(fmt::format(

@@ -29,6 +29,10 @@ po::options_description invocation_options(const Program& program, Invocation& i
       "print the resolved configuration as INI and exit")(
       "dry-run", po::bool_switch(&inv.dry_run),
       "print the resolved configuration and a model summary (last line 'parameters: N') and exit");
+  if (program.modes.empty()) return d;
+  d.add_options()("checkpoint", po::value<std::string>(&inv.checkpoint),
+                  "a checkpoint directory, or a work directory (its newest valid checkpoint)")(
+      "out", po::value<std::string>(&inv.out), "output file");
   return d;
 }
 

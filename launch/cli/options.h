@@ -27,7 +27,9 @@ struct Invocation {
   std::string mode;  // first positional argument, for programs with modes
   bool help = false;
   bool dump_config = false;
-  bool dry_run = false;  // sgm-train: print the resolved config and a model summary, then exit
+  bool dry_run = false;    // sgm-train: print the resolved config and a model summary, then exit
+  std::string checkpoint;  // programs with modes (sgm-eval): a checkpoint or work directory
+  std::string out;         // programs with modes: the output file
 };
 
 struct Parsed {

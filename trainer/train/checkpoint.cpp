@@ -1,5 +1,7 @@
 #include "trainer/train/checkpoint.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -172,6 +174,33 @@ std::optional<Checkpoint> CheckpointStore::load_latest() const {
                     dir_, damaged.size()));
   }
   return std::nullopt;
+}
+
+Checkpoint find_checkpoint(const std::string& path) {
+  if (fs::exists(fs::path(path) / kState)) return CheckpointStore::load(path);
+  if (!fs::is_directory(path)) throw core::UsageError(path + ": no such checkpoint or directory");
+  std::optional<Checkpoint> newest = CheckpointStore(path, 1).load_latest();
+  if (!newest) throw core::UsageError(path + ": no checkpoints in " + path + "/checkpoints");
+  return *newest;
+}
+
+void export_weights(const Checkpoint& checkpoint, const std::string& out) {
+  std::vector<std::pair<std::string, at::Tensor>> arrays;
+  for (const auto& [key, tensor] : checkpoint.model) arrays.emplace_back("model/" + key, tensor);
+  for (const auto& [key, tensor] : checkpoint.ema) arrays.emplace_back("ema/" + key, tensor);
+  const std::string tmp = fmt::format("{}.tmp-{}", out, ::getpid());
+  try {
+    data::write_named_arrays(tmp, arrays,
+                             {{"step", std::to_string(checkpoint.state.step)},
+                              {"checkpoint", fs::absolute(checkpoint.path).string()}});
+    fs::rename(tmp, out);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw;
+  }
+  const fs::path parent = fs::absolute(out).parent_path();
+  core::fsync_directory(parent.string());
 }
 
 }  // namespace sgm::train

@@ -66,4 +66,12 @@ class CheckpointStore {
   int keep_meta_;
 };
 
+// The checkpoint at `path`: a checkpoint directory, or a work directory (its newest valid one).
+// Throws core::UsageError naming the path when there is none.
+Checkpoint find_checkpoint(const std::string& path);
+
+// Writes the model and EMA weights of `checkpoint` as named arrays (model/<name>, ema/<name>,
+// attributes step and checkpoint) to `out`, whole or not at all (`sgm-eval export`).
+void export_weights(const Checkpoint& checkpoint, const std::string& out);
+
 }  // namespace sgm::train

@@ -11,6 +11,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include "data/named_arrays.h"
 #include "tests/support/compare.h"
 #include "trainer/core/error.h"
 
@@ -93,6 +94,25 @@ TEST(CheckpointStore, RoundTripRetentionAndLatest) {
                                               it->second, tensor));
     }
   }
+  fs::remove_all(workdir);
+}
+
+TEST(CheckpointStore, ExportWritesModelAndEmaAsNamedArrays) {
+  const std::string workdir = fresh_workdir("export");
+  CheckpointStore store(workdir, 1);
+  store.save("meta", make(7));
+  const Checkpoint found = find_checkpoint(workdir);  // a work directory: its newest checkpoint
+  EXPECT_EQ(found.state.step, 7);
+  const std::string out = workdir + "/weights.h5";
+  export_weights(found, out);
+  const data::NamedArrayFile file(out);
+  const Checkpoint original = make(7);
+  EXPECT_TRUE(sgm::testing::tensors_equal(
+      "export model/conv.weight", file.read("model/conv.weight"), original.model[0].second));
+  EXPECT_TRUE(sgm::testing::tensors_equal("export ema/conv.weight", file.read("ema/conv.weight"),
+                                          original.ema[0].second));
+  EXPECT_EQ(file.string_attribute("step"), "7");
+  EXPECT_FALSE(file.has("adam"));
   fs::remove_all(workdir);
 }
 
