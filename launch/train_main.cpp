@@ -5,10 +5,13 @@
 #include "launch/cli/options.h"
 #include "trainer/core/error.h"
 #include "trainer/core/log.h"
+#include "trainer/dist/communicator.h"
 #include "trainer/dist/context.h"
 #include "trainer/models/registry.h"
+#include "trainer/train/train_loop.h"
 
 namespace {
+using namespace sgm;
 
 const sgm::cli::Program kProgram{
     "sgm-train",
@@ -16,6 +19,42 @@ const sgm::cli::Program kProgram{
     "Trains a score-based generative model (NCSN++/DDPM++ under VE, VP, sub-VP SDEs) on one\n"
     "process or under mpirun/srun; resumes from the newest valid checkpoint in DIR.",
     {}};
+
+train::TrainOptions train_options(const sgm::cli::Parsed& parsed) {
+  const sgm::cli::Config& c = parsed.config;
+  train::TrainOptions o;
+  o.workdir = parsed.invocation.workdir;
+  o.config_text = sgm::cli::to_ini(c);
+  o.seed = static_cast<std::uint64_t>(c.seed);
+  o.data_path = c.data.path;
+  o.loader.global_batch = c.training.batch_size;
+  o.loader.random_flip = c.data.random_flip;
+  o.loader.uniform_dequantization = c.data.uniform_dequantization;
+  o.loader.centered = c.data.centered;
+  o.model = c.model;
+  o.shape = sgm::cli::data_shape(c);
+  o.sde = sgm::cli::sde_options(c);
+  o.continuous = c.training.continuous;
+  o.reduce_mean = c.training.reduce_mean;
+  o.likelihood_weighting = c.training.likelihood_weighting;
+  o.n_iters = c.training.n_iters;
+  o.log_freq = c.training.log_freq;
+  o.meta_freq = c.training.snapshot_freq_for_preemption;
+  o.snapshot_freq = c.training.snapshot_freq;
+  o.keep_meta = static_cast<int>(c.training.keep_meta);
+  o.batch_per_rank = c.training.batch_per_rank;
+  o.max_nonfinite = c.training.max_nonfinite;
+  o.adam.lr = c.optim.lr;
+  o.adam.beta1 = c.optim.beta1;
+  o.adam.eps = c.optim.eps;
+  o.adam.weight_decay = c.optim.weight_decay;
+  o.adam.warmup = c.optim.warmup;
+  o.adam.grad_clip = c.optim.grad_clip;
+  o.ema.rate = c.model.ema_rate;
+  o.ema.sharded = c.training.ema_sharded;
+  o.reducer = c.reducer;
+  return o;
+}
 
 }  // namespace
 
@@ -41,10 +80,10 @@ int main(int argc, char** argv) {
     }
     if (parsed.invocation.workdir.empty()) throw core::UsageError("--workdir DIR is required");
 
-    dist::Context context(parsed.config.dist);
-    core::log::info("{}", context.describe());
-    throw core::Error(
-        "the configuration and the MPI world are valid, but this build has no training loop yet "
-        "(it arrives with the training-job issue); nothing was written");
+    const cli::Config& c = parsed.config;
+    dist::Context context(c.dist);  // first: a wrong launch is the first thing to report
+    if (c.data.path.empty()) throw core::UsageError("data.path: no dataset given (see sgm-data)");
+    dist::Communicator comm(context, c.comm);
+    return static_cast<core::ExitCode>(train::run_training(train_options(parsed), context, comm));
   });
 }

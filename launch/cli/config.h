@@ -29,6 +29,11 @@ struct TrainingSection {
   bool continuous = true;
   bool reduce_mean = false;
   std::string sde = "vesde";
+  // sgm additions
+  std::int64_t batch_per_rank = 0;  // micro-batch per rank for accumulation (0: whole local batch)
+  std::int64_t max_nonfinite = 10;  // consecutive skipped (non-finite) steps before stopping
+  std::int64_t keep_meta = 3;       // preemption checkpoints kept
+  bool ema_sharded = false;         // each rank keeps 1/W of the EMA
 };
 
 struct SamplingSection {

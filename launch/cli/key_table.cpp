@@ -206,6 +206,13 @@ void KeyTable::bind_all(Config& c) {
   add("training.reduce_mean", c.training.reduce_mean,
       "average the per-sample loss over dimensions (else 0.5 * sum)");
   add("training.sde", c.training.sde, "vesde | vpsde | subvpsde");
+  add("training.batch_per_rank", c.training.batch_per_rank,
+      "micro-batch per rank; smaller than batch_size / ranks accumulates gradients (0: off)");
+  add("training.max_nonfinite", c.training.max_nonfinite,
+      "skipped steps with non-finite gradients in a row before the job stops");
+  add("training.keep_meta", c.training.keep_meta, "preemption checkpoints to keep");
+  add("training.ema_sharded", c.training.ema_sharded,
+      "keep 1/W of the EMA per rank (gathered for checkpoints); identical weights");
 
   section("sampling", "[sampling] (score_sde: config.sampling)");
   add("sampling.method", c.sampling.method, "pc (predictor-corrector) | ode (probability flow)");

@@ -46,7 +46,9 @@ expect "unknown eval mode" 2 "unknown mode 'sampel'" -- "$bin/sgm-eval" sampel
 expect "export without a checkpoint" 2 "$tmp/nothing: no such checkpoint or directory" -- "$bin/sgm-eval" export --checkpoint "$tmp/nothing" --out "$tmp/x.h5"
 expect "export without --out" 2 "export needs --checkpoint DIR and --out FILE.h5" -- "$bin/sgm-eval" export --checkpoint "$tmp"
 [ ! -e "$tmp/x.h5" ] || { echo "FAIL: export wrote $tmp/x.h5"; fail=1; }
-expect "no training loop yet" 1 "no training loop yet" -- env -u OMPI_COMM_WORLD_SIZE "$bin/sgm-train" --workdir "$tmp/w"
+expect "no dataset" 2 "data.path: no dataset given" -- env -u OMPI_COMM_WORLD_SIZE "$bin/sgm-train" --workdir "$tmp/w"
+[ ! -e "$tmp/w" ] || { echo "FAIL: sgm-train wrote $tmp/w"; fail=1; }
+expect "missing dataset" 2 "dataset directory $tmp/none does not exist" -- env -u OMPI_COMM_WORLD_SIZE "$bin/sgm-train" --data.path="$tmp/none" --workdir "$tmp/w"
 [ ! -e "$tmp/w" ] || { echo "FAIL: sgm-train wrote $tmp/w"; fail=1; }
 expect "singleton trap" 2 "srun --mpi=pmix" -- env SLURM_NTASKS=4 SLURM_PROCID=0 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "$bin/sgm-train" --workdir "$tmp/w" --dist.device=cpu
 

@@ -162,6 +162,21 @@ GradientReducer::~GradientReducer() {
   }
 }
 
+std::vector<NamedTensor> GradientReducer::views_of(const std::vector<at::Tensor>& flat) const {
+  SGM_CHECK(flat.size() == groups_.size(), "views_of: {} buffers given, {} expected", flat.size(),
+            groups_.size());
+  std::vector<NamedTensor> out;
+  for (std::size_t k = 0; k < params_.size(); ++k) {
+    const at::Tensor& p = params_[k].second;
+    const at::Tensor& buffer = flat[group_of_[k]];
+    SGM_CHECK(buffer.numel() == groups_[group_of_[k]]->numel, "views_of: buffer {} has {} elements",
+              group_of_[k], buffer.numel());
+    out.emplace_back(params_[k].first,
+                     buffer.narrow(0, offset_in_group_[k], p.numel()).view(p.sizes()));
+  }
+  return out;
+}
+
 std::vector<GradientReducer::BucketInfo> GradientReducer::buckets() const {
   std::vector<BucketInfo> out;
   for (const auto& b : buckets_) {

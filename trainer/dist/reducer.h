@@ -67,6 +67,10 @@ class GradientReducer {
   // Trainable parameters in registration order (views into flat_parameters()).
   const std::vector<NamedTensor>& parameters() const { return params_; }
 
+  // Per-parameter views (name, tensor shaped like the parameter) into tensors laid out like
+  // flat_parameters() (an EMA, Adam's moments): how flat state is saved and loaded by name.
+  std::vector<NamedTensor> views_of(const std::vector<at::Tensor>& flat) const;
+
   struct BucketInfo {
     std::int64_t bytes = 0;
     std::vector<std::string> parameters;

@@ -1,0 +1,285 @@
+#include "trainer/train/train_loop.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <torch/torch.h>
+
+#include "trainer/core/atomic_file.h"
+#include "trainer/core/error.h"
+#include "trainer/core/log.h"
+#include "trainer/core/rng.h"
+#include "trainer/models/registry.h"
+#include "trainer/sde/losses.h"
+#include "trainer/sde/score_fn.h"
+#include "trainer/train/checkpoint.h"
+#include "trainer/train/stop_signal.h"
+
+namespace sgm::train {
+namespace fs = std::filesystem;
+namespace {
+
+double resident_mib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return 0;
+}
+
+// Copies named tensors into same-named destinations (parameters, or views of flat state).
+void copy_named(const Checkpoint::Named& from, const std::vector<dist::NamedTensor>& to,
+                const std::string& what, const std::string& where) {
+  std::map<std::string, at::Tensor> by_name(from.begin(), from.end());
+  at::NoGradGuard no_grad;
+  for (const auto& [name, destination] : to) {
+    auto it = by_name.find(name);
+    if (it == by_name.end())
+      throw core::UsageError(fmt::format("{}: no {} for '{}'", where, what, name));
+    if (it->second.sizes() != destination.sizes()) {
+      throw core::UsageError(fmt::format("{}: {} '{}' has shape {}, the model needs {}", where,
+                                         what, name, fmt::join(it->second.sizes(), "x"),
+                                         fmt::join(destination.sizes(), "x")));
+    }
+    destination.copy_(it->second);
+  }
+}
+
+Checkpoint::Named clone_named(const std::vector<dist::NamedTensor>& views) {
+  Checkpoint::Named out;
+  for (const auto& [name, t] : views) out.emplace_back(name, t.detach().cpu().clone());
+  return out;
+}
+
+}  // namespace
+
+int run_training(const TrainOptions& o, const dist::Context& context, dist::Communicator& comm) {
+  const int W = comm.world_size();
+  const bool main_rank = comm.rank() == 0;
+  const at::Device device = context.device();
+  install_stop_signals();
+
+  // Data: this rank's slice of every global batch, in an order independent of W.
+  auto dataset = std::make_shared<data::ShardedDataset>(o.data_path);
+  dataset->check_shape(o.shape.image_size, o.shape.num_channels);
+  data::LoaderOptions loader_options = o.loader;
+  loader_options.rank = comm.rank();
+  loader_options.world_size = W;
+  loader_options.seed = o.seed;
+  const std::int64_t G = loader_options.global_batch;
+  if (G % W != 0)
+    throw core::UsageError(
+        fmt::format("training.batch_size = {} is not divisible by {} ranks", G, W));
+  const std::int64_t B = G / W;
+  const std::int64_t micro = o.batch_per_rank > 0 ? std::min(o.batch_per_rank, B) : B;
+  if (B % micro != 0) {
+    throw core::UsageError(fmt::format(
+        "training.batch_per_rank = {} does not divide the {} samples per rank", micro, B));
+  }
+  // The input is valid: now the work directory (nothing is written before this point).
+  const std::string ranks = context.describe();  // a collective: every rank takes part
+  if (main_rank) {
+    core::log::info("{}", ranks);
+    fs::create_directories(o.workdir);
+    core::write_file_atomic((fs::path(o.workdir) / "config.cfg").string(), o.config_text);
+  }
+
+  // Model, SDE, reducer, optimizer, EMA: the same initial weights on every rank (seeded, then
+  // broadcast from rank 0 anyway).
+  at::manual_seed(o.seed);
+  std::shared_ptr<models::ScoreModel> model = models::make_model(o.model, o.shape);
+  model->to(device);
+  model->train();
+  const std::shared_ptr<sde::SDE> sde = sde::make_sde(o.sde);
+  std::vector<dist::NamedTensor> named_params;
+  for (const auto& item : model->named_parameters())
+    named_params.emplace_back(item.key(), item.value());
+  dist::GradientReducer reducer(named_params, comm, o.reducer);
+  FlatAdam adam(reducer.flat_parameters(), reducer.flat_gradients(), o.adam);
+  std::vector<at::Tensor> buffers;
+  for (const auto& item : model->named_buffers()) buffers.push_back(item.value());
+
+  // Resume or initialise. Every rank reads the same checkpoint (a shared file system); a
+  // damaged newest one falls back loudly, and damaged ones with no valid one stop the job.
+  CheckpointStore store(o.workdir, o.keep_meta);
+  TrainingState state;
+  state.seed = static_cast<std::int64_t>(o.seed);
+  state.world_size = W;
+  state.config = o.config_text;
+  std::optional<Checkpoint> resumed = store.load_latest();
+  std::vector<at::Tensor> ema_start = reducer.flat_parameters();
+  if (resumed) {
+    std::vector<dist::NamedTensor> all_named;
+    for (const auto& item : model->named_parameters())
+      all_named.emplace_back(item.key(), item.value());
+    for (const auto& item : model->named_buffers())
+      all_named.emplace_back(item.key(), item.value());
+    copy_named(resumed->model, all_named, "weights", resumed->path);
+    std::vector<at::Tensor> ema_flat, m_flat, v_flat;
+    for (const at::Tensor& f : reducer.flat_parameters()) {
+      ema_flat.push_back(at::empty_like(f));
+      m_flat.push_back(adam.exp_avg()[ema_flat.size() - 1]);
+      v_flat.push_back(adam.exp_avg_sq()[ema_flat.size() - 1]);
+    }
+    copy_named(resumed->ema, reducer.views_of(ema_flat), "EMA", resumed->path);
+    copy_named(resumed->exp_avg, reducer.views_of(m_flat), "Adam exp_avg", resumed->path);
+    copy_named(resumed->exp_avg_sq, reducer.views_of(v_flat), "Adam exp_avg_sq", resumed->path);
+    ema_start = ema_flat;
+    const std::string config = state.config;
+    state = resumed->state;
+    state.config = config;
+    state.world_size = W;
+    adam.set_steps(state.adam_steps);
+    if (main_rank) {
+      core::log::info("resumed from {} at step {} ({} images)", resumed->path, state.step,
+                      state.images_seen);
+    }
+  }
+  reducer.broadcast_parameters(buffers);
+  reducer.check_consistency();
+  Ema ema(ema_start, comm, o.ema);
+  ema.set_num_updates(state.ema_updates);
+  data::Loader loader(dataset, loader_options, state.data_cursor);
+  const core::CounterRng rng(o.seed);
+
+  auto save = [&](const std::string& kind) {
+    std::vector<at::Tensor> whole_ema = ema.gather();  // a collective when sharded
+    if (!main_rank) return;
+    Checkpoint c;
+    c.state = state;
+    c.state.ema_updates = ema.num_updates();
+    c.state.adam_steps = adam.steps();
+    for (const auto& item : model->named_parameters())
+      c.model.emplace_back(item.key(), item.value().detach().cpu());
+    for (const auto& item : model->named_buffers())
+      c.model.emplace_back(item.key(), item.value().detach().cpu());
+    c.ema = clone_named(reducer.views_of(whole_ema));
+    c.exp_avg = clone_named(reducer.views_of(adam.exp_avg()));
+    c.exp_avg_sq = clone_named(reducer.views_of(adam.exp_avg_sq()));
+    const std::string where = store.save(kind, c);
+    core::log::info("saved {}", where);
+  };
+
+  std::ofstream metrics;
+  if (main_rank) metrics.open(fs::path(o.workdir) / "metrics.jsonl", std::ios::app);
+  const auto start = std::chrono::steady_clock::now();
+  const std::int64_t start_step = state.step;
+  double loss_sum = 0;
+  std::int64_t loss_count = 0;
+  std::int64_t nonfinite_in_a_row = state.nonfinite_skips;
+
+  while (state.step < o.n_iters) {
+    // Stop signal: the ranks agree, all save the same step, exit 3 for the requeue.
+    if (comm.any(stop_signal() != 0, "stop signal")) {
+      if (main_rank)
+        core::log::info("stop signal: saving at step {} and exiting with code 3", state.step);
+      save("meta");
+      return core::kExitStopped;
+    }
+
+    // Batch and loss: noise and times keyed by each sample's global stream position, so any
+    // world size sees the same; micro-batches accumulate without communication until the last.
+    const data::Batch batch = loader.next();
+    reducer.zero_grad();
+    double local_loss = 0;
+    for (std::int64_t begin = 0; begin < B; begin += micro) {
+      const at::Tensor x = batch.images.narrow(0, begin, micro).to(device);
+      const at::Tensor positions = batch.positions.narrow(0, begin, micro);
+      const std::int64_t D = x[0].numel();
+      const at::Tensor z =
+          rng.normal(positions, D, core::RngStream::kNoise).to(device).view(x.sizes());
+      at::Tensor per_example;
+      const sde::ModelFn net = [&](const at::Tensor& xi, const at::Tensor& labels) {
+        return model->forward(xi, labels);
+      };
+      if (o.continuous) {
+        const at::Tensor t = sde::training_time(
+            rng.uniform(positions, 1, core::RngStream::kTime).view({-1}).to(device), *sde);
+        per_example = sde::sde_loss(*sde, sde::get_score_fn(sde, net, true), x, t, z, o.reduce_mean,
+                                    o.likelihood_weighting);
+      } else {
+        const at::Tensor labels = rng.words(positions, 1, core::RngStream::kLabel)
+                                      .view({-1})
+                                      .remainder(o.sde.num_scales)
+                                      .to(device);
+        if (const auto* ve = dynamic_cast<const sde::VESDE*>(sde.get())) {
+          per_example = sde::smld_loss(*ve, net, x, labels, z, o.reduce_mean);
+        } else if (const auto* vp = dynamic_cast<const sde::VPSDE*>(sde.get())) {
+          per_example = sde::ddpm_loss(*vp, net, x, labels, z, o.reduce_mean);
+        } else {
+          throw core::UsageError("training.continuous = false needs vesde (SMLD) or vpsde (DDPM)");
+        }
+      }
+      reducer.set_sync(begin + micro >= B);
+      const at::Tensor loss = per_example.sum() / static_cast<double>(B);
+      loss.backward();
+      local_loss += loss.item<double>();
+    }
+
+    // Update: the gradients are the global mean now, identical on every rank, so the norm and
+    // the decision to skip a non-finite step are too.
+    const double norm = adam.grad_norm();
+    const double lr = learning_rate(o.adam, state.step);
+    if (std::isfinite(norm)) {
+      adam.step(lr, clip_factor(norm, o.adam.grad_clip));
+      ema.update(reducer.flat_parameters());
+      nonfinite_in_a_row = 0;
+    } else {
+      ++nonfinite_in_a_row;
+      core::log::warn("step {}: non-finite gradient norm; step skipped ({} in a row)", state.step,
+                      nonfinite_in_a_row);
+      if (nonfinite_in_a_row > o.max_nonfinite) {
+        throw core::Error(fmt::format("{} non-finite steps in a row (training.max_nonfinite = {})",
+                                      nonfinite_in_a_row, o.max_nonfinite));
+      }
+    }
+    ++state.step;
+    state.images_seen += G;
+    state.data_cursor = loader.cursor();
+    state.nonfinite_skips = nonfinite_in_a_row;
+    loss_sum += local_loss;
+    ++loss_count;
+
+    // Status, metrics, checkpoints.
+    if (state.step % o.log_freq == 0 || state.step == o.n_iters) {
+      const double loss =
+          comm.all_reduce(loss_sum / static_cast<double>(loss_count), dist::ReduceOp::kAvg, "loss");
+      loss_sum = 0;
+      loss_count = 0;
+      if (main_rank) {
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const double images_per_second =
+            static_cast<double>((state.step - start_step) * G) / std::max(seconds, 1e-9);
+        const double eta =
+            static_cast<double>((o.n_iters - state.step) * G) / std::max(images_per_second, 1e-9);
+        const std::string line = fmt::format(
+            "step {} images {} loss {:.6g} grad_norm {:.4g} lr {:.3g} images/s {:.1f} eta {:.0f} s "
+            "rss {:.0f} MiB",
+            state.step, state.images_seen, loss, norm, lr, images_per_second, eta, resident_mib());
+        core::log::info("{}", line);
+        metrics
+            << fmt::format(
+                   "{{\"step\": {}, \"images\": {}, \"loss\": {}, \"grad_norm\": {}, \"lr\": {}, "
+                   "\"images_per_second\": {}, \"rss_mib\": {:.1f}}}",
+                   state.step, state.images_seen, loss, norm, lr, images_per_second, resident_mib())
+            << "\n";
+        metrics.flush();
+      }
+    }
+    const bool snapshot = state.step % o.snapshot_freq == 0 || state.step == o.n_iters;
+    if (snapshot) save("snapshot");
+    if (!snapshot && state.step % o.meta_freq == 0) save("meta");
+  }
+  return core::kExitOk;
+}
+
+}  // namespace sgm::train
