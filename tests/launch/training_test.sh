@@ -11,18 +11,21 @@ bin=$1
 compare=$2
 src=$3
 mpiexec=$4
+W2=("$mpiexec" -np 2 --oversubscribe --bind-to none)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
 N=8
-mpi2() { "$mpiexec" -np 2 --oversubscribe --bind-to none "$@"; }
-train() {  # train WORKDIR N_ITERS [launcher...]
+train() {  # train WORKDIR N_ITERS [LAUNCHER...] [-- SGM-TRAIN OPTIONS...]
   local w=$1 n=$2
   shift 2
-  "$@" "$bin/sgm-train" --config "$src/configs/small/ncsnpp_ve_16px.cfg" --data.path="$tmp/data" \
-    --training.batch_size=8 --training.n_iters="$n" --training.log_freq=4 \
+  local launcher=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do launcher+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  "${launcher[@]}" "$bin/sgm-train" --config "$src/configs/small/ncsnpp_ve_16px.cfg" \
+    --data.path="$tmp/data" --training.batch_size=8 --training.n_iters="$n" --training.log_freq=4 \
     --training.snapshot_freq=1000 --training.snapshot_freq_for_preemption=2 --optim.warmup=2 \
-    --dist.device=cpu --workdir "$w" > "$w.log" 2>&1
+    --dist.device=cpu --workdir "$w" "$@" > "$w.log" 2>&1
 }
 export_to() { "$bin/sgm-eval" export --checkpoint "$1" --out "$2" > /dev/null || { echo "FAIL: export $1"; fail=1; }; }
 check() {  # check NAME A B TOLERANCE
@@ -34,7 +37,7 @@ check() {  # check NAME A B TOLERANCE
 
 train "$tmp/w1" $N || { echo "FAIL: W=1 run"; cat "$tmp/w1.log"; exit 1; }
 export_to "$tmp/w1" "$tmp/w1.h5"
-train "$tmp/w2" $N mpi2 || { echo "FAIL: W=2 run"; cat "$tmp/w2.log"; exit 1; }
+train "$tmp/w2" $N "${W2[@]}" || { echo "FAIL: W=2 run"; cat "$tmp/w2.log"; exit 1; }
 export_to "$tmp/w2" "$tmp/w2.h5"
 check "1. W=1 vs W=2 after $N steps" "$tmp/w1.h5" "$tmp/w2.h5" 1e-6
 
@@ -43,14 +46,37 @@ grep -q "resumed from .*-0000000$((N / 2)) at step $((N / 2))" "$tmp/r1.log" || 
 export_to "$tmp/r1" "$tmp/r1.h5"
 check "2. $((N / 2)) steps, resume, $((N / 2)) more vs $N straight (W=1)" "$tmp/w1.h5" "$tmp/r1.h5" 0
 
-train "$tmp/r2" $((N / 2)) && train "$tmp/r2" $N mpi2 || { echo "FAIL: resume on W=2"; fail=1; }
+train "$tmp/r2" $((N / 2)) && train "$tmp/r2" $N "${W2[@]}" || { echo "FAIL: resume on W=2"; fail=1; }
 export_to "$tmp/r2" "$tmp/r2.h5"
 check "3. W=1 to step $((N / 2)), resumed on W=2 to $N vs W=1 straight" "$tmp/w1.h5" "$tmp/r2.h5" 1e-6
+
+# 5. The newest checkpoint corrupted: the resume falls back to the previous one, loudly.
+train "$tmp/c" $((N / 2)) || { echo "FAIL: run for test 5"; fail=1; }
+newest=$(ls -d "$tmp/c/checkpoints/"*-* | sort -t- -k2 | tail -n 1)
+printf 'garbage' | dd of="$newest/weights.h5" bs=1 seek=4000 conv=notrunc status=none
+train "$tmp/c" $N || { echo "FAIL: resume past a damaged checkpoint"; cat "$tmp/c.log"; fail=1; }
+if grep -q "is damaged" "$tmp/c.log" && grep -q "resumed from .*meta-0000000$((N / 2 - 2))" "$tmp/c.log"; then
+  echo "[evidence] 5. $(grep -m1 'resuming from' "$tmp/c.log")"
+else
+  echo "FAIL: 5. no fallback"; fail=1
+fi
+
+# 6. A NaN loss on rank 1 at step 3: both ranks skip that step and say so; the run finishes.
+SGM_FAULT_NAN=1:3 train "$tmp/nan" $N "${W2[@]}" -x SGM_FAULT_NAN || { echo "FAIL: NaN run"; fail=1; }
+skips=$(grep -c "step 3: non-finite gradient norm; step skipped (1 in a row)" "$tmp/nan.log")
+[ "$skips" = 2 ] && echo "[evidence] 6. NaN on rank 1 at step 3: skipped on $skips ranks" || { echo "FAIL: 6. $skips ranks skipped"; fail=1; }
+SGM_FAULT_NAN=0:1 train "$tmp/nan0" $N "${W2[@]}" -x SGM_FAULT_NAN -- --training.max_nonfinite=0
+grep -q "1 non-finite steps in a row (training.max_nonfinite = 0)" "$tmp/nan0.log" && echo "[evidence] 6. max_nonfinite=0 stops the job" || { echo "FAIL: 6. max_nonfinite"; fail=1; }
+
+# 7. Sharded EMA: the same weights and EMA as replicated.
+train "$tmp/e" $N "${W2[@]}" -- --training.ema_sharded=true || { echo "FAIL: sharded EMA run"; fail=1; }
+export_to "$tmp/e" "$tmp/e.h5"
+check "7. sharded vs replicated EMA (W=2)" "$tmp/w2.h5" "$tmp/e.h5" 0
 
 # 4. SIGUSR1 part-way through a longer W=2 run.
 M=60
 # mpirun itself must get the signal (it forwards SIGUSR1 to the ranks), so no shell in between.
-"$mpiexec" -np 2 --oversubscribe --bind-to none "$bin/sgm-train" \
+"${W2[@]}" "$bin/sgm-train" \
   --config "$src/configs/small/ncsnpp_ve_16px.cfg" --data.path="$tmp/data" --training.batch_size=8 \
   --training.n_iters=$M --training.log_freq=4 --training.snapshot_freq=1000 \
   --training.snapshot_freq_for_preemption=2 --optim.warmup=2 --dist.device=cpu \
@@ -62,8 +88,8 @@ wait $pid
 rc=$?
 grep -E "stop signal" "$tmp/s.log" | head -n 1
 [ $rc -eq 3 ] || { echo "FAIL: exit $rc after SIGUSR1, want 3"; tail -n 5 "$tmp/s.log"; fail=1; }
-train "$tmp/s" $M mpi2 || { echo "FAIL: restart after SIGUSR1"; fail=1; }
-train "$tmp/s_straight" $M mpi2 || { echo "FAIL: straight W=2 run"; fail=1; }
+train "$tmp/s" $M "${W2[@]}" || { echo "FAIL: restart after SIGUSR1"; fail=1; }
+train "$tmp/s_straight" $M "${W2[@]}" || { echo "FAIL: straight W=2 run"; fail=1; }
 export_to "$tmp/s" "$tmp/s.h5"
 export_to "$tmp/s_straight" "$tmp/s_straight.h5"
 check "4. SIGUSR1 (exit $rc), restart, vs $M steps straight (W=2)" "$tmp/s_straight.h5" "$tmp/s.h5" 0

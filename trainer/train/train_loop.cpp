@@ -2,8 +2,11 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <optional>
 
@@ -149,6 +152,15 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
   ema.set_num_updates(state.ema_updates);
   data::Loader loader(dataset, loader_options, state.data_cursor);
   const core::CounterRng rng(o.seed);
+  // Fault injection for the tests: SGM_FAULT_NAN="rank:step" makes that rank's loss NaN there.
+  struct {
+    int rank = -1;
+    std::int64_t step = -1;
+  } nan_fault;
+  if (const char* spec = std::getenv("SGM_FAULT_NAN")) {
+    if (std::sscanf(spec, "%d:%ld", &nan_fault.rank, &nan_fault.step) != 2)
+      throw core::UsageError(fmt::format("SGM_FAULT_NAN='{}' is not rank:step", spec));
+  }
 
   auto save = [&](const std::string& kind) {
     std::vector<at::Tensor> whole_ema = ema.gather();  // a collective when sharded
@@ -219,7 +231,9 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
         }
       }
       reducer.set_sync(begin + micro >= B);
-      const at::Tensor loss = per_example.sum() / static_cast<double>(B);
+      at::Tensor loss = per_example.sum() / static_cast<double>(B);
+      if (nan_fault.rank == comm.rank() && nan_fault.step == state.step)
+        loss = loss * std::numeric_limits<double>::quiet_NaN();
       loss.backward();
       local_loss += loss.item<double>();
     }
