@@ -44,6 +44,8 @@ train::TrainOptions train_options(const sgm::cli::Parsed& parsed) {
   o.keep_meta = static_cast<int>(c.training.keep_meta);
   o.batch_per_rank = c.training.batch_per_rank;
   o.max_nonfinite = c.training.max_nonfinite;
+  o.snapshot_sampling = c.training.snapshot_sampling;
+  o.sample_steps = c.training.snapshot_sample_steps;
   o.adam.lr = c.optim.lr;
   o.adam.beta1 = c.optim.beta1;
   o.adam.eps = c.optim.eps;

@@ -34,6 +34,7 @@ struct TrainingSection {
   std::int64_t max_nonfinite = 10;  // consecutive skipped (non-finite) steps before stopping
   std::int64_t keep_meta = 3;       // preemption checkpoints kept
   bool ema_sharded = false;         // each rank keeps 1/W of the EMA
+  std::int64_t snapshot_sample_steps = 0;  // reverse-SDE steps of snapshot samples (0: num_scales)
 };
 
 struct SamplingSection {

@@ -211,6 +211,8 @@ void KeyTable::bind_all(Config& c) {
   add("training.max_nonfinite", c.training.max_nonfinite,
       "skipped steps with non-finite gradients in a row before the job stops");
   add("training.keep_meta", c.training.keep_meta, "preemption checkpoints to keep");
+  add("training.snapshot_sample_steps", c.training.snapshot_sample_steps,
+      "reverse-SDE steps for the snapshot sample grid (0: model.num_scales)");
   add("training.ema_sharded", c.training.ema_sharded,
       "keep 1/W of the EMA per rank (gathered for checkpoints); identical weights");
 

@@ -15,6 +15,7 @@
 #include <fmt/ranges.h>
 #include <torch/torch.h>
 
+#include "data/image_set.h"
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/error.h"
 #include "trainer/core/log.h"
@@ -23,6 +24,7 @@
 #include "trainer/sde/losses.h"
 #include "trainer/sde/score_fn.h"
 #include "trainer/train/checkpoint.h"
+#include "trainer/train/snapshot_sampler.h"
 #include "trainer/train/stop_signal.h"
 
 namespace sgm::train {
@@ -180,6 +182,34 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
     core::log::info("saved {}", where);
   };
 
+  // Snapshot samples with the EMA weights, by rank 0 (the others go on to the next collective).
+  auto write_samples = [&] {
+    const std::vector<at::Tensor> whole_ema = ema.gather();  // a collective when sharded
+    if (!main_rank) return;
+    at::NoGradGuard no_grad;
+    std::vector<at::Tensor> current;
+    for (std::size_t i = 0; i < whole_ema.size(); ++i) {
+      current.push_back(reducer.flat_parameters()[i].clone());
+      reducer.flat_parameters()[i].copy_(whole_ema[i]);
+    }
+    model->eval();
+    const sde::ModelFn net = [&](const at::Tensor& x, const at::Tensor& labels) {
+      return model->forward(x, labels);
+    };
+    const std::int64_t steps = o.sample_steps > 0 ? o.sample_steps : o.sde.num_scales;
+    const at::Tensor images = sample_reverse_sde(
+        sde, sde::get_score_fn(sde, net, o.continuous), o.sample_count,
+        {o.shape.num_channels, o.shape.image_size, o.shape.image_size}, steps, o.seed, device);
+    for (std::size_t i = 0; i < current.size(); ++i) reducer.flat_parameters()[i].copy_(current[i]);
+    model->train();
+    const fs::path dir = fs::path(o.workdir) / "samples";
+    fs::create_directories(dir);
+    const std::string path = (dir / fmt::format("snapshot-{:08d}.png", state.step)).string();
+    data::write_png(path + ".tmp", image_grid(images, o.shape.centered, 8));
+    fs::rename(path + ".tmp", path);
+    core::log::info("samples: {}", path);
+  };
+
   std::ofstream metrics;
   if (main_rank) metrics.open(fs::path(o.workdir) / "metrics.jsonl", std::ios::app);
   const auto start = std::chrono::steady_clock::now();
@@ -291,6 +321,7 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
     }
     const bool snapshot = state.step % o.snapshot_freq == 0 || state.step == o.n_iters;
     if (snapshot) save("snapshot");
+    if (snapshot && o.snapshot_sampling) write_samples();
     if (!snapshot && state.step % o.meta_freq == 0) save("meta");
   }
   return core::kExitOk;

@@ -29,13 +29,16 @@ struct TrainOptions {
   bool continuous = true;
   bool reduce_mean = false;
   bool likelihood_weighting = false;
-  std::int64_t n_iters = 1000;        // optimizer steps in total
-  std::int64_t log_freq = 50;         // status line and metrics.jsonl
-  std::int64_t meta_freq = 1000;      // preemption checkpoints (training.snapshot_freq_for_preemption)
+  std::int64_t n_iters = 1000;    // optimizer steps in total
+  std::int64_t log_freq = 50;     // status line and metrics.jsonl
+  std::int64_t meta_freq = 1000;  // preemption checkpoints (training.snapshot_freq_for_preemption)
   std::int64_t snapshot_freq = 5000;  // permanent checkpoints
   int keep_meta = 3;
   std::int64_t batch_per_rank = 0;  // micro-batch per rank (0: the whole local batch)
   std::int64_t max_nonfinite = 10;  // consecutive skipped steps before giving up
+  bool snapshot_sampling = true;    // a PNG grid of EMA samples at each snapshot
+  std::int64_t sample_count = 64;   // images in the grid
+  std::int64_t sample_steps = 0;    // reverse-SDE steps (0: model.num_scales)
   AdamOptions adam;
   EmaOptions ema;
   dist::ReducerOptions reducer;
