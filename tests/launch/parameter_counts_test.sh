@@ -40,6 +40,7 @@ check ve/ncsnv2_bedroom 83445379
 # The small CPU configs are the fixtures' networks (num_parameters 323,827 = 323,811 + 16 frozen).
 check small/ncsnpp_ve_16px 323811
 check small/ddpmpp_vp_16px 317699
+check small/quickstart_ve_16px 323811
 check analytic/gaussian_mixture_vp 0
 check analytic/gaussian_ve 0
 frozen=$("$bin/sgm-train" --config "$src/configs/ve/cifar10_ncsnpp_continuous.cfg" --dry-run | grep '^frozen parameters:')
