@@ -214,7 +214,8 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
   if (main_rank) metrics.open(fs::path(o.workdir) / "metrics.jsonl", std::ios::app);
   const auto start = std::chrono::steady_clock::now();
   const std::int64_t start_step = state.step;
-  double loss_sum = 0;
+  // Summed on the device and read only at log steps: no host synchronisation per step.
+  at::Tensor loss_sum = at::zeros({}, at::TensorOptions().dtype(at::kDouble).device(device));
   std::int64_t loss_count = 0;
   std::int64_t nonfinite_in_a_row = state.nonfinite_skips;
 
@@ -231,7 +232,6 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
     // world size sees the same; micro-batches accumulate without communication until the last.
     const data::Batch batch = loader.next();
     reducer.zero_grad();
-    double local_loss = 0;
     for (std::int64_t begin = 0; begin < B; begin += micro) {
       const at::Tensor x = batch.images.narrow(0, begin, micro).to(device);
       const at::Tensor positions = batch.positions.narrow(0, begin, micro);
@@ -265,7 +265,7 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
       if (nan_fault.rank == comm.rank() && nan_fault.step == state.step)
         loss = loss * std::numeric_limits<double>::quiet_NaN();
       loss.backward();
-      local_loss += loss.item<double>();
+      loss_sum.add_(loss.detach());
     }
 
     // Update: the gradients are the global mean now, identical on every rank, so the norm and
@@ -289,14 +289,13 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
     state.images_seen += G;
     state.data_cursor = loader.cursor();
     state.nonfinite_skips = nonfinite_in_a_row;
-    loss_sum += local_loss;
     ++loss_count;
 
     // Status, metrics, checkpoints.
     if (state.step % o.log_freq == 0 || state.step == o.n_iters) {
-      const double loss =
-          comm.all_reduce(loss_sum / static_cast<double>(loss_count), dist::ReduceOp::kAvg, "loss");
-      loss_sum = 0;
+      const double loss = comm.all_reduce(loss_sum.item<double>() / static_cast<double>(loss_count),
+                                          dist::ReduceOp::kAvg, "loss");
+      loss_sum.zero_();
       loss_count = 0;
       if (main_rank) {
         const double seconds =
