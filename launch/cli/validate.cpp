@@ -40,7 +40,7 @@ void in_unit_interval(const std::string& key, double value) {
 void validate_model(const Config& c) {
   const models::ModelOptions& m = c.model;
   one_of("model.name", m.name,
-         {"ncsnpp", "ddpm", "ncsnv2_64", "ncsnv2_128", "ncsnv2_256", "gaussian"});
+         {"ncsnpp", "ddpm", "ncsnv2_64", "ncsnv2_128", "ncsnv2_256", "gaussian", "mlp"});
   one_of("model.embedding_type", m.embedding_type, {"fourier", "positional"});
   one_of("model.normalization", m.normalization, {"GroupNorm", "InstanceNorm", "InstanceNorm++"});
   one_of("model.nonlinearity", m.nonlinearity, {"swish", "elu", "relu", "lrelu"});

@@ -41,6 +41,9 @@ check ve/ncsnv2_bedroom 83445379
 check small/ncsnpp_ve_16px 323811
 check small/ddpmpp_vp_16px 317699
 check small/quickstart_ve_16px 323811
+# mlp, width 4 nf = 256, by hand: temb 128x256+256 + 256x256+256, input 2x256+256,
+# 2 blocks x 3 x (256x256+256), output 256x2+2 = 494,850 (the Fourier W, 64, is frozen).
+check small/mlp_toy2d_ve 494850
 check analytic/gaussian_mixture_vp 0
 check analytic/gaussian_ve 0
 frozen=$("$bin/sgm-train" --config "$src/configs/ve/cifar10_ncsnpp_continuous.cfg" --dry-run | grep '^frozen parameters:')

@@ -1,0 +1,105 @@
+// toy2d_check WORKDIR DATASET: issue 6's test 8. Loads the newest checkpoint of a run trained
+// on a labelled 2-D Gaussian mixture (`sgm-data make --from toy --toy gmm`), draws 8,000 samples
+// with the EMA weights (Euler-Maruyama on the reverse SDE, 1,000 steps), assigns each to the
+// nearest mode of the data, and compares per mode the weight, mean and standard deviation per
+// axis with the data's. Prints the table; exit 0 when every figure is within its tolerance.
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <ATen/ATen.h>
+#include <torch/torch.h>
+
+#include "data/sharded_dataset.h"
+#include "launch/cli/options.h"
+#include "trainer/models/registry.h"
+#include "trainer/sde/registry.h"
+#include "trainer/sde/score_fn.h"
+#include "trainer/train/checkpoint.h"
+#include "trainer/train/snapshot_sampler.h"
+
+int main(int argc, char** argv) {
+  using namespace sgm;
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: toy2d_check WORKDIR DATASET\n");
+    return 2;
+  }
+  const train::Checkpoint checkpoint = train::find_checkpoint(argv[1]);
+  // The run's resolved configuration, as stored in the checkpoint.
+  const std::string cfg =
+      std::filesystem::temp_directory_path() / ("sgm-toy2d-" + std::to_string(::getpid()) + ".cfg");
+  std::ofstream(cfg) << checkpoint.state.config;
+  const char* args[] = {"toy2d_check", "--config", cfg.c_str()};
+  const cli::Parsed parsed =
+      cli::parse_command_line(cli::Program{"toy2d_check", "", "", {}}, 3, args);
+  std::filesystem::remove(cfg);
+  const cli::Config& c = parsed.config;
+
+  auto model = models::make_model(c.model, cli::data_shape(c));
+  {
+    torch::NoGradGuard no_grad;
+    std::map<std::string, at::Tensor> ema(checkpoint.ema.begin(), checkpoint.ema.end());
+    std::map<std::string, at::Tensor> weights(checkpoint.model.begin(), checkpoint.model.end());
+    for (auto& item : model->named_parameters()) {
+      const auto it = ema.find(item.key());
+      item.value().copy_(it != ema.end() ? it->second : weights.at(item.key()));
+    }
+  }
+  model->eval();
+  std::shared_ptr<sde::SDE> sde = sde::make_sde(cli::sde_options(c));
+  const sde::ModelFn net = [&](const at::Tensor& x, const at::Tensor& labels) {
+    return model->forward(x, labels);
+  };
+  const std::int64_t n = 8000;
+  const at::Tensor samples =
+      train::sample_reverse_sde(sde, sde::get_score_fn(sde, net, c.training.continuous), n,
+                                {2, 1, 1}, 1000, 123, at::kCPU)
+          .view({n, 2})
+          .to(at::kDouble);
+
+  const data::ShardedDataset dataset(argv[2]);
+  const at::Tensor points = dataset.read_all_images().view({-1, 2}).to(at::kDouble);
+  const at::Tensor labels = dataset.all_labels().to(at::kLong);
+  const std::int64_t K = labels.max().item<std::int64_t>() + 1;
+  std::vector<at::Tensor> data_modes;
+  for (std::int64_t k = 0; k < K; ++k) data_modes.push_back(points.index({labels == k}));
+  std::vector<at::Tensor> means;
+  for (const auto& m : data_modes) means.push_back(m.mean(0));
+  const at::Tensor centres = at::stack(means);                       // [K, 2]
+  const at::Tensor nearest = at::cdist(samples, centres).argmin(1);  // [n]
+
+  constexpr double kWeightTol = 0.03, kMeanTol = 0.05, kStdTol = 0.03;
+  std::printf(
+      "[evidence] mode | weight data / samples | mean data / samples | std data / samples "
+      "(tolerances %.2f, %.2f, %.2f)\n",
+      kWeightTol, kMeanTol, kStdTol);
+  bool ok = true;
+  for (std::int64_t k = 0; k < K; ++k) {
+    const at::Tensor d = data_modes[static_cast<std::size_t>(k)];
+    const at::Tensor s = samples.index({nearest == k});
+    const double wd = static_cast<double>(d.size(0)) / static_cast<double>(points.size(0));
+    const double ws = static_cast<double>(s.size(0)) / static_cast<double>(n);
+    if (s.size(0) < 10) {
+      std::printf("mode %lld: %lld samples\n", static_cast<long long>(k),
+                  static_cast<long long>(s.size(0)));
+      ok = false;
+      continue;
+    }
+    const at::Tensor md = d.mean(0), ms = s.mean(0), sd = d.std(0), ss = s.std(0);
+    const double mean_err = (md - ms).abs().max().item<double>();
+    const double std_err = (sd - ss).abs().max().item<double>();
+    const bool mode_ok =
+        std::abs(wd - ws) <= kWeightTol && mean_err <= kMeanTol && std_err <= kStdTol;
+    ok = ok && mode_ok;
+    std::printf(
+        "  %lld | %.3f / %.3f | (%.3f, %.3f) / (%.3f, %.3f) | (%.3f, %.3f) / (%.3f, %.3f)%s\n",
+        static_cast<long long>(k), wd, ws, md[0].item<double>(), md[1].item<double>(),
+        ms[0].item<double>(), ms[1].item<double>(), sd[0].item<double>(), sd[1].item<double>(),
+        ss[0].item<double>(), ss[1].item<double>(), mode_ok ? "" : "   <- outside the tolerance");
+  }
+  return ok ? 0 : 1;
+}
