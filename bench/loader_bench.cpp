@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include <ATen/Parallel.h>
@@ -16,17 +15,9 @@
 #include "data/dataset_writer.h"
 #include "data/image_set.h"
 #include "data/loader.h"
+#include "trainer/core/memory.h"
 
 namespace {
-
-double resident_mib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  }
-  return 0;
-}
 
 struct Result {
   double images_per_second;
@@ -35,7 +26,7 @@ struct Result {
 
 Result measure(const std::shared_ptr<sgm::data::ShardedDataset>& dataset, std::int64_t batch,
                bool in_memory, double seconds) {
-  const double before = resident_mib();
+  const double before = sgm::core::resident_mib();
   sgm::data::LoaderOptions o;
   o.global_batch = batch;
   o.in_memory = in_memory;
@@ -49,7 +40,7 @@ Result measure(const std::shared_ptr<sgm::data::ShardedDataset>& dataset, std::i
     images += loader.next().images.size(0);
     elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
-  return {static_cast<double>(images) / elapsed, resident_mib() - before};
+  return {static_cast<double>(images) / elapsed, sgm::core::resident_mib() - before};
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/error.h"
 #include "trainer/core/log.h"
+#include "trainer/core/memory.h"
 #include "trainer/core/rng.h"
 #include "trainer/models/registry.h"
 #include "trainer/sde/losses.h"
@@ -30,15 +31,6 @@
 namespace sgm::train {
 namespace fs = std::filesystem;
 namespace {
-
-double resident_mib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  }
-  return 0;
-}
 
 // Copies named tensors into same-named destinations (parameters, or views of flat state).
 void copy_named(const Checkpoint::Named& from, const std::vector<dist::NamedTensor>& to,
@@ -307,13 +299,15 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
         const std::string line = fmt::format(
             "step {} images {} loss {:.6g} grad_norm {:.4g} lr {:.3g} images/s {:.1f} eta {:.0f} s "
             "rss {:.0f} MiB",
-            state.step, state.images_seen, loss, norm, lr, images_per_second, eta, resident_mib());
+            state.step, state.images_seen, loss, norm, lr, images_per_second, eta,
+            core::resident_mib());
         core::log::info("{}", line);
         metrics
             << fmt::format(
                    "{{\"step\": {}, \"images\": {}, \"loss\": {}, \"grad_norm\": {}, \"lr\": {}, "
                    "\"images_per_second\": {}, \"rss_mib\": {:.1f}}}",
-                   state.step, state.images_seen, loss, norm, lr, images_per_second, resident_mib())
+                   state.step, state.images_seen, loss, norm, lr, images_per_second,
+                   core::resident_mib())
             << "\n";
         metrics.flush();
       }
