@@ -40,6 +40,8 @@ Communicator::Communicator(const Context& context, CommOptions options)
 
 // The watchdog goes first (it reads the backends), then NCCL, then MPI.
 Communicator::~Communicator() {
+  // The backends and the watchdog exist only for world size > 1; when this unwinds an error they
+  // are left alone here (and only here), so their destructors always run a normal shutdown.
   if (std::uncaught_exceptions() > 0 && world_size_ > 1) {
     (void)watchdog_.release();  // deliberately leaked, see the header
     (void)nccl_.release();

@@ -107,9 +107,6 @@ MpiBackend::~MpiBackend() {
     changed_.notify_all();
     thread_.join();
   }
-  // Leaving by an exception: other ranks may still be inside collectives on comm_, and freeing
-  // it would wait for them. The job is ending through MPI_Abort anyway.
-  if (std::uncaught_exceptions() > 0) return;
   for (MPI_Op* op : {&bf16_sum_, &bf16_max_, &f16_sum_, &f16_max_}) {
     if (*op != MPI_OP_NULL) MPI_Op_free(op);
   }

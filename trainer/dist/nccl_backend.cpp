@@ -86,11 +86,6 @@ NcclBackend::NcclBackend(MPI_Comm world, int device, FlightRecorder& recorder)
 
 NcclBackend::~NcclBackend() {
   if (comm_ == nullptr || aborted_) return;
-  // ncclCommDestroy can block forever on a broken job; abort when unwinding an error.
-  if (std::uncaught_exceptions() > 0) {
-    ncclCommAbort(comm_);
-    return;
-  }
   c10::cuda::CUDAGuard guard(device_);
   cudaStreamSynchronize(stream_.stream());
   ncclCommDestroy(comm_);

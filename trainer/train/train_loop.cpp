@@ -50,6 +50,14 @@ void copy_named(const Checkpoint::Named& from, const std::vector<dist::NamedTens
   }
 }
 
+// Every parameter and buffer of the model by name: what a checkpoint's `model` group holds.
+std::vector<dist::NamedTensor> model_state(models::ScoreModel& model) {
+  std::vector<dist::NamedTensor> out;
+  for (const auto& item : model.named_parameters()) out.emplace_back(item.key(), item.value());
+  for (const auto& item : model.named_buffers()) out.emplace_back(item.key(), item.value());
+  return out;
+}
+
 Checkpoint::Named clone_named(const std::vector<dist::NamedTensor>& views) {
   Checkpoint::Named out;
   for (const auto& [name, t] : views) out.emplace_back(name, t.detach().cpu().clone());
@@ -114,21 +122,13 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
   std::optional<Checkpoint> resumed = store.load_latest();
   std::vector<at::Tensor> ema_start = reducer.flat_parameters();
   if (resumed) {
-    std::vector<dist::NamedTensor> all_named;
-    for (const auto& item : model->named_parameters())
-      all_named.emplace_back(item.key(), item.value());
-    for (const auto& item : model->named_buffers())
-      all_named.emplace_back(item.key(), item.value());
-    copy_named(resumed->model, all_named, "weights", resumed->path);
-    std::vector<at::Tensor> ema_flat, m_flat, v_flat;
-    for (const at::Tensor& f : reducer.flat_parameters()) {
-      ema_flat.push_back(at::empty_like(f));
-      m_flat.push_back(adam.exp_avg()[ema_flat.size() - 1]);
-      v_flat.push_back(adam.exp_avg_sq()[ema_flat.size() - 1]);
-    }
+    copy_named(resumed->model, model_state(*model), "weights", resumed->path);
+    std::vector<at::Tensor> ema_flat;
+    for (const at::Tensor& f : reducer.flat_parameters()) ema_flat.push_back(at::empty_like(f));
     copy_named(resumed->ema, reducer.views_of(ema_flat), "EMA", resumed->path);
-    copy_named(resumed->exp_avg, reducer.views_of(m_flat), "Adam exp_avg", resumed->path);
-    copy_named(resumed->exp_avg_sq, reducer.views_of(v_flat), "Adam exp_avg_sq", resumed->path);
+    copy_named(resumed->exp_avg, reducer.views_of(adam.exp_avg()), "Adam exp_avg", resumed->path);
+    copy_named(resumed->exp_avg_sq, reducer.views_of(adam.exp_avg_sq()), "Adam exp_avg_sq",
+               resumed->path);
     ema_start = ema_flat;
     const std::string config = state.config;
     state = resumed->state;
@@ -156,17 +156,14 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
       throw core::UsageError(fmt::format("SGM_FAULT_NAN='{}' is not rank:step", spec));
   }
 
-  auto save = [&](const std::string& kind) {
-    std::vector<at::Tensor> whole_ema = ema.gather();  // a collective when sharded
+  // Rank 0 writes; `whole_ema` is ema.gather(), which every rank must call when it is sharded.
+  auto save = [&](const std::string& kind, const std::vector<at::Tensor>& whole_ema) {
     if (!main_rank) return;
     Checkpoint c;
     c.state = state;
     c.state.ema_updates = ema.num_updates();
     c.state.adam_steps = adam.steps();
-    for (const auto& item : model->named_parameters())
-      c.model.emplace_back(item.key(), item.value().detach().cpu());
-    for (const auto& item : model->named_buffers())
-      c.model.emplace_back(item.key(), item.value().detach().cpu());
+    c.model = clone_named(model_state(*model));
     c.ema = clone_named(reducer.views_of(whole_ema));
     c.exp_avg = clone_named(reducer.views_of(adam.exp_avg()));
     c.exp_avg_sq = clone_named(reducer.views_of(adam.exp_avg_sq()));
@@ -175,8 +172,7 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
   };
 
   // Snapshot samples with the EMA weights, by rank 0 (the others go on to the next collective).
-  auto write_samples = [&] {
-    const std::vector<at::Tensor> whole_ema = ema.gather();  // a collective when sharded
+  auto write_samples = [&](const std::vector<at::Tensor>& whole_ema) {
     if (!main_rank) return;
     at::NoGradGuard no_grad;
     std::vector<at::Tensor> current;
@@ -216,7 +212,7 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
     if (comm.any(stop_signal() != 0, "stop signal")) {
       if (main_rank)
         core::log::info("stop signal: saving at step {} and exiting with code 3", state.step);
-      save("meta");
+      save("meta", ema.gather());
       return core::kExitStopped;
     }
 
@@ -313,9 +309,11 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
       }
     }
     const bool snapshot = state.step % o.snapshot_freq == 0 || state.step == o.n_iters;
-    if (snapshot) save("snapshot");
-    if (snapshot && o.snapshot_sampling) write_samples();
-    if (!snapshot && state.step % o.meta_freq == 0) save("meta");
+    if (snapshot || state.step % o.meta_freq == 0) {
+      const std::vector<at::Tensor> whole_ema = ema.gather();  // once for both uses
+      save(snapshot ? "snapshot" : "meta", whole_ema);
+      if (snapshot && o.snapshot_sampling) write_samples(whole_ema);
+    }
   }
   return core::kExitOk;
 }
