@@ -55,6 +55,9 @@ train::TrainOptions train_options(const sgm::cli::Parsed& parsed) {
   o.ema.rate = c.model.ema_rate;
   o.ema.sharded = c.training.ema_sharded;
   o.reducer = c.reducer;
+  o.precision.autocast = c.training.autocast;
+  o.precision.tf32 = c.training.tf32;
+  o.precision.channels_last = c.training.channels_last;
   return o;
 }
 

@@ -35,6 +35,9 @@ struct TrainingSection {
   std::int64_t keep_meta = 3;       // preemption checkpoints kept
   bool ema_sharded = false;         // each rank keeps 1/W of the EMA
   std::int64_t snapshot_sample_steps = 0;  // reverse-SDE steps of snapshot samples (0: num_scales)
+  std::string autocast = "none";           // none | bf16 (forward pass under autocast)
+  bool tf32 = false;                       // TF32 in cuBLAS and cuDNN
+  bool channels_last = false;              // NHWC input batches
 };
 
 struct SamplingSection {

@@ -215,6 +215,12 @@ void KeyTable::bind_all(Config& c) {
       "reverse-SDE steps for the snapshot sample grid (0: model.num_scales)");
   add("training.ema_sharded", c.training.ema_sharded,
       "keep 1/W of the EMA per rank (gathered for checkpoints); identical weights");
+  add("training.autocast", c.training.autocast,
+      "none | bf16: run the model's forward pass under bf16 autocast (loss and update in fp32)");
+  add("training.tf32", c.training.tf32,
+      "allow TF32 in fp32 matmuls (cuBLAS) and convolutions (cuDNN); off keeps fp32 numerics");
+  add("training.channels_last", c.training.channels_last,
+      "feed the model channels-last (NHWC) batches; convolutions follow the input's layout");
 
   section("sampling", "[sampling] (score_sde: config.sampling)");
   add("sampling.method", c.sampling.method, "pc (predictor-corrector) | ode (probability flow)");

@@ -116,6 +116,7 @@ void validate_model(const Config& c) {
 void validate_training_and_sampling(const Config& c) {
   const TrainingSection& t = c.training;
   one_of("training.sde", t.sde, {"vesde", "vpsde", "subvpsde"});
+  one_of("training.autocast", t.autocast, {"none", "bf16"});
   at_least<std::int64_t>("training.batch_size", t.batch_size, 1);
   at_least<std::int64_t>("training.n_iters", t.n_iters, 1);
   at_least<std::int64_t>("training.snapshot_freq", t.snapshot_freq, 1);

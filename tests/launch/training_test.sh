@@ -4,7 +4,8 @@
 #   1. W=1 and W=2 (same global batch): the same weights after N steps (tolerance printed);
 #   2. N/2 steps (the run ends there), resume to N: bit-identical to N straight;
 #   3. resume on W=2 from the W=1 checkpoint: within test 1's tolerance;
-#   4. SIGUSR1 during a W=2 run: exit 3, restart continues to the straight run's weights exactly.
+#   4. SIGUSR1 during a W=2 run: exit 3, restart continues to the straight run's weights exactly;
+#   5-7 (fallback, NaN skip, sharded EMA) and 9 (bf16 autocast, channels-last) as captioned below.
 # Weights are compared through `sgm-eval export` files.   Usage: training_test.sh BIN COMPARE SRC MPIEXEC
 set -u
 bin=$1
@@ -73,6 +74,16 @@ grep -q "1 non-finite steps in a row (training.max_nonfinite = 0)" "$tmp/nan0.lo
 train "$tmp/e" $N "${W2[@]}" -- --training.ema_sharded=true || { echo "FAIL: sharded EMA run"; fail=1; }
 export_to "$tmp/e" "$tmp/e.h5"
 check "7. sharded vs replicated EMA (W=2)" "$tmp/w2.h5" "$tmp/e.h5" 0
+
+# 9. Precision options. bf16 autocast must change the numerics (it is really on) but only a little;
+# channels-last input changes only the rounding of the convolutions.
+train "$tmp/bf16" $N -- --training.autocast=bf16 || { echo "FAIL: bf16 autocast run"; fail=1; }
+export_to "$tmp/bf16" "$tmp/bf16.h5"
+"$compare" "$tmp/w1.h5" "$tmp/bf16.h5" 0 > /dev/null && { echo "FAIL: 9. bf16 autocast left the weights bit-identical"; fail=1; }
+check "9. bf16 autocast vs fp32 (W=1)" "$tmp/w1.h5" "$tmp/bf16.h5" 1e-4
+train "$tmp/nhwc" $N -- --training.channels_last=true || { echo "FAIL: channels-last run"; fail=1; }
+export_to "$tmp/nhwc" "$tmp/nhwc.h5"
+check "9. channels-last input vs default (W=1)" "$tmp/w1.h5" "$tmp/nhwc.h5" 1e-7
 
 # 4. SIGUSR1 part-way through a longer W=2 run.
 M=60

@@ -25,6 +25,7 @@
 #include "trainer/sde/losses.h"
 #include "trainer/sde/score_fn.h"
 #include "trainer/train/checkpoint.h"
+#include "trainer/train/device_memory.h"
 #include "trainer/train/snapshot_sampler.h"
 #include "trainer/train/stop_signal.h"
 
@@ -70,6 +71,7 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
   const int W = comm.world_size();
   const bool main_rank = comm.rank() == 0;
   const at::Device device = context.device();
+  validate(o.precision);
   install_stop_signals();
 
   // Data: this rank's slice of every global batch, in an order independent of W.
@@ -96,6 +98,10 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
     fs::create_directories(o.workdir);
     core::write_file_atomic((fs::path(o.workdir) / "config.cfg").string(), o.config_text);
   }
+
+  // Numerics: TF32 stated either way; bf16 autocast and channels-last apply to the forward pass.
+  apply_tf32_policy(o.precision.tf32);
+  const bool bf16 = o.precision.autocast == "bf16";
 
   // Model, SDE, reducer, optimizer, EMA: the same initial weights on every rank (seeded, then
   // broadcast from rank 0 anyway).
@@ -221,14 +227,17 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
     const data::Batch batch = loader.next();
     reducer.zero_grad();
     for (std::int64_t begin = 0; begin < B; begin += micro) {
-      const at::Tensor x = batch.images.narrow(0, begin, micro).to(device);
+      const at::Tensor x = in_memory_format(batch.images.narrow(0, begin, micro).to(device),
+                                            o.precision.channels_last);
       const at::Tensor positions = batch.positions.narrow(0, begin, micro);
       const std::int64_t D = x[0].numel();
       const at::Tensor z =
           rng.normal(positions, D, core::RngStream::kNoise).to(device).view(x.sizes());
       at::Tensor per_example;
+      // The forward pass under autocast when asked; the score goes on in fp32 (loss, backward).
       const sde::ModelFn net = [&](const at::Tensor& xi, const at::Tensor& labels) {
-        return model->forward(xi, labels);
+        const AutocastScope autocast(device.type(), bf16);
+        return model->forward(xi, labels).to(at::kFloat);
       };
       if (o.continuous) {
         const at::Tensor t = sde::training_time(
@@ -292,19 +301,24 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
             static_cast<double>((state.step - start_step) * G) / std::max(seconds, 1e-9);
         const double eta =
             static_cast<double>((o.n_iters - state.step) * G) / std::max(images_per_second, 1e-9);
-        const std::string line = fmt::format(
+        const double rss = core::resident_mib();
+        const std::optional<DeviceMemory> gpu = device_memory(device);
+        std::string line = fmt::format(
             "step {} images {} loss {:.6g} grad_norm {:.4g} lr {:.3g} images/s {:.1f} eta {:.0f} s "
             "rss {:.0f} MiB",
-            state.step, state.images_seen, loss, norm, lr, images_per_second, eta,
-            core::resident_mib());
+            state.step, state.images_seen, loss, norm, lr, images_per_second, eta, rss);
+        std::string record = fmt::format(
+            "{{\"step\": {}, \"images\": {}, \"loss\": {}, \"grad_norm\": {}, \"lr\": {}, "
+            "\"images_per_second\": {}, \"rss_mib\": {:.1f}",
+            state.step, state.images_seen, loss, norm, lr, images_per_second, rss);
+        if (gpu) {
+          line += fmt::format(" gpu peak {:.0f} MiB reserved {:.0f} MiB", gpu->peak_allocated_mib,
+                              gpu->reserved_mib);
+          record += fmt::format(", \"gpu_peak_mib\": {:.1f}, \"gpu_reserved_mib\": {:.1f}",
+                                gpu->peak_allocated_mib, gpu->reserved_mib);
+        }
         core::log::info("{}", line);
-        metrics
-            << fmt::format(
-                   "{{\"step\": {}, \"images\": {}, \"loss\": {}, \"grad_norm\": {}, \"lr\": {}, "
-                   "\"images_per_second\": {}, \"rss_mib\": {:.1f}}}",
-                   state.step, state.images_seen, loss, norm, lr, images_per_second,
-                   core::resident_mib())
-            << "\n";
+        metrics << record << "}\n";
         metrics.flush();
       }
     }

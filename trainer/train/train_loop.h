@@ -13,6 +13,7 @@
 #include "trainer/sde/registry.h"
 #include "trainer/train/ema.h"
 #include "trainer/train/optimizer.h"
+#include "trainer/train/precision.h"
 
 namespace sgm::train {
 
@@ -42,6 +43,7 @@ struct TrainOptions {
   AdamOptions adam;
   EmaOptions ema;
   dist::ReducerOptions reducer;
+  PrecisionOptions precision;
 };
 
 // Trains until n_iters steps are done (returns core::kExitOk) or a stop signal arrives (saves a

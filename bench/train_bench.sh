@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Training throughput of sgm-train under each numerics option, side by side in one run:
+# fp32, TF32, bf16 autocast, channels-last, bf16 + channels-last. Prints images/s and the ratio
+# to fp32 (ratios, because these machines are noisy).
+#   bench/train_bench.sh [--device cpu|cuda] [--config FILE] [--batch N] [--steps N]
+#                        [--resolution N] [--launcher "mpirun -np 8"]
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+bin=${SGM_BIN:-$here/build/launch}
+device=cpu config=$here/configs/small/ncsnpp_ve_16px.cfg batch=16 steps=20 resolution=16 launcher=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --device) device=$2; shift 2 ;;
+    --config) config=$2; shift 2 ;;
+    --batch) batch=$2; shift 2 ;;
+    --steps) steps=$2; shift 2 ;;
+    --resolution) resolution=$2; shift 2 ;;
+    --launcher) launcher=$2; shift 2 ;;
+    -h | --help) sed -n 2,6p "$0"; exit 0 ;;
+    *) echo "train_bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+[ -x "$bin/sgm-train" ] || { echo "train_bench.sh: no $bin/sgm-train (build first)" >&2; exit 2; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+"$bin/sgm-data" make --from shapes --num $((batch * 4)) --resolution "$resolution" \
+  --out "$tmp/data" > /dev/null
+# images/s over the second half of the run (the first half warms up caches and autotuning).
+measure() {  # measure NAME OPTIONS...
+  local name=$1
+  shift
+  # shellcheck disable=SC2086
+  $launcher "$bin/sgm-train" --config "$config" --data.path="$tmp/data" --data.image_size="$resolution" \
+    --training.batch_size="$batch" --training.n_iters="$steps" --training.log_freq=$((steps / 2)) \
+    --training.snapshot_freq=$((steps * 10)) --training.snapshot_freq_for_preemption=$((steps * 10)) \
+    --training.snapshot_sampling=false --dist.device="$device" --workdir "$tmp/$name" "$@" \
+    > "$tmp/$name.log" 2>&1 || { echo "train_bench.sh: run '$name' failed:" >&2; tail -n 3 "$tmp/$name.log" >&2; exit 1; }
+  # the two records: images/s since the start at the half and at the end -> second half alone
+  python3 - "$tmp/$name/metrics.jsonl" "$steps" "$batch" << 'PY'
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1])]
+steps, batch = int(sys.argv[2]), int(sys.argv[3])
+t_half = (steps // 2) * batch / r[0]["images_per_second"]
+t_all = steps * batch / r[-1]["images_per_second"]
+print(f"{(steps - steps // 2) * batch / (t_all - t_half):.1f}", r[-1].get("gpu_peak_mib", "-"))
+PY
+}
+printf '%-24s %12s %10s %14s\n' option images/s ratio gpu_peak_MiB
+base=""
+for variant in "fp32" "tf32 --training.tf32=true" "bf16 --training.autocast=bf16" \
+  "channels_last --training.channels_last=true" \
+  "bf16+channels_last --training.autocast=bf16 --training.channels_last=true"; do
+  read -r name options <<< "$variant"
+  # shellcheck disable=SC2086
+  read -r ips gpu <<< "$(measure "$name" $options)"
+  [ -z "$base" ] && base=$ips
+  printf '%-24s %12s %10s %14s\n' "$name" "$ips" "$(python3 -c "print(f'{$ips / $base:.2f}')")" "$gpu"
+done

@@ -1,0 +1,45 @@
+#include "trainer/train/precision.h"
+
+#include <ATen/autocast_mode.h>
+#include <fmt/format.h>
+
+#include "trainer/core/error.h"
+
+namespace sgm::train {
+
+void validate(const PrecisionOptions& options) {
+  if (options.autocast != "none" && options.autocast != "bf16") {
+    throw core::UsageError(fmt::format(
+        "training.autocast = '{}': expected none or bf16 (fp16 would need loss scaling)",
+        options.autocast));
+  }
+}
+
+void apply_tf32_policy(bool allow) {
+  at::globalContext().setAllowTF32CuBLAS(allow);
+  at::globalContext().setAllowTF32CuDNN(allow);
+}
+
+AutocastScope::AutocastScope(at::DeviceType device, bool enabled)
+    : device_(device), enabled_(enabled) {
+  if (!enabled_) return;
+  previous_enabled_ = at::autocast::is_autocast_enabled(device_);
+  previous_dtype_ = at::autocast::get_autocast_dtype(device_);
+  at::autocast::set_autocast_enabled(device_, true);
+  at::autocast::set_autocast_dtype(device_, at::kBFloat16);
+  at::autocast::increment_nesting();
+}
+
+AutocastScope::~AutocastScope() {
+  if (!enabled_) return;
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  at::autocast::set_autocast_enabled(device_, previous_enabled_);
+  at::autocast::set_autocast_dtype(device_, previous_dtype_);
+}
+
+at::Tensor in_memory_format(const at::Tensor& x, bool channels_last) {
+  if (!channels_last || x.dim() != 4) return x;
+  return x.contiguous(at::MemoryFormat::ChannelsLast);
+}
+
+}  // namespace sgm::train
