@@ -99,21 +99,31 @@ at::Tensor NamedArrayFile::read(const std::string& name) const {
   return out;
 }
 
-std::map<std::string, at::Tensor> NamedArrayFile::read_group(const std::string& group) const {
-  if (!has(group)) throw core::UsageError(path_ + ": no group '" + group + "'");
+std::vector<std::string> NamedArrayFile::names(const std::string& group) const {
+  if (group != "/" && !has(group)) throw core::UsageError(path_ + ": no group '" + group + "'");
   Hdf5Handle g{SGM_CHECK_HDF5(H5Gopen2(file_, group.c_str(), H5P_DEFAULT)), H5Gclose};
   H5G_info_t info;
   SGM_CHECK_HDF5(H5Gget_info(g.id, &info));
-  std::map<std::string, at::Tensor> out;
+  std::vector<std::string> out;
   for (hsize_t i = 0; i < info.nlinks; ++i) {
     const ssize_t len = SGM_CHECK_HDF5(
         H5Lget_name_by_idx(g.id, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT));
     std::string name(static_cast<std::size_t>(len), '\0');
     SGM_CHECK_HDF5(H5Lget_name_by_idx(g.id, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(),
                                       name.size() + 1, H5P_DEFAULT));
-    out.emplace(name, read(group + "/" + name));
+    out.push_back(std::move(name));
   }
   return out;
+}
+
+std::map<std::string, at::Tensor> NamedArrayFile::read_group(const std::string& group) const {
+  std::map<std::string, at::Tensor> out;
+  for (const std::string& name : names(group)) out.emplace(name, read(group + "/" + name));
+  return out;
+}
+
+bool NamedArrayFile::has_attribute(const std::string& name) const {
+  return H5Aexists(file_, name.c_str()) > 0;
 }
 
 std::string NamedArrayFile::string_attribute(const std::string& name) const {

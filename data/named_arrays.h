@@ -26,6 +26,9 @@ class NamedArrayFile {
   at::Tensor read(const std::string& name) const;
   // Every dataset directly inside a group, by name.
   std::map<std::string, at::Tensor> read_group(const std::string& group) const;
+  // The names of everything (datasets and groups) directly inside a group ("/" for the root).
+  std::vector<std::string> names(const std::string& group = "/") const;
+  bool has_attribute(const std::string& name) const;
   // A root attribute (string or integer).
   std::string string_attribute(const std::string& name) const;
   std::int64_t int_attribute(const std::string& name) const;
