@@ -1,0 +1,166 @@
+#include "eval/sampling.h"
+
+#include <cmath>
+
+#include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
+#include <fmt/format.h>
+
+#include "eval/pc_steps.h"
+#include "eval/rk45.h"
+#include "eval/sample_noise.h"
+#include "trainer/core/error.h"
+#include "trainer/sde/vesde.h"
+
+namespace sgm::eval {
+namespace {
+
+at::Tensor full_time(double t, std::int64_t B, const at::Device& device) {
+  return at::full({B}, t, at::TensorOptions().dtype(at::kFloat).device(device));
+}
+
+Samples pc_sampler(std::shared_ptr<const sde::SDE> sde, const sde::ScoreFn& score,
+                   SampleNoise& noise, const SamplingOptions& o, double eps,
+                   const at::Device& device, const BatchMean& batch_mean) {
+  std::int64_t calls = 0;
+  StepContext context{sde, score, &noise, &calls, sde->N(), batch_mean};
+  if (!context.batch_mean) {
+    context.batch_mean = [](const at::Tensor& v) { return v.mean().expand({v.size(0)}); };
+  }
+  const UpdateFn predictor = make_predictor(o.predictor, context, o.probability_flow);
+  const UpdateFn corrector =
+      make_corrector(o.corrector, context, o.snr, o.n_steps_each, o.batch_norms);
+  const std::int64_t B = noise.batch(), N = sde->N();
+  at::Tensor x = sde->prior_sampling(noise.normal(core::RngStream::kPrior, 0));
+  at::Tensor mean = x;
+  // t_i = linspace(T, eps, N)[i], in float32 as torch.linspace makes it.
+  const at::Tensor times = at::linspace(sde->T(), eps, N, at::TensorOptions().dtype(at::kFloat));
+  for (std::int64_t i = 0; i < N; ++i) {
+    const at::Tensor t = full_time(times[i].item<double>(), B, device);
+    Update u{x, mean};
+    if (o.paper_order) {
+      u = predictor(u.x, t);
+      u = corrector(u.x, t);
+    } else {
+      u = corrector(u.x, t);
+      u = predictor(u.x, t);
+    }
+    x = u.x;
+    mean = u.x_mean;
+  }
+  Samples out;
+  out.x = o.noise_removal ? mean : x;
+  out.nfe.assign(static_cast<std::size_t>(B), calls);
+  out.reference_nfe = N * (o.n_steps_each + 1);
+  return out;
+}
+
+// The probability-flow drift on float32 inputs (as the reference casts the solver state).
+at::Tensor ode_drift(const sde::ReverseSDE& reverse, const at::Tensor& x, const at::Tensor& t) {
+  return reverse.sde(x.to(at::kFloat), t.to(at::kFloat)).drift;
+}
+
+Samples ode_sampler(std::shared_ptr<const sde::SDE> sde, const sde::ScoreFn& score,
+                    SampleNoise& noise, const std::vector<std::int64_t>& shape,
+                    const SamplingOptions& o, double eps, const at::Device& device) {
+  const std::shared_ptr<sde::ReverseSDE> reverse = sde->reverse(score, true);
+  const std::int64_t B = noise.batch();
+  std::vector<std::int64_t> full{B};
+  full.insert(full.end(), shape.begin(), shape.end());
+  const at::Tensor x0 = sde->prior_sampling(noise.normal(core::RngStream::kPrior, 0));
+  Samples out;
+  at::Tensor x;
+  if (o.ode_solver == "rk45") {
+    Rk45Options ro;
+    ro.rtol = o.rtol;
+    ro.atol = o.atol;
+    const SystemRhs rhs = [&](const at::Tensor&, const at::Tensor& t, const at::Tensor& y) {
+      std::vector<std::int64_t> s = full;
+      s[0] = y.size(0);
+      return ode_drift(*reverse, y.view(s), t).reshape({y.size(0), -1}).to(at::kDouble);
+    };
+    const Rk45Result r = solve_rk45(rhs, sde->T(), eps, x0.to(at::kDouble).reshape({B, -1}), ro);
+    if (!r.all_succeeded()) {
+      for (std::size_t i = 0; i < r.failure.size(); ++i) {
+        if (!r.failure[i].empty())
+          throw core::Error(
+              fmt::format("probability-flow ODE failed for sample {}: {}", i, r.failure[i]));
+      }
+    }
+    x = r.y.view(full).to(at::kFloat);
+    out.nfe = r.nfev;
+    std::int64_t most = 0;
+    for (std::int64_t n : r.nfev) most = std::max(most, n);
+    out.reference_nfe = most;
+  } else {
+    // Fixed steps on linspace(T, eps, steps + 1): Euler, or Heun (trapezoidal corrector).
+    const std::int64_t steps = sde->N();
+    const bool heun = o.ode_solver == "heun";
+    x = x0;
+    for (std::int64_t i = 0; i < steps; ++i) {
+      const double t0 =
+          sde->T() + (eps - sde->T()) * static_cast<double>(i) / static_cast<double>(steps);
+      const double t1 =
+          sde->T() + (eps - sde->T()) * static_cast<double>(i + 1) / static_cast<double>(steps);
+      const at::Tensor d0 = ode_drift(*reverse, x, full_time(t0, B, device));
+      const at::Tensor euler = x + d0 * (t1 - t0);
+      x = heun ? x + (d0 + ode_drift(*reverse, euler, full_time(t1, B, device))) * (0.5 * (t1 - t0))
+               : euler;
+    }
+    out.nfe.assign(static_cast<std::size_t>(B), steps * (heun ? 2 : 1));
+    out.reference_nfe = out.nfe[0];
+  }
+  if (o.noise_removal) {
+    // One reverse-diffusion step at eps keeping the mean (the reference's denoise_update_fn).
+    const sde::DriftDiffusion d =
+        sde->reverse(score, false)->discretize(x, full_time(eps, B, device));
+    x = x - d.drift;
+    for (auto& n : out.nfe) ++n;
+  }
+  out.x = x;
+  return out;
+}
+
+}  // namespace
+
+double default_sampling_eps(const sde::SDE& sde) {
+  return dynamic_cast<const sde::VESDE*>(&sde) != nullptr ? 1e-5 : 1e-3;
+}
+
+void validate(const SamplingOptions& o, const std::string& sde_name) {
+  auto one_of = [](const std::string& key, const std::string& value,
+                   std::initializer_list<const char*> allowed) {
+    for (const char* a : allowed)
+      if (value == a) return;
+    std::string list;
+    for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+    throw core::UsageError(fmt::format("{} = '{}': expected one of {}", key, value, list));
+  };
+  one_of("sampling.method", o.method, {"pc", "ode"});
+  one_of("sampling.predictor", o.predictor,
+         {"euler_maruyama", "reverse_diffusion", "ancestral_sampling", "none"});
+  one_of("sampling.corrector", o.corrector, {"langevin", "ald", "none"});
+  one_of("sampling.ode_solver", o.ode_solver, {"rk45", "euler", "heun"});
+  if (o.method == "pc" && o.corrector != "none" && sde_name == "subvpsde") {
+    throw core::UsageError(fmt::format(
+        "sampling.corrector = {} with subvpsde: the reference has no sub-VP alphas", o.corrector));
+  }
+  if (o.method == "pc" && o.predictor == "ancestral_sampling" && sde_name == "subvpsde")
+    throw core::UsageError("sampling.predictor = ancestral_sampling needs vesde or vpsde");
+  if (o.n_steps_each < 1) throw core::UsageError("sampling.n_steps_each must be >= 1");
+  if (!(o.rtol > 0) || !(o.atol > 0))
+    throw core::UsageError("sampling.rtol and sampling.atol must be > 0");
+}
+
+Samples draw_samples(std::shared_ptr<const sde::SDE> sde, const sde::ScoreFn& score,
+                     const at::Tensor& indices, const std::vector<std::int64_t>& shape,
+                     std::uint64_t seed, const SamplingOptions& o, const at::Device& device,
+                     const BatchMean& batch_mean) {
+  at::NoGradGuard no_grad;
+  SampleNoise noise(seed, indices, shape, device);
+  const double eps = o.eps > 0 ? o.eps : default_sampling_eps(*sde);
+  if (o.method == "ode") return ode_sampler(sde, score, noise, shape, o, eps, device);
+  return pc_sampler(sde, score, noise, o, eps, device, batch_mean);
+}
+
+}  // namespace sgm::eval

@@ -1,0 +1,65 @@
+// Sampling from a score model (science.md §8-9; score_sde_pytorch sampling.py): predictors
+// (Euler-Maruyama, reverse diffusion, ancestral, none), correctors (Langevin, annealed Langevin,
+// none), the PC sampler, and the probability-flow ODE (RK45 with scipy's control, or fixed-step
+// Euler / Heun). Noise is keyed per sample (eval/sample_noise.h) and the ODE's step control is
+// per sample, so a sample does not depend on its batch or on the world size.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "trainer/sde/sde.h"
+
+namespace sgm::eval {
+
+struct SamplingOptions {
+  std::string method = "pc";                    // pc | ode
+  std::string predictor = "reverse_diffusion";  // euler_maruyama | reverse_diffusion |
+                                                // ancestral_sampling | none
+  std::string corrector = "langevin";           // langevin | ald | none
+  std::int64_t n_steps_each = 1;                // corrector steps per noise level
+  double snr = 0.16;
+  bool noise_removal = true;  // PC: return the last x_mean; ODE: one reverse-diffusion step at eps
+  bool probability_flow = false;  // predictors follow the probability-flow ODE
+  double eps = 0;                 // last time; 0: 1e-5 for VE, 1e-3 for VP/sub-VP (score_sde)
+  bool paper_order = false;  // predictor then corrector (Algorithm 1) instead of the code's order
+  // Langevin step size from the batch means of |z| and |score|, as the reference (true), or per
+  // sample (false). Batch means make a sample depend on its batch, so draw_samples takes the
+  // mean over the global batch through `batch_mean` (an all-reduce across ranks); the
+  // per-sample rule is batch-free but biased upwards in variance at small dimension (a step
+  // size that depends on the state).
+  bool batch_norms = true;
+  std::string ode_solver = "rk45";  // rk45 | euler | heun (fixed steps: the SDE's N)
+  double rtol = 1e-5;
+  double atol = 1e-5;
+};
+
+// Throws core::UsageError naming the sampling.* key for a value or combination that the
+// reference refuses or that does not exist.
+void validate(const SamplingOptions& options, const std::string& sde_name);
+
+struct Samples {
+  at::Tensor x;                    // [B, C, H, W] in the model's data space (before any scaler)
+  std::vector<std::int64_t> nfe;   // network evaluations per sample
+  std::int64_t reference_nfe = 0;  // what score_sde reports (PC: N (n_steps + 1); ODE: nfev)
+};
+
+// Draws the samples with global indices `indices` ([B] int64) from `sde` with `score` (on
+// float32 inputs). `shape` is one sample's shape.
+// `batch_mean` maps this rank's per-sample values [B] to the mean over the whole global batch
+// (all ranks): Langevin's batch norms. Empty: the mean over this rank's B samples.
+using BatchMean = std::function<at::Tensor(const at::Tensor& per_sample)>;
+Samples draw_samples(std::shared_ptr<const sde::SDE> sde, const sde::ScoreFn& score,
+                     const at::Tensor& indices, const std::vector<std::int64_t>& shape,
+                     std::uint64_t seed, const SamplingOptions& options, const at::Device& device,
+                     const BatchMean& batch_mean = {});
+
+// The default last time of sampling for an SDE (score_sde's sampling_eps).
+double default_sampling_eps(const sde::SDE& sde);
+
+}  // namespace sgm::eval
