@@ -9,6 +9,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include "tests/eval/analytic_setup.h"
 #include "trainer/models/analytic.h"
 #include "trainer/sde/registry.h"
 #include "trainer/sde/score_fn.h"
@@ -16,30 +17,8 @@
 namespace sgm::eval {
 namespace {
 
-struct Analytic {
-  std::shared_ptr<sde::SDE> sde;
-  std::shared_ptr<models::GaussianMixtureScore> model;
-  sde::ScoreFn score;
-};
-
 Analytic gaussian(const std::string& sde_name, double mu, double s) {
-  models::ModelOptions m;
-  m.name = "gaussian";
-  m.gaussian_mean = {mu};
-  m.gaussian_std = {s};
-  m.gaussian_weight = {1};
-  models::DataShape d;
-  d.sde = sde_name;
-  sde::SdeOptions so;
-  so.name = sde_name;
-  Analytic a;
-  a.sde = sde::make_sde(so);
-  a.model = std::make_shared<models::GaussianMixtureScore>(m, d);
-  auto model = a.model;
-  a.score = sde::get_score_fn(
-      a.sde, [model](const at::Tensor& x, const at::Tensor& l) { return model->forward(x, l); },
-      true);
-  return a;
+  return analytic(sde_name, {mu}, {s}, {1});
 }
 
 // Closed form (science.md §13): z = m_T + sqrt(v_T / v_eps)(x - m_eps), delta = D/2 log(v_T/v_eps).

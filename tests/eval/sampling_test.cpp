@@ -11,40 +11,13 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include "tests/eval/analytic_setup.h"
 #include "trainer/models/analytic.h"
 #include "trainer/sde/registry.h"
 #include "trainer/sde/score_fn.h"
 
 namespace sgm::eval {
 namespace {
-
-struct Analytic {
-  std::shared_ptr<sde::SDE> sde;
-  std::shared_ptr<models::GaussianMixtureScore> model;
-  sde::ScoreFn score;
-};
-
-Analytic analytic(const std::string& sde_name, std::vector<double> means, std::vector<double> stds,
-                  std::vector<double> weights, std::int64_t N) {
-  models::ModelOptions m;
-  m.name = "gaussian";
-  m.gaussian_mean = std::move(means);
-  m.gaussian_std = std::move(stds);
-  m.gaussian_weight = std::move(weights);
-  models::DataShape d;
-  d.sde = sde_name;
-  sde::SdeOptions so;
-  so.name = sde_name;
-  so.num_scales = N;
-  Analytic s;
-  s.sde = sde::make_sde(so);
-  s.model = std::make_shared<models::GaussianMixtureScore>(m, d);
-  auto model = s.model;
-  s.score = sde::get_score_fn(
-      s.sde, [model](const at::Tensor& x, const at::Tensor& l) { return model->forward(x, l); },
-      true);
-  return s;
-}
 
 const std::vector<std::int64_t> kShape = {3, 16, 16};
 
