@@ -33,12 +33,12 @@ std::vector<double> rms_rows(const at::Tensor& x) {
   return {r.data_ptr<double>(), r.data_ptr<double>() + r.numel()};
 }
 
-at::Tensor column(const std::vector<double>& v, const at::Tensor& like) {
-  return at::tensor(v, at::TensorOptions().dtype(at::kDouble)).to(like.device()).unsqueeze(1);
-}
-
 at::Tensor times(const std::vector<double>& v, const at::Tensor& like) {
   return at::tensor(v, at::TensorOptions().dtype(at::kDouble)).to(like.device());
+}
+
+at::Tensor column(const std::vector<double>& v, const at::Tensor& like) {
+  return times(v, like).unsqueeze(1);
 }
 
 }  // namespace

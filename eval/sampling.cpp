@@ -61,8 +61,9 @@ at::Tensor ode_drift(const sde::ReverseSDE& reverse, const at::Tensor& x, const 
 }
 
 Samples ode_sampler(std::shared_ptr<const sde::SDE> sde, const sde::ScoreFn& score,
-                    SampleNoise& noise, const std::vector<std::int64_t>& shape,
-                    const SamplingOptions& o, double eps, const at::Device& device) {
+                    const at::Tensor& indices, SampleNoise& noise,
+                    const std::vector<std::int64_t>& shape, const SamplingOptions& o, double eps,
+                    const at::Device& device) {
   const std::shared_ptr<sde::ReverseSDE> reverse = sde->reverse(score, true);
   const std::int64_t B = noise.batch();
   std::vector<std::int64_t> full{B};
@@ -80,11 +81,11 @@ Samples ode_sampler(std::shared_ptr<const sde::SDE> sde, const sde::ScoreFn& sco
       return ode_drift(*reverse, y.view(s), t).reshape({y.size(0), -1}).to(at::kDouble);
     };
     const Rk45Result r = solve_rk45(rhs, sde->T(), eps, x0.to(at::kDouble).reshape({B, -1}), ro);
-    if (!r.all_succeeded()) {
-      for (std::size_t i = 0; i < r.failure.size(); ++i) {
-        if (!r.failure[i].empty())
-          throw core::Error(
-              fmt::format("probability-flow ODE failed for sample {}: {}", i, r.failure[i]));
+    for (std::size_t i = 0; i < r.failure.size(); ++i) {
+      if (!r.failure[i].empty()) {
+        throw core::Error(fmt::format("probability-flow ODE failed for sample {}: {}",
+                                      indices[static_cast<std::int64_t>(i)].item<std::int64_t>(),
+                                      r.failure[i]));
       }
     }
     x = r.y.view(full).to(at::kFloat);
@@ -159,7 +160,7 @@ Samples draw_samples(std::shared_ptr<const sde::SDE> sde, const sde::ScoreFn& sc
   at::NoGradGuard no_grad;
   SampleNoise noise(seed, indices, shape, device);
   const double eps = o.eps > 0 ? o.eps : default_sampling_eps(*sde);
-  if (o.method == "ode") return ode_sampler(sde, score, noise, shape, o, eps, device);
+  if (o.method == "ode") return ode_sampler(sde, score, indices, noise, shape, o, eps, device);
   return pc_sampler(sde, score, noise, o, eps, device, batch_mean);
 }
 
