@@ -39,21 +39,4 @@ at::Tensor sample_reverse_sde(std::shared_ptr<const sde::SDE> sde, const sde::Sc
   return mean;
 }
 
-at::Tensor image_grid(const at::Tensor& images, bool centered, std::int64_t columns) {
-  const at::Tensor x =
-      (centered ? (images.detach().cpu() + 1) / 2 : images.detach().cpu()).clamp(0, 1);
-  const std::int64_t B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-  const std::int64_t rows = (B + columns - 1) / columns;
-  at::Tensor padded = at::zeros({rows * columns, C, H, W});
-  padded.narrow(0, 0, B).copy_(x);
-  // [rows, columns, C, H, W] -> [rows, H, columns, W, C]
-  return (padded.view({rows, columns, C, H, W})
-              .permute({0, 3, 1, 4, 2})
-              .reshape({rows * H, columns * W, C}) *
-          255)
-      .round()
-      .to(at::kByte)
-      .contiguous();
-}
-
 }  // namespace sgm::train

@@ -17,8 +17,4 @@ at::Tensor sample_reverse_sde(std::shared_ptr<const sde::SDE> sde, const sde::Sc
                               std::int64_t count, at::IntArrayRef shape, std::int64_t steps,
                               std::uint64_t seed, const at::Device& device);
 
-// Images [B, C, H, W] in the data range ([-1, 1] if centered, else [0, 1]) as one uint8 grid
-// [rows H, columns W, C] with `columns` images per row.
-at::Tensor image_grid(const at::Tensor& images, bool centered, std::int64_t columns);
-
 }  // namespace sgm::train

@@ -15,19 +15,20 @@
 #include <fmt/ranges.h>
 #include <torch/torch.h>
 
+#include "data/image_grid.h"
 #include "data/image_set.h"
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/error.h"
 #include "trainer/core/log.h"
 #include "trainer/core/memory.h"
 #include "trainer/core/rng.h"
+#include "trainer/core/stop_signal.h"
 #include "trainer/models/registry.h"
 #include "trainer/sde/losses.h"
 #include "trainer/sde/score_fn.h"
 #include "trainer/train/checkpoint.h"
 #include "trainer/train/device_memory.h"
 #include "trainer/train/snapshot_sampler.h"
-#include "trainer/train/stop_signal.h"
 
 namespace sgm::train {
 namespace fs = std::filesystem;
@@ -72,7 +73,7 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
   const bool main_rank = comm.rank() == 0;
   const at::Device device = context.device();
   validate(o.precision);
-  install_stop_signals();
+  core::install_stop_signals();
 
   // Data: this rank's slice of every global batch, in an order independent of W.
   auto dataset = std::make_shared<data::ShardedDataset>(o.data_path);
@@ -199,7 +200,9 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
     const fs::path dir = fs::path(o.workdir) / "samples";
     fs::create_directories(dir);
     const std::string path = (dir / fmt::format("snapshot-{:08d}.png", state.step)).string();
-    data::write_png(path + ".tmp", image_grid(images, o.shape.centered, 8));
+    data::write_png(
+        path + ".tmp",
+        data::tile_images(data::to_uint8(images, o.shape.centered, data::Quantize::kRound), 8));
     fs::rename(path + ".tmp", path);
     core::log::info("samples: {}", path);
   };
@@ -215,7 +218,7 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
 
   while (state.step < o.n_iters) {
     // Stop signal: the ranks agree, all save the same step, exit 3 for the requeue.
-    if (comm.any(stop_signal() != 0, "stop signal")) {
+    if (comm.any(core::stop_signal() != 0, "stop signal")) {
       if (main_rank)
         core::log::info("stop signal: saving at step {} and exiting with code 3", state.step);
       save("meta", ema.gather());

@@ -1,10 +1,10 @@
-#include "trainer/train/stop_signal.h"
+#include "trainer/core/stop_signal.h"
 
 #include <csignal>
 
 #include "trainer/core/error.h"
 
-namespace sgm::train {
+namespace sgm::core {
 namespace {
 
 // Written by the handler, read by the loop: the one piece of process-wide state a signal needs.
@@ -28,4 +28,4 @@ int stop_signal() { return received; }
 
 void clear_stop_signal() { received = 0; }
 
-}  // namespace sgm::train
+}  // namespace sgm::core

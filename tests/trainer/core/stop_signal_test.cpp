@@ -1,11 +1,11 @@
 // SIGUSR1 and SIGTERM are recorded (not fatal) once the handlers are installed.
+#include "trainer/core/stop_signal.h"
+
 #include <csignal>
 
 #include <gtest/gtest.h>
 
-#include "trainer/train/stop_signal.h"
-
-namespace sgm::train {
+namespace sgm::core {
 namespace {
 
 TEST(StopSignal, RecordsUsr1AndTerm) {
@@ -21,4 +21,4 @@ TEST(StopSignal, RecordsUsr1AndTerm) {
 }
 
 }  // namespace
-}  // namespace sgm::train
+}  // namespace sgm::core

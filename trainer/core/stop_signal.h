@@ -1,10 +1,10 @@
 // Preemption and time limits (distributed.md §9, §12): Slurm sends SIGUSR1 (with
 // --signal=B:USR1@300, forwarded by the batch script) or SIGTERM before killing the job. The
-// handler only records the signal; the training loop asks once per step, the ranks agree through
-// an all-reduced flag so that all save at the same step, and the job exits with code 3.
+// handler only records the signal; the training loop (once per step) and the evaluation job (once
+// per round) ask, the ranks agree through an all-reduced flag, and the job exits with code 3.
 #pragma once
 
-namespace sgm::train {
+namespace sgm::core {
 
 // Installs the handlers for SIGUSR1 and SIGTERM (idempotent).
 void install_stop_signals();
@@ -12,4 +12,4 @@ void install_stop_signals();
 int stop_signal();
 void clear_stop_signal();
 
-}  // namespace sgm::train
+}  // namespace sgm::core
