@@ -1,30 +1,85 @@
 // sgm-eval: the evaluation job (sampling, FID/IS/KID, bits/dim, reference statistics, sweeps).
+#include <filesystem>
+
 #include <fmt/format.h>
 
+#include "eval/inception.h"
+#include "eval/reference_stats.h"
+#include "eval/rounds.h"
 #include "launch/cli/main_support.h"
 #include "launch/cli/options.h"
+#include "launch/eval_setup.h"
 #include "trainer/core/error.h"
-#include "trainer/train/checkpoint.h"
+#include "trainer/core/log.h"
+#include "trainer/core/stop_signal.h"
+#include "trainer/dist/communicator.h"
+#include "trainer/dist/context.h"
 
 namespace {
+using namespace sgm;
 
-const sgm::cli::Program kProgram{
-    "sgm-eval",
-    "<mode> --workdir DIR [--config FILE] [--section.key=value ...]",
-    "Evaluates a training run: sample (PC / probability-flow ODE), fid (with IS and KID), bpd\n"
-    "(likelihood through the probability-flow ODE), stats (reference statistics of a dataset),\n"
-    "sweep (every snapshot in [eval.begin_ckpt, eval.end_ckpt], resumable), export (weights to "
-    "HDF5).",
-    {"sample", "fid", "bpd", "stats", "sweep", "export"}};
+cli::Program program() {
+  cli::Program p{"sgm-eval",
+                 "<mode> --workdir DIR [--config FILE] [--section.key=value ...]",
+                 "Evaluates a training run: sample (PC / probability-flow ODE), fid (with IS and\n"
+                 "KID), bpd (likelihood through the probability-flow ODE), stats (reference\n"
+                 "statistics of data.path to --out), sweep (every snapshot in [eval.begin_ckpt,\n"
+                 "eval.end_ckpt], resumable), export (weights to HDF5). DIR/config.cfg is read\n"
+                 "first; results go to DIR/eval (results.csv, results.jsonl, plots, samples).",
+                 {"sample", "fid", "bpd", "stats", "sweep", "export"}};
+  p.workdir_config = true;
+  return p;
+}
+
+core::ExitCode evaluate(const cli::Parsed& parsed) {
+  const cli::Config& c = parsed.config;
+  const cli::Invocation& inv = parsed.invocation;
+  if (inv.mode == "stats" && inv.out.empty()) throw core::UsageError("stats needs --out FILE.npz");
+  if (inv.mode != "stats" && inv.workdir.empty())
+    throw core::UsageError("--workdir DIR is required");
+  dist::Context context(c.dist);
+  dist::Communicator comm(context, c.comm);
+  core::install_stop_signals();
+  if (inv.mode == "stats") {
+    if (c.eval.inception_weights.empty())
+      throw core::UsageError("eval.inception_weights: stats needs the converted detector");
+    if (c.data.path.empty()) throw core::UsageError("data.path: no dataset given");
+    eval::FidInception net = eval::load_fid_inception(c.eval.inception_weights);
+    net->to(context.device());
+    const std::int64_t n = eval::write_dataset_statistics(
+        c.data.path, inv.out, *net,
+        {c.eval.batch_size, c.eval.feature_batch, c.eval.stats_features}, comm, context.device());
+    core::log::info("statistics of {} images of {} written to {}", n, c.data.path, inv.out);
+    return core::kExitOk;
+  }
+  if (comm.rank() == 0) {
+    std::filesystem::create_directories(std::filesystem::path(inv.workdir) / "eval");
+    core::log::open_file((std::filesystem::path(inv.workdir) / "eval" / "log.txt").string());
+  }
+  eval::Evaluator evaluator(launch::evaluation_options(c, inv.workdir, inv.mode), comm,
+                            context.device());
+  if (inv.mode == "sweep") {
+    const eval::SweepSummary s = eval::run_sweep(
+        launch::sweep_options(c), launch::snapshot_source(inv.workdir), evaluator, comm);
+    core::log::info("sweep: {} evaluated, {} recorded before, {} not written yet, {} never",
+                    s.evaluated, s.already_done, s.not_written, s.never);
+    return core::kExitOk;
+  }
+  const train::Checkpoint checkpoint =
+      train::find_checkpoint(inv.checkpoint.empty() ? inv.workdir : inv.checkpoint);
+  evaluator.evaluate(launch::weights_of(checkpoint));
+  core::log::info("results: {}/eval/results.csv", inv.workdir);
+  return core::kExitOk;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  using namespace sgm;
-  return cli::run_main(kProgram.name, [&] {
-    const cli::Parsed parsed = cli::parse_command_line(kProgram, argc, argv);
+  return cli::run_main("sgm-eval", [&] {
+    const cli::Program p = program();
+    const cli::Parsed parsed = cli::parse_command_line(p, argc, argv);
     if (parsed.invocation.help) {
-      if (cli::is_output_rank()) fmt::print("{}", cli::help_text(kProgram));
+      if (cli::is_output_rank()) fmt::print("{}", cli::help_text(p));
       return core::kExitOk;
     }
     if (parsed.invocation.dump_config) {
@@ -44,8 +99,11 @@ int main(int argc, char** argv) {
       }
       return core::kExitOk;
     }
-    throw core::Error(fmt::format(
-        "mode '{}' is not in this build yet (the evaluation job arrives with its own issue)",
-        parsed.invocation.mode));
+    try {
+      return evaluate(parsed);
+    } catch (const eval::StopRequested& stop) {
+      core::log::info("sgm-eval: {}; finished rounds are kept, rerun to resume", stop.what());
+      return core::kExitStopped;
+    }
   });
 }

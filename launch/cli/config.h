@@ -48,6 +48,13 @@ struct SamplingSection {
   bool noise_removal = true;
   bool probability_flow = false;
   double snr = 0.16;
+  // sgm additions (eval/sampling.h)
+  double eps = 0;            // last time of sampling; 0: 1e-5 for vesde, 1e-3 for vpsde/subvpsde
+  bool paper_order = false;  // predictor then corrector (the paper's Algorithm 1)
+  bool batch_norms = true;   // Langevin step size from norms over the global batch (reference)
+  std::string ode_solver = "rk45";  // rk45 | euler | heun
+  double rtol = 1e-5;
+  double atol = 1e-5;
 };
 
 struct EvalSection {
@@ -59,6 +66,27 @@ struct EvalSection {
   bool enable_loss = true;
   bool enable_bpd = false;
   std::string bpd_dataset = "test";
+  // sgm additions
+  std::int64_t ckpt_stride = 1;       // sweep every this many snapshot indices
+  double wait_timeout = 0;            // seconds a sweep waits for a snapshot (0: no waiting)
+  bool use_ema = true;                // evaluate the EMA weights (score_sde) or the raw ones
+  std::string data_path;              // HDF5 shards of the evaluation split (bpd, loss)
+  std::string quantize = "truncate";  // samples to uint8: truncate (score_sde) | round (EDM)
+  std::string inception_weights;      // converted pt_inception-2015-12-05-6726825d (.h5)
+  std::string ref_stats;              // reference statistics .npz (mu/sigma or pool_3)
+  std::int64_t feature_batch = 200;   // Inception batch per rank
+  std::int64_t is_splits = 10;        // Inception Score splits (score_sde: 1)
+  std::int64_t kid_subsets = 100;
+  std::int64_t kid_subset_size = 1000;
+  bool stats_features = false;      // sgm-eval stats also writes pool_3 (for KID)
+  std::int64_t grid = 64;           // samples in each checkpoint's grid.png
+  std::int64_t bpd_passes = 0;      // 0: 5 over the test split, 1 over train (score_sde)
+  std::int64_t bpd_max_images = 0;  // 0: the whole split
+  double bpd_rtol = 1e-5;
+  double bpd_atol = 1e-5;
+  double bpd_eps = 1e-5;
+  std::string bpd_divergence = "rademacher";  // rademacher | gaussian | exact
+  std::int64_t bpd_probes = 1;                // Hutchinson probes averaged per evaluation
 };
 
 struct DataSection {

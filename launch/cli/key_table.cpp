@@ -233,6 +233,16 @@ void KeyTable::bind_all(Config& c) {
   add("sampling.probability_flow", c.sampling.probability_flow,
       "use the probability-flow drift in the predictor");
   add("sampling.snr", c.sampling.snr, "signal-to-noise ratio of the Langevin corrector");
+  add("sampling.eps", c.sampling.eps,
+      "last time of sampling; 0: 1e-5 for vesde, 1e-3 for vpsde/subvpsde (score_sde)");
+  add("sampling.paper_order", c.sampling.paper_order,
+      "predictor then corrector (the paper's Algorithm 1) instead of the reference code's order");
+  add("sampling.batch_norms", c.sampling.batch_norms,
+      "Langevin step size from norms averaged over the global batch (reference) or per sample");
+  add("sampling.ode_solver", c.sampling.ode_solver,
+      "probability-flow ODE solver: rk45 (adaptive) | euler | heun (model.num_scales steps)");
+  add("sampling.rtol", c.sampling.rtol, "RK45 relative tolerance of the ODE sampler");
+  add("sampling.atol", c.sampling.atol, "RK45 absolute tolerance of the ODE sampler");
 
   section("eval", "[eval] (score_sde: config.eval)");
   add("eval.begin_ckpt", c.eval.begin_ckpt, "first snapshot index of a sweep");
@@ -242,7 +252,37 @@ void KeyTable::bind_all(Config& c) {
   add("eval.num_samples", c.eval.num_samples, "number of samples for FID/IS/KID");
   add("eval.enable_loss", c.eval.enable_loss, "compute the evaluation loss");
   add("eval.enable_bpd", c.eval.enable_bpd, "compute bits/dim through the probability-flow ODE");
-  add("eval.bpd_dataset", c.eval.bpd_dataset, "train | test split for bits/dim");
+  add("eval.bpd_dataset", c.eval.bpd_dataset,
+      "train (data.path) | test (eval.data_path) split for bits/dim");
+  add("eval.ckpt_stride", c.eval.ckpt_stride, "a sweep visits every this many snapshot indices");
+  add("eval.wait_timeout", c.eval.wait_timeout,
+      "seconds a sweep waits for a snapshot not written yet (0: skip it; never forever)");
+  add("eval.use_ema", c.eval.use_ema, "evaluate the EMA weights (score_sde) or the raw weights");
+  add("eval.data_path", c.eval.data_path,
+      "HDF5 shards of the evaluation (test) split, for bits/dim and the evaluation loss");
+  add("eval.quantize", c.eval.quantize,
+      "samples to uint8: truncate (score_sde, what its statistics saw) | round (EDM)");
+  add("eval.inception_weights", c.eval.inception_weights,
+      "pt_inception-2015-12-05-6726825d.pth converted by eval/tools/inception_weights_to_h5.py");
+  add("eval.ref_stats", c.eval.ref_stats,
+      "reference statistics .npz: mu and sigma (pytorch-fid, EDM, sgm-eval stats) or pool_3 "
+      "(score_sde; enables KID)");
+  add("eval.feature_batch", c.eval.feature_batch, "Inception batch size on each rank");
+  add("eval.is_splits", c.eval.is_splits, "Inception Score splits (score_sde reports 1)");
+  add("eval.kid_subsets", c.eval.kid_subsets, "KID subsets (seeded by seed)");
+  add("eval.kid_subset_size", c.eval.kid_subset_size, "KID subset size");
+  add("eval.stats_features", c.eval.stats_features,
+      "sgm-eval stats also stores the features (pool_3, 8 KiB per image) for KID");
+  add("eval.grid", c.eval.grid, "samples shown in each checkpoint's grid.png");
+  add("eval.bpd_passes", c.eval.bpd_passes,
+      "passes over the split, each with fresh dequantisation (0: 5 for test, 1 for train)");
+  add("eval.bpd_max_images", c.eval.bpd_max_images, "only the first N images (0: the whole split)");
+  add("eval.bpd_rtol", c.eval.bpd_rtol, "RK45 relative tolerance of the likelihood ODE");
+  add("eval.bpd_atol", c.eval.bpd_atol, "RK45 absolute tolerance of the likelihood ODE");
+  add("eval.bpd_eps", c.eval.bpd_eps, "start time of the likelihood ODE");
+  add("eval.bpd_divergence", c.eval.bpd_divergence,
+      "rademacher | gaussian (Hutchinson-Skilling) | exact (small dimension)");
+  add("eval.bpd_probes", c.eval.bpd_probes, "Hutchinson probes averaged per evaluation");
 
   section("data", "[data] (score_sde: config.data)");
   add("data.dataset", c.data.dataset, "dataset name (informational; the data come from data.path)");

@@ -112,6 +112,10 @@ Parsed parse_command_line(const Program& program, int argc, const char* const ar
   const auto files =
       vm.count("config") ? vm["config"].as<std::vector<std::string>>() : std::vector<std::string>{};
   for (auto it = files.rbegin(); it != files.rend(); ++it) store_config_file(*it, keys, vm);
+  if (program.workdir_config && vm.count("workdir")) {
+    const std::string base = vm["workdir"].as<std::string>() + "/config.cfg";
+    if (std::ifstream(base).good()) store_config_file(base, keys, vm);
+  }
   try {
     po::notify(vm);
   } catch (const po::error& e) {

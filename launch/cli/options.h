@@ -18,6 +18,9 @@ struct Program {
   std::string summary;             // one sentence
   std::vector<std::string> modes;  // sgm-eval/sgm-data: the first positional argument
   bool takes_config = true;        // accepts --config and the configuration keys
+  // sgm-eval: the work directory's config.cfg (the training run's resolved configuration) is
+  // read first, below every --config file, so the model and data keys match the run.
+  bool workdir_config = false;
 };
 
 // Options that only the command line gives.

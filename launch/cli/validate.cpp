@@ -141,8 +141,12 @@ void validate_training_and_sampling(const Config& c) {
   one_of("sampling.predictor", s.predictor,
          {"euler_maruyama", "reverse_diffusion", "ancestral_sampling", "none"});
   one_of("sampling.corrector", s.corrector, {"langevin", "ald", "none"});
-  at_least<std::int64_t>("sampling.n_steps_each", s.n_steps_each, 0);
+  at_least<std::int64_t>("sampling.n_steps_each", s.n_steps_each, 1);
   positive("sampling.snr", s.snr);
+  at_least("sampling.eps", s.eps, 0.0);
+  one_of("sampling.ode_solver", s.ode_solver, {"rk45", "euler", "heun"});
+  positive("sampling.rtol", s.rtol);
+  positive("sampling.atol", s.atol);
   if (s.predictor == "ancestral_sampling" && t.sde == "subvpsde") {
     fail("sampling.predictor", "ancestral_sampling is defined for vesde and vpsde only");
   }
@@ -168,6 +172,21 @@ void validate_rest(const Config& c) {
   at_least<std::int64_t>("eval.batch_size", e.batch_size, 1);
   at_least<std::int64_t>("eval.num_samples", e.num_samples, 1);
   one_of("eval.bpd_dataset", e.bpd_dataset, {"train", "test"});
+  at_least<std::int64_t>("eval.ckpt_stride", e.ckpt_stride, 1);
+  at_least("eval.wait_timeout", e.wait_timeout, 0.0);
+  one_of("eval.quantize", e.quantize, {"truncate", "round"});
+  at_least<std::int64_t>("eval.feature_batch", e.feature_batch, 1);
+  at_least<std::int64_t>("eval.is_splits", e.is_splits, 1);
+  at_least<std::int64_t>("eval.kid_subsets", e.kid_subsets, 1);
+  at_least<std::int64_t>("eval.kid_subset_size", e.kid_subset_size, 2);
+  at_least<std::int64_t>("eval.grid", e.grid, 0);
+  at_least<std::int64_t>("eval.bpd_passes", e.bpd_passes, 0);
+  at_least<std::int64_t>("eval.bpd_max_images", e.bpd_max_images, 0);
+  positive("eval.bpd_rtol", e.bpd_rtol);
+  positive("eval.bpd_atol", e.bpd_atol);
+  positive("eval.bpd_eps", e.bpd_eps);
+  one_of("eval.bpd_divergence", e.bpd_divergence, {"rademacher", "gaussian", "exact"});
+  at_least<std::int64_t>("eval.bpd_probes", e.bpd_probes, 1);
   at_least<std::int64_t>("data.image_size", c.data.image_size, 1);
   at_least<std::int64_t>("data.num_channels", c.data.num_channels, 1);
   const OptimSection& o = c.optim;

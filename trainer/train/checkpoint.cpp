@@ -49,8 +49,7 @@ CheckpointStore::CheckpointStore(const std::string& workdir, int keep_meta)
 std::string CheckpointStore::save(const std::string& kind, const Checkpoint& c) {
   SGM_CHECK(kind == "meta" || kind == "snapshot", "checkpoint kind '{}'", kind);
   fs::create_directories(dir_);
-  const std::string name = fmt::format("{}-{:08d}", kind, c.state.step);
-  const std::string target = (fs::path(dir_) / name).string();
+  const std::string target = path_of(kind, c.state.step);
   {
     core::StagedDirectory staged(target);
     std::vector<std::pair<std::string, at::Tensor>> arrays;
@@ -80,7 +79,8 @@ std::string CheckpointStore::save(const std::string& kind, const Checkpoint& c) 
     core::write_file_atomic(staged.path() + "/" + kState, state.dump(2) + "\n");
     staged.commit();
   }
-  core::write_file_atomic((fs::path(dir_) / "latest").string(), name + "\n");
+  core::write_file_atomic((fs::path(dir_) / "latest").string(),
+                          fs::path(target).filename().string() + "\n");
   // Retention: the newest keep_meta meta checkpoints stay; snapshots are permanent.
   int metas = 0;
   for (const std::string& d : list()) {
@@ -104,6 +104,19 @@ std::vector<std::string> CheckpointStore::list() const {
     return step_of(a) != step_of(b) ? step_of(a) > step_of(b) : a > b;  // snapshot before meta
   });
   return out;
+}
+
+std::string CheckpointStore::path_of(const std::string& kind, std::int64_t step) const {
+  return (fs::path(dir_) / fmt::format("{}-{:08d}", kind, step)).string();
+}
+
+std::vector<std::int64_t> CheckpointStore::snapshot_steps() const {
+  std::vector<std::int64_t> steps;
+  for (const std::string& d : list()) {
+    if (fs::path(d).filename().string().rfind("snapshot-", 0) == 0) steps.push_back(step_of(d));
+  }
+  std::sort(steps.begin(), steps.end());
+  return steps;
 }
 
 Checkpoint CheckpointStore::load(const std::string& directory) {

@@ -53,6 +53,10 @@ class CheckpointStore {
 
   // Committed checkpoint directories, newest (highest step) first.
   std::vector<std::string> list() const;
+  // Steps of the committed snapshots, ascending (what evaluation sweeps visit).
+  std::vector<std::int64_t> snapshot_steps() const;
+  // The directory a checkpoint of `kind` at `step` has (whether or not it exists).
+  std::string path_of(const std::string& kind, std::int64_t step) const;
   // Reads and verifies one checkpoint; throws core::UsageError naming the file and the problem.
   static Checkpoint load(const std::string& directory);
   // The newest valid checkpoint, falling back past damaged ones with a warning each; nullopt

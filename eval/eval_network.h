@@ -1,0 +1,51 @@
+// The network an evaluation runs: the model of the training run's configuration with a
+// checkpoint's weights and its EMA over them (score_sde evaluates ema.copy_to(model)), in
+// inference mode, wrapped as a score function of its SDE.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "trainer/models/options.h"
+#include "trainer/models/score_model.h"
+#include "trainer/sde/registry.h"
+#include "trainer/sde/sde.h"
+
+namespace sgm::eval {
+
+using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
+
+// What a checkpoint gives the evaluation job (train::Checkpoint's model and ema, read by the
+// launch layer): every parameter and buffer, the EMA of the trainable parameters, the step.
+struct Weights {
+  NamedTensors model;
+  NamedTensors ema;
+  std::int64_t step = 0;
+  std::string source;    // the checkpoint directory, for messages and records
+  std::string checksum;  // of the weights file: rounds made from other weights are not reused
+};
+
+struct NetworkOptions {
+  models::ModelOptions model;
+  models::DataShape shape;
+  sde::SdeOptions sde;
+  bool continuous = true;
+  bool use_ema = true;  // false: the raw weights
+};
+
+struct EvalNetwork {
+  std::shared_ptr<models::ScoreModel> model;
+  std::shared_ptr<const sde::SDE> sde;
+  sde::ScoreFn score;
+};
+
+// Builds the model on `device` and loads `weights`; a missing, extra or mis-shaped name is a
+// core::UsageError naming the checkpoint and the tensor.
+EvalNetwork make_eval_network(const NetworkOptions& options, const Weights& weights,
+                              const at::Device& device);
+
+}  // namespace sgm::eval

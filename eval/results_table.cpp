@@ -1,0 +1,99 @@
+#include "eval/results_table.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "trainer/core/atomic_file.h"
+#include "trainer/core/error.h"
+
+namespace sgm::eval {
+namespace fs = std::filesystem;
+namespace {
+
+nlohmann::json to_json(const ResultRecord& r) {
+  nlohmann::json j = {{"step", r.step},     {"metric", r.metric},     {"value", r.value},
+                      {"spread", r.spread}, {"count", r.count},       {"nfe", r.nfe},
+                      {"config", r.config}, {"protocol", r.protocol}, {"checkpoint", r.checkpoint}};
+  for (const auto& [k, v] : r.details) j["details"][k] = v;
+  return j;
+}
+
+ResultRecord from_json(const nlohmann::json& j) {
+  ResultRecord r;
+  r.step = j.at("step").get<std::int64_t>();
+  r.metric = j.at("metric").get<std::string>();
+  r.value = j.at("value").get<double>();
+  r.spread = j.value("spread", 0.0);
+  r.count = j.value("count", std::int64_t{0});
+  r.nfe = j.value("nfe", 0.0);
+  r.config = j.at("config").get<std::string>();
+  r.protocol = j.value("protocol", "");
+  r.checkpoint = j.value("checkpoint", "");
+  if (j.contains("details"))
+    for (const auto& [k, v] : j["details"].items()) r.details[k] = v.get<std::string>();
+  return r;
+}
+
+// CSV field: quoted when it holds a comma, a quote or a newline.
+std::string csv(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+}  // namespace
+
+ResultsTable::ResultsTable(std::string dir) : dir_(std::move(dir)) {
+  const fs::path path = fs::path(dir_) / "results.jsonl";
+  std::ifstream in(path);
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (line.empty()) continue;
+    try {
+      records_.push_back(from_json(nlohmann::json::parse(line)));
+    } catch (const nlohmann::json::exception& e) {
+      throw core::UsageError(
+          fmt::format("{}:{}: not a result record ({})", path.string(), number, e.what()));
+    }
+  }
+}
+
+bool ResultsTable::has(std::int64_t step, const std::string& metric,
+                       const std::string& config) const {
+  return std::any_of(records_.begin(), records_.end(), [&](const ResultRecord& r) {
+    return r.step == step && r.metric == metric && r.config == config;
+  });
+}
+
+void ResultsTable::add(const ResultRecord& record) {
+  records_.erase(std::remove_if(records_.begin(), records_.end(),
+                                [&](const ResultRecord& r) {
+                                  return r.step == record.step && r.metric == record.metric &&
+                                         r.config == record.config;
+                                }),
+                 records_.end());
+  records_.push_back(record);
+  std::stable_sort(records_.begin(), records_.end(),
+                   [](const ResultRecord& a, const ResultRecord& b) { return a.step < b.step; });
+  write();
+}
+
+void ResultsTable::write() const {
+  fs::create_directories(dir_);
+  std::string jsonl, table = "step,metric,value,spread,count,nfe,config,protocol,checkpoint\n";
+  for (const ResultRecord& r : records_) {
+    jsonl += to_json(r).dump() + "\n";
+    table +=
+        fmt::format("{},{},{:.10g},{:.6g},{},{:.6g},{},{},{}\n", r.step, csv(r.metric), r.value,
+                    r.spread, r.count, r.nfe, csv(r.config), csv(r.protocol), csv(r.checkpoint));
+  }
+  core::write_file_atomic((fs::path(dir_) / "results.jsonl").string(), jsonl);
+  core::write_file_atomic((fs::path(dir_) / "results.csv").string(), table);
+}
+
+}  // namespace sgm::eval

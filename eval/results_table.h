@@ -1,0 +1,43 @@
+// The results of an evaluation run (evaluation.md §11 rule 2): one record per (checkpoint step,
+// metric, configuration), kept in DIR/results.jsonl with DIR/results.csv beside it, both
+// rewritten whole and atomically after every addition, so a preempted job never leaves a torn
+// table and a resumed one skips what is recorded. Rank 0 writes.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace sgm::eval {
+
+struct ResultRecord {
+  std::int64_t step = 0;
+  std::string metric;  // fid | is | kid | bpd | loss | nfe
+  double value = 0;
+  double spread = 0;       // std over splits/subsets, or the standard error (bpd); 0 if none
+  std::int64_t count = 0;  // samples or items behind the value
+  double nfe = 0;          // mean network evaluations per sample (0 if not applicable)
+  std::string config;      // identifies the options that produced the value
+  std::string protocol;    // e.g. "pytorch-fid inception, 10 splits, truncate"
+  std::string checkpoint;  // where the weights came from
+  std::map<std::string, std::string> details;  // seeds, reference file and checksum, ...
+};
+
+class ResultsTable {
+ public:
+  // Reads DIR/results.jsonl when it exists; a malformed line is a core::UsageError naming it.
+  explicit ResultsTable(std::string dir);
+  bool has(std::int64_t step, const std::string& metric, const std::string& config) const;
+  // Adds (or replaces the same step, metric and config) and rewrites both files.
+  void add(const ResultRecord& record);
+  const std::vector<ResultRecord>& records() const { return records_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  void write() const;
+  std::string dir_;
+  std::vector<ResultRecord> records_;
+};
+
+}  // namespace sgm::eval

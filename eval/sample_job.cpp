@@ -1,0 +1,144 @@
+#include "eval/sample_job.h"
+
+#include <cmath>
+#include <filesystem>
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "data/image_set.h"
+#include "data/numpy_arrays.h"
+#include "eval/image_features.h"
+#include "eval/metrics.h"
+#include "trainer/core/error.h"
+#include "trainer/core/log.h"
+
+namespace sgm::eval {
+namespace fs = std::filesystem;
+
+std::string sample_manifest(const SampleJobOptions& o, const std::string& weights_id,
+                            bool features) {
+  const SamplingOptions& s = o.sampling;
+  const nlohmann::json j = {
+      {"kind", "samples"},
+      {"weights", weights_id},
+      {"seed", o.seed},
+      {"num_samples", o.num_samples},
+      {"batch_size", o.batch_size},
+      {"quantize", o.quantize == data::Quantize::kTruncate ? "truncate" : "round"},
+      {"features", features},
+      {"sampler",
+       {{"method", s.method},
+        {"predictor", s.predictor},
+        {"corrector", s.corrector},
+        {"n_steps_each", s.n_steps_each},
+        {"snr", s.snr},
+        {"noise_removal", s.noise_removal},
+        {"probability_flow", s.probability_flow},
+        {"eps", s.eps},
+        {"paper_order", s.paper_order},
+        {"batch_norms", s.batch_norms},
+        {"ode_solver", s.ode_solver},
+        {"rtol", s.rtol},
+        {"atol", s.atol}}}};
+  return j.dump(2) + "\n";
+}
+
+SampleSummary draw_sample_rounds(const EvalNetwork& net, const std::vector<std::int64_t>& shape,
+                                 bool centered, const SampleJobOptions& o,
+                                 FidInceptionImpl* inception, const std::string& weights_id,
+                                 const std::string& dir, dist::Communicator& comm,
+                                 const at::Device& device) {
+  RoundStore store(dir, sample_manifest(o, weights_id, inception != nullptr), comm);
+  const RoundPlan plan{o.num_samples, o.batch_size};
+  // Langevin's batch norms over the whole round, whatever the world size: a sum in float64.
+  const BatchMean round_mean = [&](const at::Tensor& v) {
+    at::Tensor s = at::stack({v.sum().to(at::kCPU, at::kDouble),
+                              at::scalar_tensor(static_cast<double>(v.size(0)), at::kDouble)});
+    comm.all_reduce(s, dist::ReduceOp::kSum, "batch norm").wait();
+    return (s[0] / s[1]).to(v.options()).expand({v.size(0)});
+  };
+  // Collectives inside the sampler: every rank must run it, with 0 samples if need be.
+  const bool collective = o.sampling.method == "pc" && o.sampling.corrector != "none" &&
+                          o.sampling.batch_norms && comm.world_size() > 1;
+  store.run(
+      plan,
+      [&](std::int64_t begin, std::int64_t size) {
+        const at::Tensor indices = at::arange(begin, begin + size, at::kLong);
+        std::vector<std::int64_t> image_shape{size, shape[1], shape[2], shape[0]};
+        Arrays out{{"indices", indices}};
+        at::Tensor images = at::empty(image_shape, at::kByte);
+        at::Tensor nfe = at::zeros({size}, at::kLong);
+        std::int64_t reference_nfe = 0;
+        if (size > 0 || collective) {
+          const Samples s = draw_samples(net.sde, net.score, indices, shape, o.seed, o.sampling,
+                                         device, round_mean);
+          if (size > 0) {
+            images = data::to_uint8(s.x, centered, o.quantize);
+            nfe = at::tensor(s.nfe, at::kLong);
+          }
+          reference_nfe = s.reference_nfe;
+        }
+        out.emplace_back("samples", images);
+        out.emplace_back("nfe", nfe);
+        out.emplace_back("reference_nfe", at::full({size}, reference_nfe, at::kLong));
+        if (inception) {
+          const InceptionOutput f = inception_features(*inception, images, o.feature_batch, device);
+          out.emplace_back("pool3", f.pool3);
+          out.emplace_back("logits", f.logits);
+        }
+        return out;
+      },
+      [&](std::int64_t r) {
+        core::log::info("samples: round {}/{} ({} images)", r + 1, plan.rounds(),
+                        plan.begin(r) + plan.size(r));
+      });
+
+  SampleSummary summary;
+  summary.count = o.num_samples;
+  summary.features = inception != nullptr;
+  if (comm.rank() == 0) {
+    const at::Tensor nfe = concatenate_rounds(dir, plan, "nfe");
+    summary.nfe_mean = nfe.to(at::kDouble).mean().item<double>();
+    summary.reference_nfe = concatenate_rounds(dir, plan, "reference_nfe").max().item<int64_t>();
+    const at::Tensor first = data::read_numpy_arrays(round_path(dir, 0)).at("samples");
+    const std::int64_t n = std::min(o.grid, first.size(0));
+    if (n > 0) {
+      const auto columns = static_cast<std::int64_t>(std::ceil(std::sqrt(static_cast<double>(n))));
+      const std::string path = (fs::path(dir) / "grid.png").string();
+      data::write_png(path + ".tmp", data::tile_images(first.narrow(0, 0, n), columns));
+      fs::rename(path + ".tmp", path);
+    }
+  }
+  return summary;
+}
+
+ImageMetrics image_metrics(const std::string& dir, std::int64_t num_samples,
+                           std::int64_t batch_size, const ReferenceStats& reference,
+                           const ImageMetricOptions& o) {
+  const RoundPlan plan{num_samples, batch_size};
+  const at::Tensor pool3 = concatenate_rounds(dir, plan, "pool3");
+  const at::Tensor logits = concatenate_rounds(dir, plan, "logits");
+  if (pool3.size(1) != reference.mu.size(0)) {
+    throw core::UsageError(fmt::format("{}: features have {} dimensions, the reference {}",
+                                       reference.path, pool3.size(1), reference.mu.size(0)));
+  }
+  if (pool3.size(0) < 2) throw core::UsageError("FID needs at least 2 samples (eval.num_samples)");
+  ImageMetrics m;
+  m.count = pool3.size(0);
+  FeatureStatistics stats(pool3.size(1));
+  stats.add(pool3);
+  m.fid = frechet_distance(stats.mean(), stats.covariance(), reference.mu, reference.sigma);
+  m.inception_score = inception_score(logits, std::min(o.is_splits, m.count));
+  if (reference.features.defined()) {
+    const std::int64_t size = std::min({o.kid_subset_size, m.count, reference.features.size(0)});
+    m.kid = kernel_inception_distance(
+        pool3, reference.features, kid_subset_indices(m.count, o.kid_subsets, size, o.kid_seed),
+        kid_subset_indices(reference.features.size(0), o.kid_subsets, size, o.kid_seed + 1));
+    m.has_kid = true;
+  }
+  return m;
+}
+
+}  // namespace sgm::eval

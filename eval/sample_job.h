@@ -1,0 +1,74 @@
+// Samples of a checkpoint and the image metrics over them (score_sde run_lib.evaluate steps 4-6,
+// with our rules of evaluation.md §11): sample i is drawn from noise keyed by (seed, i), in
+// rounds of eval.batch_size split over the ranks; each round is stored whole
+// (DIR/round-<r>.npz: indices, samples uint8 [n, H, W, C], nfe, and with a detector pool3 and
+// logits), so an interrupted job resumes at the next round and the set does not depend on the
+// world size. Exactly num_samples images are drawn (score_sde draws whole rounds and keeps the
+// first 50,000 in glob order).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/image_grid.h"
+#include "eval/eval_network.h"
+#include "eval/inception.h"
+#include "eval/metrics.h"
+#include "eval/reference_stats.h"
+#include "eval/rounds.h"
+#include "eval/sampling.h"
+#include "trainer/dist/communicator.h"
+
+namespace sgm::eval {
+
+struct SampleJobOptions {
+  SamplingOptions sampling;
+  std::int64_t num_samples = 50000;
+  std::int64_t batch_size = 1024;  // global samples per round
+  std::uint64_t seed = 0;
+  data::Quantize quantize = data::Quantize::kTruncate;  // score_sde's uint8 conversion
+  std::int64_t feature_batch = 200;                     // Inception batch per rank
+  std::int64_t grid = 64;                               // samples in grid.png
+};
+
+struct SampleSummary {
+  std::int64_t count = 0;
+  double nfe_mean = 0;             // network evaluations per sample (ours)
+  std::int64_t reference_nfe = 0;  // what score_sde would report
+  bool features = false;           // pool3 and logits are stored
+};
+
+// The JSON the rounds are keyed by: every option that changes their content, and the weights.
+std::string sample_manifest(const SampleJobOptions& options, const std::string& weights_id,
+                            bool features);
+
+// Draws the samples not yet in `dir` (collective) and writes dir/grid.png (rank 0). With
+// `inception` (may be null), each rank also stores the Inception outputs of its samples.
+SampleSummary draw_sample_rounds(const EvalNetwork& net, const std::vector<std::int64_t>& shape,
+                                 bool centered, const SampleJobOptions& options,
+                                 FidInceptionImpl* inception, const std::string& weights_id,
+                                 const std::string& dir, dist::Communicator& comm,
+                                 const at::Device& device);
+
+struct ImageMetricOptions {
+  std::int64_t is_splits = 10;     // score_sde reports 1 split (all samples)
+  std::int64_t kid_subsets = 100;  // StyleGAN2-ADA / clean-fid
+  std::int64_t kid_subset_size = 1000;
+  std::uint64_t kid_seed = 0;
+};
+
+struct ImageMetrics {
+  double fid = 0;
+  MeanStd inception_score;
+  bool has_kid = false;  // the reference has features (pool_3)
+  MeanStd kid;
+  std::int64_t count = 0;
+};
+
+// FID, IS and KID of the stored samples of `dir` against `reference` (call on one rank).
+ImageMetrics image_metrics(const std::string& dir, std::int64_t num_samples,
+                           std::int64_t batch_size, const ReferenceStats& reference,
+                           const ImageMetricOptions& options);
+
+}  // namespace sgm::eval
