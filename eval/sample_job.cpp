@@ -52,14 +52,18 @@ SampleSummary draw_sample_rounds(const EvalNetwork& net, const std::vector<std::
                                  const at::Device& device) {
   RoundStore store(dir, sample_manifest(o, weights_id, inception != nullptr), comm);
   const RoundPlan plan{o.num_samples, o.batch_size};
-  // Langevin's batch norms over the whole round, whatever the world size: a sum in float64.
+  // Langevin's batch norms over the whole round, whatever the world size: a sum in float64. A
+  // rank without samples in a round runs one stand-in sample that does not count.
+  bool stand_in = false;
   const BatchMean round_mean = [&](const at::Tensor& v) {
-    at::Tensor s = at::stack({v.sum().to(at::kCPU, at::kDouble),
-                              at::scalar_tensor(static_cast<double>(v.size(0)), at::kDouble)});
+    const double weight = stand_in ? 0.0 : 1.0;
+    at::Tensor s =
+        at::stack({v.sum().to(at::kCPU, at::kDouble) * weight,
+                   at::scalar_tensor(weight * static_cast<double>(v.size(0)), at::kDouble)});
     comm.all_reduce(s, dist::ReduceOp::kSum, "batch norm").wait();
     return (s[0] / s[1]).to(v.options()).expand({v.size(0)});
   };
-  // Collectives inside the sampler: every rank must run it, with 0 samples if need be.
+  // Collectives inside the sampler: every rank must run it, a stand-in if it has no samples.
   const bool collective = o.sampling.method == "pc" && o.sampling.corrector != "none" &&
                           o.sampling.batch_norms && comm.world_size() > 1;
   store.run(
@@ -72,8 +76,10 @@ SampleSummary draw_sample_rounds(const EvalNetwork& net, const std::vector<std::
         at::Tensor nfe = at::zeros({size}, at::kLong);
         std::int64_t reference_nfe = 0;
         if (size > 0 || collective) {
-          const Samples s = draw_samples(net.sde, net.score, indices, shape, o.seed, o.sampling,
-                                         device, round_mean);
+          stand_in = size == 0;
+          const Samples s =
+              draw_samples(net.sde, net.score, stand_in ? at::zeros({1}, at::kLong) : indices,
+                           shape, o.seed, o.sampling, device, round_mean);
           if (size > 0) {
             images = data::to_uint8(s.x, centered, o.quantize);
             nfe = at::tensor(s.nfe, at::kLong);

@@ -1,5 +1,6 @@
 // sgm-eval: the evaluation job (sampling, FID/IS/KID, bits/dim, reference statistics, sweeps).
 #include <filesystem>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -52,12 +53,16 @@ core::ExitCode evaluate(const cli::Parsed& parsed) {
     core::log::info("statistics of {} images of {} written to {}", n, c.data.path, inv.out);
     return core::kExitOk;
   }
+  // The options, files and checkpoint are checked before anything is written.
+  eval::Evaluator evaluator(launch::evaluation_options(c, inv.workdir, inv.mode), comm,
+                            context.device());
+  std::optional<train::Checkpoint> checkpoint;
+  if (inv.mode != "sweep")
+    checkpoint = train::find_checkpoint(inv.checkpoint.empty() ? inv.workdir : inv.checkpoint);
   if (comm.rank() == 0) {
     std::filesystem::create_directories(std::filesystem::path(inv.workdir) / "eval");
     core::log::open_file((std::filesystem::path(inv.workdir) / "eval" / "log.txt").string());
   }
-  eval::Evaluator evaluator(launch::evaluation_options(c, inv.workdir, inv.mode), comm,
-                            context.device());
   if (inv.mode == "sweep") {
     const eval::SweepSummary s = eval::run_sweep(
         launch::sweep_options(c), launch::snapshot_source(inv.workdir), evaluator, comm);
@@ -65,9 +70,7 @@ core::ExitCode evaluate(const cli::Parsed& parsed) {
                     s.evaluated, s.already_done, s.not_written, s.never);
     return core::kExitOk;
   }
-  const train::Checkpoint checkpoint =
-      train::find_checkpoint(inv.checkpoint.empty() ? inv.workdir : inv.checkpoint);
-  evaluator.evaluate(launch::weights_of(checkpoint));
+  evaluator.evaluate(launch::weights_of(*checkpoint));
   core::log::info("results: {}/eval/results.csv", inv.workdir);
   return core::kExitOk;
 }
