@@ -1,0 +1,128 @@
+// The evaluation job's files: round slicing, the results table (replace, reload, CSV quoting),
+// the metric plot, and reference statistics from mu/sigma or from pool_3 files.
+#include <filesystem>
+#include <fstream>
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include "data/numpy_writer.h"
+#include "eval/metric_plot.h"
+#include "eval/metrics.h"
+#include "eval/reference_stats.h"
+#include "eval/results_table.h"
+#include "eval/rounds.h"
+#include "trainer/core/error.h"
+
+namespace sgm::eval {
+namespace {
+namespace fs = std::filesystem;
+
+fs::path scratch(const std::string& name) {
+  const fs::path p = fs::temp_directory_path() / ("sgm_eval_files_" + name);
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+TEST(Rounds, SlicesCoverEachRoundOnceForAnyWorldSize) {
+  const RoundPlan plan{10, 4};
+  EXPECT_EQ(plan.rounds(), 3);
+  EXPECT_EQ(plan.size(2), 2);
+  for (int world : {1, 2, 3, 5}) {
+    std::vector<int> seen(10, 0);
+    for (std::int64_t r = 0; r < plan.rounds(); ++r)
+      for (int rank = 0; rank < world; ++rank) {
+        const auto [begin, size] = local_slice(plan.begin(r), plan.size(r), rank, world);
+        for (std::int64_t i = begin; i < begin + size; ++i) ++seen[static_cast<std::size_t>(i)];
+      }
+    for (int count : seen) EXPECT_EQ(count, 1) << "world " << world;
+  }
+  // 2 items over 3 ranks: 1, 1, 0.
+  EXPECT_EQ(local_slice(8, 2, 2, 3).second, 0);
+}
+
+TEST(ResultsTable, ReplacesSameKeyKeepsOthersAndReloads) {
+  const fs::path dir = scratch("table");
+  {
+    ResultsTable t(dir.string());
+    t.add({20, "fid", 3.5, 0, 100, 35, "c1", "pytorch-fid, 10 splits", "ckpt", {{"seed", "0"}}});
+    t.add({10, "fid", 4.5, 0, 100, 35, "c1", "p", "ckpt", {}});
+    t.add({20, "fid", 3.25, 0, 100, 35, "c1", "p", "ckpt", {}});  // replaces the first
+    t.add({20, "fid", 9.0, 0, 100, 35, "c2", "p", "ckpt", {}});   // another configuration
+  }
+  const ResultsTable t(dir.string());
+  ASSERT_EQ(t.records().size(), 3u);
+  EXPECT_EQ(t.records()[0].step, 10);  // sorted by step
+  EXPECT_TRUE(t.has(20, "fid", "c1"));
+  EXPECT_FALSE(t.has(20, "is", "c1"));
+  double value = 0;
+  for (const auto& r : t.records())
+    if (r.step == 20 && r.config == "c1") value = r.value;
+  EXPECT_EQ(value, 3.25);
+  std::ifstream csv(dir / "results.csv");
+  std::string header, line;
+  std::getline(csv, header);
+  EXPECT_EQ(header, "step,metric,value,spread,count,nfe,config,protocol,checkpoint");
+  std::getline(csv, line);
+  EXPECT_EQ(line, "10,fid,4.5,0,100,35,c1,p,ckpt");
+  // A torn or foreign line is an error naming the file and line.
+  std::ofstream(dir / "results.jsonl", std::ios::app) << "{not json\n";
+  try {
+    ResultsTable bad(dir.string());
+    FAIL() << "no error";
+  } catch (const core::UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("results.jsonl:4"), std::string::npos) << e.what();
+  }
+}
+
+TEST(MetricPlot, DrawsPointsInsideTheAxes) {
+  const at::Tensor image = metric_plot("fid", {{30, 1.0}, {10, 3.0}, {20, 2.0}});
+  ASSERT_EQ(image.sizes(), at::IntArrayRef({320, 480, 3}));
+  // The line colour (31, 119, 180) appears, and the plot is mostly white.
+  const at::Tensor blue = (image.select(2, 0) == 31) & (image.select(2, 1) == 119);
+  const std::int64_t blue_pixels = blue.sum().item<std::int64_t>();
+  const double white = (image == 255).all(2).to(at::kDouble).mean().item<double>();
+  std::printf("[evidence] plot: %lld line pixels, %.3f white\n",
+              static_cast<long long>(blue_pixels), white);
+  EXPECT_GT(blue_pixels, 300);
+  EXPECT_GT(white, 0.8);
+  EXPECT_THROW(metric_plot("x", {}), core::Error);
+}
+
+TEST(ReferenceStats, ReadsMuSigmaOrComputesThemFromPool3) {
+  const fs::path dir = scratch("reference");
+  at::manual_seed(3);
+  const at::Tensor features = at::randn({50, 8}, at::kDouble) * 2 + 1;
+  data::write_npz((dir / "acts.npz").string(), {{"pool_3", features.to(at::kFloat)}});
+  const ReferenceStats from_features = load_reference_stats((dir / "acts.npz").string());
+  ASSERT_TRUE(from_features.features.defined());
+  const at::Tensor f = features.to(at::kFloat).to(at::kDouble);
+  const at::Tensor centred = f - f.mean(0);
+  const at::Tensor cov = centred.t().mm(centred) / 49;
+  const double mu_error = (from_features.mu - f.mean(0)).abs().max().item<double>();
+  const double sigma_error = (from_features.sigma - cov).abs().max().item<double>();
+  std::printf("[evidence] pool_3 -> mu, sigma: max errors %.2g, %.2g (tolerance 1e-12)\n", mu_error,
+              sigma_error);
+  EXPECT_LT(mu_error, 1e-12);
+  EXPECT_LT(sigma_error, 1e-12);
+  EXPECT_EQ(from_features.count, 50);
+
+  data::write_npz((dir / "stats.npz").string(), {{"mu", f.mean(0)}, {"sigma", cov}});
+  const ReferenceStats given = load_reference_stats((dir / "stats.npz").string());
+  EXPECT_FALSE(given.features.defined());
+  // The same statistics up to rounding: FID ~ 0 (the square-root trace carries ~1e-7 of tr S).
+  const double fid = frechet_distance(given.mu, given.sigma, from_features.mu, from_features.sigma);
+  std::printf("[evidence] FID of identical statistics: %.2g (tolerance 1e-6)\n", fid);
+  EXPECT_LT(std::abs(fid), 1e-6);
+  EXPECT_NE(given.checksum, from_features.checksum);
+
+  data::write_npz((dir / "wrong.npz").string(), {{"mu", f.mean(0)}});
+  EXPECT_THROW(load_reference_stats((dir / "wrong.npz").string()), core::UsageError);
+  data::write_npz((dir / "shape.npz").string(),
+                  {{"mu", f.mean(0)}, {"sigma", at::eye(3, at::kDouble)}});
+  EXPECT_THROW(load_reference_stats((dir / "shape.npz").string()), core::UsageError);
+}
+
+}  // namespace
+}  // namespace sgm::eval
