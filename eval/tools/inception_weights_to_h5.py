@@ -32,17 +32,17 @@ def main():
     parser.add_argument("pth", help="pt_inception-2015-12-05-6726825d.pth")
     parser.add_argument("out", help="output .h5 (eval.inception_weights)")
     args = parser.parse_args()
-    try:
-        import h5py
-        import torch
-    except ImportError as e:
-        sys.exit(f"inception_weights_to_h5: needs torch and h5py ({e})")
     if not os.path.isfile(args.pth):
         sys.exit(f"inception_weights_to_h5: {args.pth}: no such file")
     sha = sha256_of(args.pth)
     if not sha.startswith(EXPECTED_PREFIX):
         sys.exit(f"inception_weights_to_h5: {args.pth}: SHA-256 {sha[:16]}... does not start "
                  f"with {EXPECTED_PREFIX} (not pytorch-fid's FID Inception weights)")
+    try:
+        import h5py
+        import torch
+    except ImportError as e:
+        sys.exit(f"inception_weights_to_h5: needs torch and h5py ({e})")
     state = torch.load(args.pth, map_location="cpu", weights_only=True)
     if not isinstance(state, dict) or "fc.weight" not in state:
         sys.exit(f"inception_weights_to_h5: {args.pth}: not an Inception-v3 state_dict")
