@@ -95,10 +95,6 @@ std::string RoundStore::path(std::int64_t round) const { return round_path(dir_,
 
 bool RoundStore::has(std::int64_t round) const { return fs::exists(path(round)); }
 
-std::map<std::string, at::Tensor> RoundStore::read(std::int64_t round) const {
-  return data::read_numpy_arrays(path(round));
-}
-
 void RoundStore::run(const RoundPlan& plan, const Compute& compute,
                      const std::function<void(std::int64_t)>& after_round) {
   std::int64_t first = 0;

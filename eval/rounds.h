@@ -63,7 +63,6 @@ class RoundStore {
   const std::string& dir() const { return dir_; }
   std::string path(std::int64_t round) const;
   bool has(std::int64_t round) const;
-  std::map<std::string, at::Tensor> read(std::int64_t round) const;
 
   // Runs the rounds of `plan` not yet on disk. `compute(begin, size)` returns this rank's arrays
   // for items [begin, begin + size) (size may be 0); rank 0 writes each gathered round, then
