@@ -13,6 +13,8 @@ compare=$2
 src=$3
 mpiexec=$4
 W2=("$mpiexec" -np 2 --oversubscribe --bind-to none)
+# One intra-op thread per rank (W=2 ranks get one anyway): MKL's multithreaded AVX-512 GEMM is
+# not run-to-run reproducible, which would break the bit-identical comparisons of tests 2 and 4.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
@@ -26,7 +28,8 @@ train() {  # train WORKDIR N_ITERS [LAUNCHER...] [-- SGM-TRAIN OPTIONS...]
   "${launcher[@]}" "$bin/sgm-train" --config "$src/configs/small/ncsnpp_ve_16px.cfg" \
     --data.path="$tmp/data" --training.batch_size=8 --training.n_iters="$n" --training.log_freq=4 \
     --training.snapshot_freq=1000 --training.snapshot_freq_for_preemption=2 --optim.warmup=2 \
-    --training.snapshot_sampling="${SAMPLING:-false}" --dist.device=cpu --workdir "$w" "$@" \
+    --training.snapshot_sampling="${SAMPLING:-false}" --dist.device=cpu --dist.threads=1 \
+    --workdir "$w" "$@" \
     > "$w.log" 2>&1
 }
 export_to() { "$bin/sgm-eval" export --checkpoint "$1" --out "$2" > /dev/null || { echo "FAIL: export $1"; fail=1; }; }
