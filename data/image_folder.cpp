@@ -34,8 +34,10 @@ std::vector<fs::path> images_in(const fs::path& dir) {
   return files;
 }
 
-// Decodes one file to uint8 [H, W, C]; centre-crops and resizes when resolution > 0.
-at::Tensor load(const fs::path& path, std::int64_t resolution, std::int64_t channels) {
+}  // namespace
+
+at::Tensor read_image(const std::string& file, std::int64_t resolution, std::int64_t channels) {
+  const fs::path path(file);
   int w = 0, h = 0, c = 0;
   unsigned char* pixels = stbi_load(path.c_str(), &w, &h, &c, static_cast<int>(channels));
   if (pixels == nullptr)
@@ -57,8 +59,6 @@ at::Tensor load(const fs::path& path, std::int64_t resolution, std::int64_t chan
   return out;
 }
 
-}  // namespace
-
 ImageSet read_image_folder(const std::string& dir, std::int64_t resolution, std::int64_t channels) {
   if (!fs::is_directory(dir)) throw core::UsageError("image folder " + dir + " does not exist");
   if (channels != 1 && channels != 3) throw core::UsageError("--channels must be 1 or 3");
@@ -79,7 +79,7 @@ ImageSet read_image_folder(const std::string& dir, std::int64_t resolution, std:
   std::vector<at::Tensor> images;
   std::vector<int> labels;
   for (const auto& [path, label] : files) {
-    images.push_back(load(path, resolution, channels));
+    images.push_back(read_image(path, resolution, channels));
     if (images.back().sizes() != images.front().sizes()) {
       throw core::UsageError(fmt::format(
           "{}: {}x{} differs from {}x{} of {} (give --resolution to resize)", path.string(),

@@ -33,6 +33,10 @@ void write_cifar10_batch(const std::string& path, const at::Tensor& images,
 // images must already share one size. Files are taken in sorted path order.
 ImageSet read_image_folder(const std::string& dir, std::int64_t resolution, std::int64_t channels);
 
+// Decodes one PNG/JPEG file to uint8 [H, W, channels]; with `resolution` > 0, centre-cropped to
+// a square and resized to resolution^2 as read_image_folder does. Errors name the file.
+at::Tensor read_image(const std::string& path, std::int64_t resolution, std::int64_t channels);
+
 // Writes uint8 [H, W, C] as a PNG (sample grids, tests).
 void write_png(const std::string& path, const at::Tensor& image);
 

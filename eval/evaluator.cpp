@@ -116,28 +116,32 @@ std::vector<ResultRecord> Evaluator::evaluate(const Weights& w) {
                                                shape.image_size};
 
   const bool kid = detector_ && detector_->reference.features.defined();
+  const std::string samples_dir = o_.samples.task == "sample" ? "samples" : o_.samples.task;
   if (o_.sampling &&
       !recorded(w.step, sample_metrics(detector_ != nullptr, kid), samples_config())) {
     const std::string config = samples_config();
     const SampleSummary s =
         draw_sample_rounds(network(), sample_shape, shape.centered, o_.samples,
                            detector_ ? detector_->net.get() : nullptr, weights_id,
-                           (dir / "samples").string(), comm_, device_);
+                           (dir / samples_dir).string(), comm_, device_);
     if (comm_.rank() == 0) {
       const SamplingOptions& so = o_.samples.sampling;
-      const std::string sampler =
+      std::string sampler =
           so.method == "ode"
               ? fmt::format("ode {} rtol {} atol {}", so.ode_solver, so.rtol, so.atol)
               : fmt::format("pc {}/{} snr {}", so.predictor, so.corrector, so.snr);
+      if (so.method == "ode" && so.ode_solver == "edm_heun")
+        sampler = fmt::format("ode edm_heun {} steps rho {}", so.edm.steps, so.edm.rho);
+      if (o_.samples.task != "sample") sampler = o_.samples.task + ", " + sampler;
       std::map<std::string, std::string> details{{"sampler", sampler},
                                                  {"seed", std::to_string(o_.samples.seed)},
                                                  {"reference_nfe", std::to_string(s.reference_nfe)},
-                                                 {"samples", (dir / "samples").string()}};
+                                                 {"samples", (dir / samples_dir).string()}};
       record("nfe", s.nfe_mean, 0, s.count, s.nfe_mean, config, sampler, details);
       if (detector_) {
         const ImageMetrics m =
-            image_metrics((dir / "samples").string(), o_.samples.num_samples, o_.samples.batch_size,
-                          detector_->reference, o_.metrics);
+            image_metrics((dir / samples_dir).string(), o_.samples.num_samples,
+                          o_.samples.batch_size, detector_->reference, o_.metrics);
         const std::string quantize =
             o_.samples.quantize == data::Quantize::kTruncate ? "truncate" : "round";
         details["reference"] = detector_->reference.path;

@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <memory>
+#include <optional>
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -9,6 +11,9 @@
 
 #include "data/image_set.h"
 #include "data/numpy_arrays.h"
+#include "data/sharded_dataset.h"
+#include "eval/controllable.h"
+#include "eval/dataset_batch.h"
 #include "eval/image_features.h"
 #include "eval/metrics.h"
 #include "trainer/core/error.h"
@@ -17,31 +22,86 @@
 namespace sgm::eval {
 namespace fs = std::filesystem;
 
+namespace {
+
+// The known images of a controllable task (eval/controllable.h), by sample index.
+class Condition {
+ public:
+  Condition(const SampleJobOptions& o, const std::vector<std::int64_t>& shape,
+            const at::Device& device)
+      : task_(o.task), device_(device), rng_(o.seed) {
+    if (task_ == "sample") return;
+    if (task_ != "inpaint" && task_ != "colorize") {
+      throw core::UsageError(
+          fmt::format("eval.task = '{}': expected sample, inpaint or colorize", task_));
+    }
+    if (o.condition_data.empty())
+      throw core::UsageError(fmt::format("eval.data_path: eval.task = {} needs images", task_));
+    dataset_ = std::make_unique<data::ShardedDataset>(o.condition_data);
+    if (dataset_->channels() != shape[0] || dataset_->height() != shape[1] ||
+        dataset_->width() != shape[2]) {
+      throw core::UsageError(fmt::format("{}: images are {}x{}x{}, the model's {}x{}x{}",
+                                         o.condition_data, dataset_->channels(), dataset_->height(),
+                                         dataset_->width(), shape[0], shape[1], shape[2]));
+    }
+    if (task_ == "colorize" && shape[0] != 3)
+      throw core::UsageError("eval.task = colorize needs 3-channel images");
+    if (task_ == "inpaint") mask_ = inpainting_mask(o.mask, shape[1], shape[2]).to(device);
+  }
+
+  // The constraint of the samples `indices` (image i mod size); none for plain sampling.
+  std::optional<Constraint> of(const at::Tensor& indices, bool centered) const {
+    if (!dataset_) return std::nullopt;
+    const at::Tensor known = dataset_batch(*dataset_, indices.remainder(dataset_->size()), indices,
+                                           centered, false, rng_)
+                                 .to(device_);
+    return task_ == "inpaint" ? inpainting(known, mask_) : colorization(greyscale(known));
+  }
+
+ private:
+  std::string task_;
+  at::Device device_;
+  core::CounterRng rng_;
+  std::unique_ptr<data::ShardedDataset> dataset_;
+  at::Tensor mask_;
+};
+
+}  // namespace
+
 std::string sample_manifest(const SampleJobOptions& o, const std::string& weights_id,
                             bool features) {
   const SamplingOptions& s = o.sampling;
-  const nlohmann::json j = {
-      {"kind", "samples"},
-      {"weights", weights_id},
-      {"seed", o.seed},
-      {"num_samples", o.num_samples},
-      {"batch_size", o.batch_size},
-      {"quantize", o.quantize == data::Quantize::kTruncate ? "truncate" : "round"},
-      {"features", features},
-      {"sampler",
-       {{"method", s.method},
-        {"predictor", s.predictor},
-        {"corrector", s.corrector},
-        {"n_steps_each", s.n_steps_each},
-        {"snr", s.snr},
-        {"noise_removal", s.noise_removal},
-        {"probability_flow", s.probability_flow},
-        {"eps", s.eps},
-        {"paper_order", s.paper_order},
-        {"batch_norms", s.batch_norms},
-        {"ode_solver", s.ode_solver},
-        {"rtol", s.rtol},
-        {"atol", s.atol}}}};
+  nlohmann::json j = {{"kind", "samples"},
+                      {"weights", weights_id},
+                      {"seed", o.seed},
+                      {"num_samples", o.num_samples},
+                      {"batch_size", o.batch_size},
+                      {"quantize", o.quantize == data::Quantize::kTruncate ? "truncate" : "round"},
+                      {"features", features},
+                      {"sampler",
+                       {{"method", s.method},
+                        {"predictor", s.predictor},
+                        {"corrector", s.corrector},
+                        {"n_steps_each", s.n_steps_each},
+                        {"snr", s.snr},
+                        {"noise_removal", s.noise_removal},
+                        {"probability_flow", s.probability_flow},
+                        {"eps", s.eps},
+                        {"paper_order", s.paper_order},
+                        {"batch_norms", s.batch_norms},
+                        {"ode_solver", s.ode_solver},
+                        {"rtol", s.rtol},
+                        {"atol", s.atol}}}};
+  if (o.task != "sample") {
+    j["task"] = {{"name", o.task}, {"data", o.condition_data}};
+    if (o.task == "inpaint") j["task"]["mask"] = o.mask;
+  }
+  if (s.method == "ode" && s.ode_solver == "edm_heun") {
+    j["sampler"]["edm"] = {{"steps", s.edm.steps},         {"rho", s.edm.rho},
+                           {"sigma_min", s.edm.sigma_min}, {"sigma_max", s.edm.sigma_max},
+                           {"churn", s.edm.churn},         {"s_min", s.edm.s_min},
+                           {"s_max", s.edm.s_max},         {"s_noise", s.edm.s_noise}};
+  }
   return j.dump(2) + "\n";
 }
 
@@ -50,6 +110,7 @@ SampleSummary draw_sample_rounds(const EvalNetwork& net, const std::vector<std::
                                  FidInceptionImpl* inception, const std::string& weights_id,
                                  const std::string& dir, dist::Communicator& comm,
                                  const at::Device& device) {
+  const Condition condition(o, shape, device);
   RoundStore store(dir, sample_manifest(o, weights_id, inception != nullptr), comm);
   const RoundPlan plan{o.num_samples, o.batch_size};
   // Langevin's batch norms over the whole round, whatever the world size: a sum in float64. A
@@ -77,12 +138,17 @@ SampleSummary draw_sample_rounds(const EvalNetwork& net, const std::vector<std::
         std::int64_t reference_nfe = 0;
         if (size > 0 || collective) {
           stand_in = size == 0;
-          const Samples s =
-              draw_samples(net.sde, net.score, stand_in ? at::zeros({1}, at::kLong) : indices,
-                           shape, o.seed, o.sampling, device, round_mean);
+          const at::Tensor drawn = stand_in ? at::zeros({1}, at::kLong) : indices;
+          const std::optional<Constraint> constraint = condition.of(drawn, centered);
+          const Samples s = draw_samples(net.sde, net.score, drawn, shape, o.seed, o.sampling,
+                                         device, round_mean, constraint ? &*constraint : nullptr);
           if (size > 0) {
             images = data::to_uint8(s.x, centered, o.quantize);
             nfe = at::tensor(s.nfe, at::kLong);
+            if (constraint) {
+              out.emplace_back("inputs", data::to_uint8(visible_input(*constraint, centered),
+                                                        centered, data::Quantize::kRound));
+            }
           }
           reference_nfe = s.reference_nfe;
         }
@@ -108,12 +174,18 @@ SampleSummary draw_sample_rounds(const EvalNetwork& net, const std::vector<std::
     const at::Tensor nfe = concatenate_rounds(dir, plan, "nfe");
     summary.nfe_mean = nfe.to(at::kDouble).mean().item<double>();
     summary.reference_nfe = concatenate_rounds(dir, plan, "reference_nfe").max().item<int64_t>();
-    const at::Tensor first = data::read_numpy_arrays(round_path(dir, 0)).at("samples");
-    const std::int64_t n = std::min(o.grid, first.size(0));
+    const auto round0 = data::read_numpy_arrays(round_path(dir, 0));
+    const std::int64_t n = std::min(o.grid, round0.at("samples").size(0));
+    at::Tensor shown = round0.at("samples").narrow(0, 0, n);
+    auto columns = static_cast<std::int64_t>(std::ceil(std::sqrt(static_cast<double>(n))));
+    if (round0.count("inputs") != 0) {
+      // Input and result side by side.
+      shown = at::stack({round0.at("inputs").narrow(0, 0, n), shown}, 1).flatten(0, 1);
+      columns *= 2;
+    }
     if (n > 0) {
-      const auto columns = static_cast<std::int64_t>(std::ceil(std::sqrt(static_cast<double>(n))));
       const std::string path = (fs::path(dir) / "grid.png").string();
-      data::write_png(path + ".tmp", data::tile_images(first.narrow(0, 0, n), columns));
+      data::write_png(path + ".tmp", data::tile_images(shown, columns));
       fs::rename(path + ".tmp", path);
     }
   }

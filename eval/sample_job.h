@@ -30,6 +30,12 @@ struct SampleJobOptions {
   data::Quantize quantize = data::Quantize::kTruncate;  // score_sde's uint8 conversion
   std::int64_t feature_batch = 200;                     // Inception batch per rank
   std::int64_t grid = 64;                               // samples in grid.png
+  // Controllable generation (eval/controllable.h): sample i inpaints or colourises image
+  // i mod size of `condition_data`; the rounds also store the visible input ("inputs") and
+  // grid.png shows input and result side by side.
+  std::string task = "sample";     // sample | inpaint | colorize
+  std::string mask = "left_half";  // inpaint: eval.mask
+  std::string condition_data;      // dataset directory of the images to complete
 };
 
 struct SampleSummary {

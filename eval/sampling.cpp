@@ -6,6 +6,7 @@
 #include <ATen/core/grad_mode.h>
 #include <fmt/format.h>
 
+#include "eval/controllable.h"
 #include "eval/pc_steps.h"
 #include "eval/rk45.h"
 #include "eval/sample_noise.h"
@@ -21,17 +22,28 @@ at::Tensor full_time(double t, std::int64_t B, const at::Device& device) {
 
 Samples pc_sampler(std::shared_ptr<const sde::SDE> sde, const sde::ScoreFn& score,
                    SampleNoise& noise, const SamplingOptions& o, double eps,
-                   const at::Device& device, const BatchMean& batch_mean) {
+                   const at::Device& device, const BatchMean& batch_mean,
+                   const Constraint* constraint) {
   std::int64_t calls = 0;
   StepContext context{sde, score, &noise, &calls, sde->N(), batch_mean};
   if (!context.batch_mean) {
     context.batch_mean = [](const at::Tensor& v) { return v.mean().expand({v.size(0)}); };
   }
-  const UpdateFn predictor = make_predictor(o.predictor, context, o.probability_flow);
-  const UpdateFn corrector =
-      make_corrector(o.corrector, context, o.snr, o.n_steps_each, o.batch_norms);
+  UpdateFn predictor = make_predictor(o.predictor, context, o.probability_flow);
+  UpdateFn corrector = make_corrector(o.corrector, context, o.snr, o.n_steps_each, o.batch_norms);
   const std::int64_t B = noise.batch(), N = sde->N();
   at::Tensor x = sde->prior_sampling(noise.normal(core::RngStream::kPrior, 0));
+  if (constraint != nullptr) {
+    // Controllable generation: the known part is projected after every update.
+    x = constrained_prior(*constraint, x);
+    auto constrained = [&](UpdateFn update) -> UpdateFn {
+      return [update, constraint, sde, &noise](const at::Tensor& state, const at::Tensor& t) {
+        return project(*constraint, *sde, update(state, t).x, t, noise.next());
+      };
+    };
+    predictor = constrained(predictor);
+    corrector = constrained(corrector);
+  }
   at::Tensor mean = x;
   // t_i = linspace(T, eps, N)[i], in float32 as torch.linspace makes it.
   const at::Tensor times = at::linspace(sde->T(), eps, N, at::TensorOptions().dtype(at::kFloat));
@@ -71,6 +83,13 @@ Samples ode_sampler(std::shared_ptr<const sde::SDE> sde, const sde::ScoreFn& sco
   const at::Tensor x0 = sde->prior_sampling(noise.normal(core::RngStream::kPrior, 0));
   Samples out;
   at::Tensor x;
+  if (o.ode_solver == "edm_heun") {
+    const EdmResult r = edm_heun(*sde, score, noise, eps, o.edm, device);
+    out.x = r.x;
+    out.nfe.assign(static_cast<std::size_t>(B), r.nfe);
+    out.reference_nfe = r.nfe;
+    return out;
+  }
   if (o.ode_solver == "rk45") {
     Rk45Options ro;
     ro.rtol = o.rtol;
@@ -141,7 +160,15 @@ void validate(const SamplingOptions& o, const std::string& sde_name) {
   one_of("sampling.predictor", o.predictor,
          {"euler_maruyama", "reverse_diffusion", "ancestral_sampling", "none"});
   one_of("sampling.corrector", o.corrector, {"langevin", "ald", "none"});
-  one_of("sampling.ode_solver", o.ode_solver, {"rk45", "euler", "heun"});
+  one_of("sampling.ode_solver", o.ode_solver, {"rk45", "euler", "heun", "edm_heun"});
+  const EdmOptions& e = o.edm;
+  if (e.steps < 2) throw core::UsageError("sampling.edm_steps must be >= 2");
+  if (!(e.rho > 0)) throw core::UsageError("sampling.edm_rho must be > 0");
+  if (!(e.sigma_min > 0) || !(e.sigma_max > e.sigma_min))
+    throw core::UsageError("sampling.edm_sigma_min/max: need 0 < edm_sigma_min < edm_sigma_max");
+  if (!(e.churn >= 0) || !(e.s_noise > 0) || !(e.s_min <= e.s_max))
+    throw core::UsageError(
+        "sampling.edm_churn must be >= 0, edm_s_noise > 0 and edm_s_min <= edm_s_max");
   if (o.method == "pc" && o.corrector != "none" && sde_name == "subvpsde") {
     throw core::UsageError(fmt::format(
         "sampling.corrector = {} with subvpsde: the reference has no sub-VP alphas", o.corrector));
@@ -156,12 +183,16 @@ void validate(const SamplingOptions& o, const std::string& sde_name) {
 Samples draw_samples(std::shared_ptr<const sde::SDE> sde, const sde::ScoreFn& score,
                      const at::Tensor& indices, const std::vector<std::int64_t>& shape,
                      std::uint64_t seed, const SamplingOptions& o, const at::Device& device,
-                     const BatchMean& batch_mean) {
+                     const BatchMean& batch_mean, const Constraint* constraint) {
   at::NoGradGuard no_grad;
   SampleNoise noise(seed, indices, shape, device);
   const double eps = o.eps > 0 ? o.eps : default_sampling_eps(*sde);
+  if (constraint != nullptr && o.method != "pc") {
+    throw core::UsageError(fmt::format(
+        "inpainting and colorization run the PC sampler: sampling.method = {}", o.method));
+  }
   if (o.method == "ode") return ode_sampler(sde, score, indices, noise, shape, o, eps, device);
-  return pc_sampler(sde, score, noise, o, eps, device, batch_mean);
+  return pc_sampler(sde, score, noise, o, eps, device, batch_mean, constraint);
 }
 
 }  // namespace sgm::eval

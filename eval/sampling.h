@@ -13,6 +13,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "eval/edm_heun.h"
 #include "trainer/sde/sde.h"
 
 namespace sgm::eval {
@@ -34,9 +35,12 @@ struct SamplingOptions {
   // per-sample rule is batch-free but biased upwards in variance at small dimension (a step
   // size that depends on the state).
   bool batch_norms = true;
-  std::string ode_solver = "rk45";  // rk45 | euler | heun (fixed steps: the SDE's N)
+  // rk45 | euler | heun (fixed steps: the SDE's N) | edm_heun (EDM's schedule, `edm`; ends at
+  // noise level 0, so without the denoising step)
+  std::string ode_solver = "rk45";
   double rtol = 1e-5;
   double atol = 1e-5;
+  EdmOptions edm;
 };
 
 // Throws core::UsageError naming the sampling.* key for a value or combination that the
@@ -53,11 +57,13 @@ struct Samples {
 // float32 inputs). `shape` is one sample's shape.
 // `batch_mean` maps this rank's per-sample values [B] to the mean over the whole global batch
 // (all ranks): Langevin's batch norms. Empty: the mean over this rank's B samples.
+// `constraint` (inpainting, colourisation; eval/controllable.h) needs the PC sampler.
 using BatchMean = std::function<at::Tensor(const at::Tensor& per_sample)>;
+struct Constraint;
 Samples draw_samples(std::shared_ptr<const sde::SDE> sde, const sde::ScoreFn& score,
                      const at::Tensor& indices, const std::vector<std::int64_t>& shape,
                      std::uint64_t seed, const SamplingOptions& options, const at::Device& device,
-                     const BatchMean& batch_mean = {});
+                     const BatchMean& batch_mean = {}, const Constraint* constraint = nullptr);
 
 // The default last time of sampling for an SDE (score_sde's sampling_eps).
 double default_sampling_eps(const sde::SDE& sde);

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "eval/controllable.h"
 #include "eval/likelihood.h"
 #include "trainer/core/checksum.h"
 #include "trainer/core/error.h"
@@ -29,6 +30,14 @@ eval::SamplingOptions sampling_options(const cli::SamplingSection& s) {
   o.ode_solver = s.ode_solver;
   o.rtol = s.rtol;
   o.atol = s.atol;
+  o.edm.steps = s.edm_steps;
+  o.edm.rho = s.edm_rho;
+  o.edm.sigma_min = s.edm_sigma_min;
+  o.edm.sigma_max = s.edm_sigma_max;
+  o.edm.churn = s.edm_churn;
+  o.edm.s_min = s.edm_s_min;
+  o.edm.s_max = s.edm_s_max;
+  o.edm.s_noise = s.edm_s_noise;
   return o;
 }
 
@@ -55,6 +64,20 @@ eval::EvaluationOptions evaluation_options(const cli::Config& c, const std::stri
   o.samples.quantize = e.quantize == "round" ? data::Quantize::kRound : data::Quantize::kTruncate;
   o.samples.feature_batch = e.feature_batch;
   o.samples.grid = e.grid;
+  o.samples.task = e.task;
+  o.samples.mask = e.mask;
+  o.samples.condition_data = !e.data_path.empty() ? e.data_path : c.data.path;
+  if (o.sampling && e.task != "sample") {
+    if (e.task != "inpaint" && e.task != "colorize")
+      throw core::UsageError("eval.task = '" + e.task + "': expected sample, inpaint or colorize");
+    if (o.samples.condition_data.empty())
+      throw core::UsageError("eval.data_path: eval.task = " + e.task + " needs images to complete");
+    if (!fs::is_directory(o.samples.condition_data))
+      throw core::UsageError(o.samples.condition_data + ": no such dataset directory");
+    if (c.sampling.method != "pc")
+      throw core::UsageError("sampling.method: eval.task = " + e.task + " needs the PC sampler");
+    if (e.task == "inpaint") eval::inpainting_mask(e.mask, c.data.image_size, c.data.image_size);
+  }
   o.inception_weights = e.inception_weights;
   o.ref_stats = e.ref_stats;
   // fid needs both files (the Evaluator names the missing key); a sweep computes the image

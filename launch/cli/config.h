@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -52,9 +53,17 @@ struct SamplingSection {
   double eps = 0;            // last time of sampling; 0: 1e-5 for vesde, 1e-3 for vpsde/subvpsde
   bool paper_order = false;  // predictor then corrector (the paper's Algorithm 1)
   bool batch_norms = true;   // Langevin step size from norms over the global batch (reference)
-  std::string ode_solver = "rk45";  // rk45 | euler | heun
+  std::string ode_solver = "rk45";  // rk45 | euler | heun | edm_heun
   double rtol = 1e-5;
   double atol = 1e-5;
+  std::int64_t edm_steps = 18;  // EDM's Heun schedule (eval/edm_heun.h)
+  double edm_rho = 7;
+  double edm_sigma_min = 0.002;
+  double edm_sigma_max = 80;
+  double edm_churn = 0;
+  double edm_s_min = 0;
+  double edm_s_max = std::numeric_limits<double>::infinity();
+  double edm_s_noise = 1;
 };
 
 struct EvalSection {
@@ -80,6 +89,8 @@ struct EvalSection {
   std::int64_t kid_subset_size = 1000;
   bool stats_features = false;      // sgm-eval stats also writes pool_3 (for KID)
   std::int64_t grid = 64;           // samples in each checkpoint's grid.png
+  std::string task = "sample";      // sample | inpaint | colorize (eval/controllable.h)
+  std::string mask = "left_half";   // inpaint: left_half | top_half | center | FILE.png
   std::int64_t bpd_passes = 0;      // 0: 5 over the test split, 1 over train (score_sde)
   std::int64_t bpd_max_images = 0;  // 0: the whole split
   double bpd_rtol = 1e-5;

@@ -240,9 +240,20 @@ void KeyTable::bind_all(Config& c) {
   add("sampling.batch_norms", c.sampling.batch_norms,
       "Langevin step size from norms averaged over the global batch (reference) or per sample");
   add("sampling.ode_solver", c.sampling.ode_solver,
-      "probability-flow ODE solver: rk45 (adaptive) | euler | heun (model.num_scales steps)");
+      "probability-flow ODE solver: rk45 (adaptive) | euler | heun (model.num_scales steps) | "
+      "edm_heun (EDM's schedule, sampling.edm_*)");
   add("sampling.rtol", c.sampling.rtol, "RK45 relative tolerance of the ODE sampler");
   add("sampling.atol", c.sampling.atol, "RK45 absolute tolerance of the ODE sampler");
+  add("sampling.edm_steps", c.sampling.edm_steps, "EDM Heun: noise levels N (NFE 2N - 1)");
+  add("sampling.edm_rho", c.sampling.edm_rho, "EDM Heun: schedule exponent rho");
+  add("sampling.edm_sigma_min", c.sampling.edm_sigma_min,
+      "EDM Heun: smallest noise level (raised to the SDE's level at sampling.eps)");
+  add("sampling.edm_sigma_max", c.sampling.edm_sigma_max,
+      "EDM Heun: largest noise level (lowered to the SDE's level at T)");
+  add("sampling.edm_churn", c.sampling.edm_churn, "EDM Heun: S_churn (0: deterministic)");
+  add("sampling.edm_s_min", c.sampling.edm_s_min, "EDM Heun: churn only at noise >= S_min");
+  add("sampling.edm_s_max", c.sampling.edm_s_max, "EDM Heun: churn only at noise <= S_max");
+  add("sampling.edm_s_noise", c.sampling.edm_s_noise, "EDM Heun: S_noise (churn noise scale)");
 
   section("eval", "[eval] (score_sde: config.eval)");
   add("eval.begin_ckpt", c.eval.begin_ckpt, "first snapshot index of a sweep");
@@ -274,6 +285,11 @@ void KeyTable::bind_all(Config& c) {
   add("eval.stats_features", c.eval.stats_features,
       "sgm-eval stats also stores the features (pool_3, 8 KiB per image) for KID");
   add("eval.grid", c.eval.grid, "samples shown in each checkpoint's grid.png");
+  add("eval.task", c.eval.task,
+      "sample | inpaint | colorize: complete the images of eval.data_path (else data.path) with "
+      "the PC sampler");
+  add("eval.mask", c.eval.mask,
+      "inpaint: known region, left_half | top_half | center | FILE.png (white = known)");
   add("eval.bpd_passes", c.eval.bpd_passes,
       "passes over the split, each with fresh dequantisation (0: 5 for test, 1 for train)");
   add("eval.bpd_max_images", c.eval.bpd_max_images, "only the first N images (0: the whole split)");

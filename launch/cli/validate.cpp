@@ -144,7 +144,14 @@ void validate_training_and_sampling(const Config& c) {
   at_least<std::int64_t>("sampling.n_steps_each", s.n_steps_each, 1);
   positive("sampling.snr", s.snr);
   at_least("sampling.eps", s.eps, 0.0);
-  one_of("sampling.ode_solver", s.ode_solver, {"rk45", "euler", "heun"});
+  one_of("sampling.ode_solver", s.ode_solver, {"rk45", "euler", "heun", "edm_heun"});
+  at_least<std::int64_t>("sampling.edm_steps", s.edm_steps, 2);
+  positive("sampling.edm_rho", s.edm_rho);
+  positive("sampling.edm_sigma_min", s.edm_sigma_min);
+  positive("sampling.edm_s_noise", s.edm_s_noise);
+  at_least("sampling.edm_churn", s.edm_churn, 0.0);
+  if (!(s.edm_sigma_max > s.edm_sigma_min))
+    fail("sampling.edm_sigma_max", "must be larger than sampling.edm_sigma_min");
   positive("sampling.rtol", s.rtol);
   positive("sampling.atol", s.atol);
   if (s.predictor == "ancestral_sampling" && t.sde == "subvpsde") {
@@ -177,6 +184,7 @@ void validate_rest(const Config& c) {
   one_of("eval.quantize", e.quantize, {"truncate", "round"});
   at_least<std::int64_t>("eval.feature_batch", e.feature_batch, 1);
   at_least<std::int64_t>("eval.is_splits", e.is_splits, 1);
+  one_of("eval.task", e.task, {"sample", "inpaint", "colorize"});
   at_least<std::int64_t>("eval.kid_subsets", e.kid_subsets, 1);
   at_least<std::int64_t>("eval.kid_subset_size", e.kid_subset_size, 2);
   at_least<std::int64_t>("eval.grid", e.grid, 0);
