@@ -133,6 +133,10 @@ std::vector<ResultRecord> Evaluator::evaluate(const Weights& w) {
       if (so.method == "ode" && so.ode_solver == "edm_heun")
         sampler = fmt::format("ode edm_heun {} steps rho {}", so.edm.steps, so.edm.rho);
       if (o_.samples.task != "sample") sampler = o_.samples.task + ", " + sampler;
+      if (!o_.samples.classifier.empty()) {
+        sampler += fmt::format(", guided by {} (label {}, scale {})", o_.samples.classifier,
+                               o_.samples.class_label, o_.samples.guidance_scale);
+      }
       std::map<std::string, std::string> details{{"sampler", sampler},
                                                  {"seed", std::to_string(o_.samples.seed)},
                                                  {"reference_nfe", std::to_string(s.reference_nfe)},

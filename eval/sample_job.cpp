@@ -12,10 +12,12 @@
 #include "data/image_set.h"
 #include "data/numpy_arrays.h"
 #include "data/sharded_dataset.h"
+#include "eval/classifier_guidance.h"
 #include "eval/controllable.h"
 #include "eval/dataset_batch.h"
 #include "eval/image_features.h"
 #include "eval/metrics.h"
+#include "trainer/core/checksum.h"
 #include "trainer/core/error.h"
 #include "trainer/core/log.h"
 
@@ -49,6 +51,7 @@ class Condition {
     if (task_ == "inpaint") mask_ = inpainting_mask(o.mask, shape[1], shape[2]).to(device);
   }
 
+  bool active() const { return dataset_ != nullptr; }
   // The constraint of the samples `indices` (image i mod size); none for plain sampling.
   std::optional<Constraint> of(const at::Tensor& indices, bool centered) const {
     if (!dataset_) return std::nullopt;
@@ -96,6 +99,13 @@ std::string sample_manifest(const SampleJobOptions& o, const std::string& weight
     j["task"] = {{"name", o.task}, {"data", o.condition_data}};
     if (o.task == "inpaint") j["task"]["mask"] = o.mask;
   }
+  if (!o.classifier.empty()) {
+    j["classifier"] = {{"path", o.classifier},
+                       {"checksum", core::hex64(core::file_checksum(o.classifier))},
+                       {"label", o.class_label},
+                       {"classes", o.num_classes},
+                       {"scale", o.guidance_scale}};
+  }
   if (s.method == "ode" && s.ode_solver == "edm_heun") {
     j["sampler"]["edm"] = {{"steps", s.edm.steps},         {"rho", s.edm.rho},
                            {"sigma_min", s.edm.sigma_min}, {"sigma_max", s.edm.sigma_max},
@@ -111,6 +121,9 @@ SampleSummary draw_sample_rounds(const EvalNetwork& net, const std::vector<std::
                                  const std::string& dir, dist::Communicator& comm,
                                  const at::Device& device) {
   const Condition condition(o, shape, device);
+  ClassifierFn classifier;
+  if (!o.classifier.empty())
+    classifier = load_torchscript_classifier(o.classifier, net.sde, device);
   RoundStore store(dir, sample_manifest(o, weights_id, inception != nullptr), comm);
   const RoundPlan plan{o.num_samples, o.batch_size};
   // Langevin's batch norms over the whole round, whatever the world size: a sum in float64. A
@@ -134,24 +147,34 @@ SampleSummary draw_sample_rounds(const EvalNetwork& net, const std::vector<std::
         std::vector<std::int64_t> image_shape{size, shape[1], shape[2], shape[0]};
         Arrays out{{"indices", indices}};
         at::Tensor images = at::empty(image_shape, at::kByte);
+        at::Tensor inputs = at::empty(image_shape, at::kByte);  // controllable tasks
+        at::Tensor labels = at::empty({size}, at::kLong);       // classifier guidance
         at::Tensor nfe = at::zeros({size}, at::kLong);
         std::int64_t reference_nfe = 0;
         if (size > 0 || collective) {
           stand_in = size == 0;
           const at::Tensor drawn = stand_in ? at::zeros({1}, at::kLong) : indices;
           const std::optional<Constraint> constraint = condition.of(drawn, centered);
-          const Samples s = draw_samples(net.sde, net.score, drawn, shape, o.seed, o.sampling,
-                                         device, round_mean, constraint ? &*constraint : nullptr);
+          sde::ScoreFn score = net.score;
+          if (classifier) {
+            const at::Tensor classes = sample_labels(drawn, o.class_label, o.num_classes);
+            score = guided_score(score, classifier, classes.to(device), o.guidance_scale);
+            if (size > 0) labels = classes;
+          }
+          const Samples s = draw_samples(net.sde, score, drawn, shape, o.seed, o.sampling, device,
+                                         round_mean, constraint ? &*constraint : nullptr);
           if (size > 0) {
             images = data::to_uint8(s.x, centered, o.quantize);
             nfe = at::tensor(s.nfe, at::kLong);
-            if (constraint) {
-              out.emplace_back("inputs", data::to_uint8(visible_input(*constraint, centered),
-                                                        centered, data::Quantize::kRound));
-            }
+            // The same conversion as the samples: known pixels come out identical.
+            if (constraint)
+              inputs = data::to_uint8(visible_input(*constraint, centered), centered, o.quantize);
           }
           reference_nfe = s.reference_nfe;
         }
+        // Every rank stores the same arrays (possibly empty): rank 0 gathers them.
+        if (condition.active()) out.emplace_back("inputs", inputs);
+        if (classifier) out.emplace_back("labels", labels);
         out.emplace_back("samples", images);
         out.emplace_back("nfe", nfe);
         out.emplace_back("reference_nfe", at::full({size}, reference_nfe, at::kLong));

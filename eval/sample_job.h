@@ -36,6 +36,13 @@ struct SampleJobOptions {
   std::string task = "sample";     // sample | inpaint | colorize
   std::string mask = "left_half";  // inpaint: eval.mask
   std::string condition_data;      // dataset directory of the images to complete
+  // Class-conditional sampling (eval/classifier_guidance.h): a TorchScript classifier guides
+  // sample i to class_label, or to i mod num_classes when class_label < 0; rounds store
+  // "labels".
+  std::string classifier;
+  std::int64_t class_label = -1;
+  std::int64_t num_classes = 10;
+  double guidance_scale = 1;
 };
 
 struct SampleSummary {

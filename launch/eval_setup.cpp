@@ -67,6 +67,12 @@ eval::EvaluationOptions evaluation_options(const cli::Config& c, const std::stri
   o.samples.task = e.task;
   o.samples.mask = e.mask;
   o.samples.condition_data = !e.data_path.empty() ? e.data_path : c.data.path;
+  o.samples.classifier = e.classifier;
+  o.samples.class_label = e.class_label;
+  o.samples.num_classes = e.num_classes;
+  o.samples.guidance_scale = e.guidance_scale;
+  if (o.sampling && !e.classifier.empty() && !fs::is_regular_file(e.classifier))
+    throw core::UsageError("eval.classifier: " + e.classifier + " does not exist");
   if (o.sampling && e.task != "sample") {
     if (e.task != "inpaint" && e.task != "colorize")
       throw core::UsageError("eval.task = '" + e.task + "': expected sample, inpaint or colorize");

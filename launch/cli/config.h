@@ -91,6 +91,10 @@ struct EvalSection {
   std::int64_t grid = 64;           // samples in each checkpoint's grid.png
   std::string task = "sample";      // sample | inpaint | colorize (eval/controllable.h)
   std::string mask = "left_half";   // inpaint: left_half | top_half | center | FILE.png
+  std::string classifier;           // TorchScript noise-conditional classifier: guidance
+  std::int64_t class_label = -1;    // guided label of every sample; -1: sample i gets i mod K
+  std::int64_t num_classes = 10;    // K
+  double guidance_scale = 1;        // w in s + w grad log p(y | x, t)
   std::int64_t bpd_passes = 0;      // 0: 5 over the test split, 1 over train (score_sde)
   std::int64_t bpd_max_images = 0;  // 0: the whole split
   double bpd_rtol = 1e-5;

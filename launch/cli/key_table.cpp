@@ -290,6 +290,13 @@ void KeyTable::bind_all(Config& c) {
       "the PC sampler");
   add("eval.mask", c.eval.mask,
       "inpaint: known region, left_half | top_half | center | FILE.png (white = known)");
+  add("eval.classifier", c.eval.classifier,
+      "class-conditional sampling: TorchScript classifier file, forward(x, sigma) -> logits");
+  add("eval.class_label", c.eval.class_label,
+      "the class of every guided sample; -1: sample i gets class i mod eval.num_classes");
+  add("eval.num_classes", c.eval.num_classes, "classes of the guiding classifier");
+  add("eval.guidance_scale", c.eval.guidance_scale,
+      "weight of the classifier gradient (1: the conditional score, as the paper)");
   add("eval.bpd_passes", c.eval.bpd_passes,
       "passes over the split, each with fresh dequantisation (0: 5 for test, 1 for train)");
   add("eval.bpd_max_images", c.eval.bpd_max_images, "only the first N images (0: the whole split)");

@@ -185,6 +185,9 @@ void validate_rest(const Config& c) {
   at_least<std::int64_t>("eval.feature_batch", e.feature_batch, 1);
   at_least<std::int64_t>("eval.is_splits", e.is_splits, 1);
   one_of("eval.task", e.task, {"sample", "inpaint", "colorize"});
+  at_least<std::int64_t>("eval.num_classes", e.num_classes, 1);
+  at_least<std::int64_t>("eval.class_label", e.class_label, -1);
+  if (e.class_label >= e.num_classes) fail("eval.class_label", "must be below eval.num_classes");
   at_least<std::int64_t>("eval.kid_subsets", e.kid_subsets, 1);
   at_least<std::int64_t>("eval.kid_subset_size", e.kid_subset_size, 2);
   at_least<std::int64_t>("eval.grid", e.grid, 0);

@@ -5,6 +5,8 @@
 #   2. a sweep stopped by SIGUSR1 exits 3 and, rerun, ends with the records of an uninterrupted
 #      sweep; a snapshot beyond the finished run is reported, not waited for; a missing one
 #      with eval.wait_timeout fails after the timeout; results.csv/jsonl and plots exist;
+#   1b. inpainting, colourisation and classifier guidance (a TorchScript stand-in classifier)
+#      on 1 and 2 ranks agree;
 #   3. bad input exits 2 naming the key, and writes nothing.
 # The detector is make_test_inception's stand-in (deterministic weights): the values are not
 # real FIDs, the plumbing and the agreement are what is tested.
@@ -59,6 +61,27 @@ grep -h "bpd =" log1 log2
 # differs at 1e-7 and RK45's step control (per sample) amplifies it up to its own tolerance; on
 # one rank, batch 4 vs batch 1 differs the same way (5.6e-5 relative, NFE 212 vs 170).
 compare run1/eval/ckpt-00000020/bpd-test run2/eval/ckpt-00000020/bpd-test bpd 1e-3
+
+echo "== 1b. inpainting, colourisation and classifier guidance: 1 rank vs 2 ranks"
+"$testbin/make_test_classifier" classifier.pt 3 16 16 10 > /dev/null || exit 1
+task() {  # task NAME OPTIONS...: sample on run1 (1 rank) and run2 (2 ranks), compare
+  local name=$1 dir=eval/ckpt-00000020/$2
+  shift 2
+  local opts=(--eval.num_samples=5 --eval.batch_size=4 --sampling.snr=0.05 "$@")
+  "$bin/sgm-eval" sample --workdir run1 "${opts[@]}" > log1 2>&1 || { fail "$name"; tail -n 3 log1; }
+  mpi2 "$bin/sgm-eval" sample --workdir run2 "${opts[@]}" > log2 2>&1 || { fail "$name np2"; tail -n 3 log2; }
+  compare run1/$dir run2/$dir samples 0.02
+  [ -s run1/$dir/grid.png ] || fail "$name: no grid.png"
+}
+task inpaint inpaint --eval.task=inpaint --eval.mask=center --eval.data_path=test
+compare run1/eval/ckpt-00000020/inpaint run2/eval/ckpt-00000020/inpaint inputs 0
+task colorize colorize --eval.task=colorize --eval.data_path=test
+task guided samples --eval.classifier=classifier.pt --eval.class_label=-1
+compare run1/eval/ckpt-00000020/samples run2/eval/ckpt-00000020/samples labels 0
+"$bin/sgm-eval" sample --workdir run1 --eval.task=inpaint --eval.data_path=test --eval.mask=nowhere > log 2>&1
+rc=$?
+echo "[evidence] a bad mask: exit $rc: $(tail -n 1 log)"
+[ $rc -eq 2 ] && grep -q "eval.mask" log || fail "bad eval.mask"
 
 echo "== 2. sweeps: stop and resume, never-written and missing snapshots"
 sweep=("${common[@]}" --eval.ref_stats=ref1.npz --eval.enable_sampling=true

@@ -86,6 +86,15 @@ torch::Tensor GaussianMixtureScore::log_density(const torch::Tensor& x_in,
   return torch::logsumexp(torch::stack(terms, 0), 0);
 }
 
+torch::Tensor GaussianMixtureScore::log_posterior(const torch::Tensor& x_in,
+                                                  const torch::Tensor& t_in) const {
+  torch::Tensor x = x_in.to(torch::kDouble);
+  std::vector<torch::Tensor> terms;
+  for (const Component& c : components(x, t_in.to(torch::kDouble).to(x.device())))
+    terms.push_back(c.log_weighted_density);
+  return torch::log_softmax(torch::stack(terms, 1), 1);
+}
+
 torch::Tensor GaussianMixtureScore::score(const torch::Tensor& x_in,
                                           const torch::Tensor& t_in) const {
   torch::Tensor x = x_in.to(torch::kDouble);

@@ -26,6 +26,8 @@ class GaussianMixtureScore : public ScoreModel {
   torch::Tensor score(const torch::Tensor& x, const torch::Tensor& t) const;
   // log p_t(x) per sample [B].
   torch::Tensor log_density(const torch::Tensor& x, const torch::Tensor& t) const;
+  // log p_t(k | x), the exact noise-conditional classifier of the components: [B, K].
+  torch::Tensor log_posterior(const torch::Tensor& x, const torch::Tensor& t) const;
   // Time of a label (inverse of the label rule).
   torch::Tensor time_of(const torch::Tensor& labels) const;
   // Mean coefficient a(t), added variance v(t) and the std the score wrapper divides by.
