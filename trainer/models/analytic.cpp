@@ -77,22 +77,23 @@ std::vector<GaussianMixtureScore::Component> GaussianMixtureScore::components(
   return out;
 }
 
-torch::Tensor GaussianMixtureScore::log_density(const torch::Tensor& x_in,
-                                                const torch::Tensor& t_in) const {
+torch::Tensor GaussianMixtureScore::log_weighted_densities(const torch::Tensor& x_in,
+                                                           const torch::Tensor& t_in) const {
   torch::Tensor x = x_in.to(torch::kDouble);
   std::vector<torch::Tensor> terms;
   for (const Component& c : components(x, t_in.to(torch::kDouble).to(x.device())))
     terms.push_back(c.log_weighted_density);
-  return torch::logsumexp(torch::stack(terms, 0), 0);
+  return torch::stack(terms, 1);
 }
 
-torch::Tensor GaussianMixtureScore::log_posterior(const torch::Tensor& x_in,
-                                                  const torch::Tensor& t_in) const {
-  torch::Tensor x = x_in.to(torch::kDouble);
-  std::vector<torch::Tensor> terms;
-  for (const Component& c : components(x, t_in.to(torch::kDouble).to(x.device())))
-    terms.push_back(c.log_weighted_density);
-  return torch::log_softmax(torch::stack(terms, 1), 1);
+torch::Tensor GaussianMixtureScore::log_density(const torch::Tensor& x,
+                                                const torch::Tensor& t) const {
+  return torch::logsumexp(log_weighted_densities(x, t), 1);
+}
+
+torch::Tensor GaussianMixtureScore::log_posterior(const torch::Tensor& x,
+                                                  const torch::Tensor& t) const {
+  return torch::log_softmax(log_weighted_densities(x, t), 1);
 }
 
 torch::Tensor GaussianMixtureScore::score(const torch::Tensor& x_in,

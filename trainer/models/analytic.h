@@ -43,6 +43,8 @@ class GaussianMixtureScore : public ScoreModel {
     torch::Tensor score;
   };
   std::vector<Component> components(const torch::Tensor& x, const torch::Tensor& t) const;
+  // log(w_k N_k(x)) of every component: [B, K].
+  torch::Tensor log_weighted_densities(const torch::Tensor& x, const torch::Tensor& t) const;
 
   ModelOptions o_;
   DataShape data_;
