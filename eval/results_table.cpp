@@ -1,14 +1,17 @@
 #include "eval/results_table.h"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/error.h"
+#include "trainer/core/log.h"
 
 namespace sgm::eval {
 namespace fs = std::filesystem;
@@ -46,9 +49,52 @@ std::string csv(const std::string& s) {
   return out + "\"";
 }
 
+// Several jobs may add to one table at once (the array tasks of slurm/eval_sweep.sbatch): each
+// addition re-reads the file under a lock. The lock is a directory, because mkdir is atomic on
+// every shared file system (NFS, Lustre, GPFS) while flock/fcntl locks are not reliable on all of
+// them. A lock older than kStaleSeconds belongs to a job killed inside the few milliseconds it
+// is held, and is broken with a warning.
+class TableLock {
+ public:
+  explicit TableLock(const fs::path& dir) : path_(dir / "results.lock") {
+    constexpr double kStaleSeconds = 60, kGiveUpSeconds = 600;
+    fs::create_directories(dir);
+    const auto start = std::chrono::steady_clock::now();
+    std::error_code ec;
+    while (!fs::create_directory(path_, ec)) {
+      if (ec) throw core::Error(fmt::format("cannot lock {}: {}", path_.string(), ec.message()));
+      const auto age = fs::file_time_type::clock::now() - fs::last_write_time(path_, ec);
+      if (!ec && std::chrono::duration<double>(age).count() > kStaleSeconds) {
+        core::log::warn("{}: breaking a lock older than {} s (its job was killed)", path_.string(),
+                        kStaleSeconds);
+        fs::remove_all(path_, ec);
+        continue;
+      }
+      if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >
+          kGiveUpSeconds) {
+        throw core::Error(
+            fmt::format("{} held for more than {} s", path_.string(), kGiveUpSeconds));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  ~TableLock() {
+    std::error_code ec;
+    fs::remove(path_, ec);
+  }
+  TableLock(const TableLock&) = delete;
+  TableLock& operator=(const TableLock&) = delete;
+
+ private:
+  fs::path path_;
+};
+
 }  // namespace
 
-ResultsTable::ResultsTable(std::string dir) : dir_(std::move(dir)) {
+ResultsTable::ResultsTable(std::string dir) : dir_(std::move(dir)) { load(); }
+
+void ResultsTable::load() {
+  records_.clear();
   const fs::path path = fs::path(dir_) / "results.jsonl";
   std::ifstream in(path);
   std::string line;
@@ -71,6 +117,8 @@ bool ResultsTable::has(std::int64_t step, const std::string& metric,
 }
 
 void ResultsTable::add(const ResultRecord& record) {
+  const TableLock lock(dir_);
+  load();  // what other jobs added meanwhile
   records_.erase(std::remove_if(records_.begin(), records_.end(),
                                 [&](const ResultRecord& r) {
                                   return r.step == record.step && r.metric == record.metric &&

@@ -29,12 +29,15 @@ class ResultsTable {
   // Reads DIR/results.jsonl when it exists; a malformed line is a core::UsageError naming it.
   explicit ResultsTable(std::string dir);
   bool has(std::int64_t step, const std::string& metric, const std::string& config) const;
-  // Adds (or replaces the same step, metric and config) and rewrites both files.
+  // Adds (or replaces the same step, metric and config) and rewrites both files. Other processes
+  // may add to the same table concurrently (sweep array tasks): the addition re-reads the file
+  // under a lock directory (DIR/results.lock), so no job's records are lost.
   void add(const ResultRecord& record);
   const std::vector<ResultRecord>& records() const { return records_; }
   const std::string& dir() const { return dir_; }
 
  private:
+  void load();
   void write() const;
   std::string dir_;
   std::vector<ResultRecord> records_;
