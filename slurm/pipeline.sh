@@ -137,9 +137,11 @@ echo "training:   job $train_id ($nodes node(s) x $tasks rank(s), log $workdir/s
 if [ -n "$watch" ]; then
   timeout=$(awk -v h="$watch" 'BEGIN{printf "%d", h * 3600}')
   # shellcheck disable=SC2046
+  # It starts once training has started (after:), and waits for the run directory.
   submit watch_id --job-name=sgm-eval-watch --time="$eval_time" $(resources "$eval_gpus" "$eval_tasks" 1) \
-    --output="$workdir/slurm-eval-watch-%j.out" "$SGM_ROOT/slurm/eval_sweep.sbatch" \
-    --workdir "$workdir" "${extra[@]}" "${eval_opts_no_range[@]}" \
+    --dependency=after:"$train_id" --output="$workdir/slurm-eval-watch-%j.out" \
+    "$SGM_ROOT/slurm/eval_sweep.sbatch" --workdir "$workdir" --wait-for-run "$timeout" \
+    "${extra[@]}" "${eval_opts_no_range[@]}" \
     --eval.begin_ckpt="$begin" --eval.end_ckpt="$end" --eval.wait_timeout="$timeout"
   echo "watching:   job $watch_id (evaluates snapshots as they appear, waits up to ${watch} h for each)"
 fi

@@ -6,7 +6,8 @@
 #   1. the job stopped after a checkpoint (exit 3), requeued itself, resumed in the same log,
 #      and finished;
 #   2. its final weights equal those of an uninterrupted run (mpirun -np 2, same options);
-#   3. the evaluation array (afterok) ran once per snapshot and merged one results table;
+#   3. the evaluation array (afterok) ran once per snapshot and, with the sweep that watched
+#      training (--watch), merged one results table;
 #   4. the mpirun launcher (SGM_LAUNCHER=mpirun) runs the ranks inside the allocation too.
 # Skips (exit 77) with the reason when Slurm is not installed or its daemons cannot run here.
 # The daemons are stopped and the files removed at exit.
@@ -48,7 +49,7 @@ config=$src/configs/small/ncsnpp_ve_16px.cfg
 
 cd "$src" || exit 1
 SGM_BIN=$bin SGM_LAUNCHER=srun bash slurm/pipeline.sh --config "$config" --workdir "$tmp/run" \
-  --gpus-per-node 0 --tasks-per-node 2 --cpus-per-task 1 --eval-gpus 0 --time 10:00 \
+  --gpus-per-node 0 --tasks-per-node 2 --cpus-per-task 1 --eval-gpus 0 --time 10:00 --watch 0.05 \
   --eval-time 10:00 --eval-args "--eval.begin_ckpt=1 --eval.end_ckpt=4 --eval.enable_loss=false
   --eval.enable_sampling=true --eval.num_samples=2 --eval.batch_size=2 --sampling.method=ode
   --sampling.rtol=1e-2 --sampling.atol=1e-2" -- "${train_opts[@]}" --training.n_iters=80 \
@@ -82,9 +83,13 @@ echo "== 3. the evaluation array, once per snapshot, one table"
 eval_logs=("$tmp"/run/slurm-eval-*_*.out)
 echo "[evidence] ${#eval_logs[@]} array task logs; $(cat "${eval_logs[@]}" | grep -c 'sweep: 1 evaluated') evaluated one snapshot each"
 [ ${#eval_logs[@]} -eq 4 ] || fail "expected 4 array tasks, found ${#eval_logs[@]}"
+# A snapshot the watching sweep already evaluated is recorded before its array task runs.
 for f in "${eval_logs[@]}"; do
-  grep -q "sweep: 1 evaluated, 0 recorded before" "$f" || { fail "$f"; tail -n 3 "$f"; }
+  grep -qE "sweep: (1 evaluated, 0|0 evaluated, 1) recorded before" "$f" || { fail "$f"; tail -n 3 "$f"; }
 done
+watch_log=$(ls "$tmp"/run/slurm-eval-watch-*.out)
+echo "[evidence] watching sweep (during training): $(grep -c ': nfe = ' "$watch_log") snapshot(s) evaluated; $(grep 'finished with' "$watch_log")"
+grep -q "finished with exit code 0" "$watch_log" || { fail "the watching sweep"; tail -n 3 "$watch_log"; }
 cut -d, -f1-3 "$tmp/run/eval/results.csv"
 steps=$(tail -n +2 "$tmp/run/eval/results.csv" | cut -d, -f1 | sort -n | tr '\n' ' ')
 [ "$steps" = "20 40 60 80 " ] || fail "results.csv steps: '$steps', expected 20 40 60 80"
