@@ -10,7 +10,8 @@ cd "$src" || exit 1
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 scripts=(slurm/train.sbatch slurm/eval_sweep.sbatch slurm/pipeline.sh slurm/common.sh slurm/site.sh
-         launch/mpirun_sgm tests/slurm/slurm_test.sh tests/slurm/local_cluster.sh)
+         launch/mpirun_sgm launch/test launch/quickstart tests/slurm/slurm_test.sh
+         tests/slurm/local_cluster.sh)
 for s in "${scripts[@]}"; do bash -n "$s" || fail "bash -n $s"; done
 if command -v shellcheck > /dev/null; then
   if shellcheck -x "${scripts[@]}"; then
@@ -23,6 +24,9 @@ else
 fi
 for s in slurm/train.sbatch slurm/eval_sweep.sbatch slurm/pipeline.sh launch/mpirun_sgm; do
   bash "$s" --help | grep -q "^usage:" || fail "$s --help"
+done
+for s in launch/test launch/quickstart; do
+  [ -n "$(bash "$s" --help)" ] || fail "$s --help"
 done
 
 expect_error() {  # expect_error WORDS COMMAND...: exit 2 and a message containing WORDS
@@ -48,6 +52,7 @@ expect_error "unknown option" bash slurm/pipeline.sh --config configs/small/ncsn
 expect_error "--gpus-per-node x" bash slurm/pipeline.sh --config configs/small/ncsnpp_ve_16px.cfg --workdir "$tmp/p" --gpus-per-node x
 expect_error "model.nme" bash slurm/pipeline.sh --config configs/small/ncsnpp_ve_16px.cfg --workdir "$tmp/p" --dry-run -- --model.nme=x
 expect_error "--bind sideways" bash launch/mpirun_sgm --bind sideways -- "$bin/sgm-train"
+expect_error "unknown option" bash launch/quickstart --bogus
 SGM_BIN=/nowhere expect_error "build sgm first" bash slurm/pipeline.sh --config configs/small/ncsnpp_ve_16px.cfg --workdir "$tmp/p"
 
 # The commands the pipeline would submit: snapshots 1..4 of 80 steps every 20, two per task.
