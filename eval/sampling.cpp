@@ -80,16 +80,16 @@ Samples ode_sampler(std::shared_ptr<const sde::SDE> sde, const sde::ScoreFn& sco
   const std::int64_t B = noise.batch();
   std::vector<std::int64_t> full{B};
   full.insert(full.end(), shape.begin(), shape.end());
-  const at::Tensor x0 = sde->prior_sampling(noise.normal(core::RngStream::kPrior, 0));
   Samples out;
-  at::Tensor x;
-  if (o.ode_solver == "edm_heun") {
+  if (o.ode_solver == "edm_heun") {  // draws its own prior, scaled to its first noise level
     const EdmResult r = edm_heun(*sde, score, noise, eps, o.edm, device);
     out.x = r.x;
     out.nfe.assign(static_cast<std::size_t>(B), r.nfe);
     out.reference_nfe = r.nfe;
     return out;
   }
+  const at::Tensor x0 = sde->prior_sampling(noise.normal(core::RngStream::kPrior, 0));
+  at::Tensor x;
   if (o.ode_solver == "rk45") {
     Rk45Options ro;
     ro.rtol = o.rtol;
