@@ -1,8 +1,10 @@
-// Communication benchmark (issue: communication). Run under mpirun with W ranks:
+// Communication benchmark. Run under mpirun with W ranks, or alone on one GPU:
 //   mpirun -np 2 build/bench/comm_bench [--max-mb 256] [--steps 3] [--cuda]
+//   build/bench/comm_bench --cuda --nccl-single-rank   (one GPU: a one-rank NCCL communicator)
 // 1. All-reduce bus bandwidth over message sizes through dist::Communicator, side by side with a
 //    plain blocking MPI_Allreduce of the same buffer (CPU tensors; NCCL with --cuda).
-//    busbw = bytes / time * 2 (W - 1) / W (nccl-tests' definition).
+//    busbw = bytes / time * 2 (W - 1) / W (nccl-tests' definition); at W = 1 there is no bus, so
+//    the table gives algbw = bytes / time: what one call through the communicator costs.
 // 2. Exposed communication per training step for gradients the size of
 //    ve/cifar10_ncsnpp_continuous (15 Linear(2048, 2048) layers: 62.9M parameters, 251.8 MB
 //    fp32), batch 32 per rank: step time with no communication, with the reducer's bucketed
@@ -38,8 +40,9 @@ void bandwidth_table(sgm::dist::Communicator& comm, const at::TensorOptions& opt
   const int W = comm.world_size();
   if (main) {
     std::printf(
-        "\n| message | sgm all_reduce ms | busbw GB/s | plain MPI_Allreduce ms | busbw GB/s "
-        "| sgm / plain time |\n|---|---|---|---|---|---|\n");
+        "\n| message | sgm all_reduce ms | %s GB/s | plain MPI_Allreduce ms | busbw GB/s "
+        "| sgm / plain time |\n|---|---|---|---|---|---|\n",
+        W > 1 ? "busbw" : "algbw");
   }
   for (std::int64_t bytes = 4096; bytes <= static_cast<std::int64_t>(max_mb * 1048576);
        bytes *= 4) {
@@ -52,7 +55,7 @@ void bandwidth_table(sgm::dist::Communicator& comm, const at::TensorOptions& opt
     if (t.is_cuda()) t.cpu();  // waits for the device
     const double ours = slowest(comm, seconds(start) / reps);
     double plain = 0;
-    if (!t.is_cuda()) {
+    if (!t.is_cuda() && W > 1) {
       MPI_Barrier(MPI_COMM_WORLD);
       start = std::chrono::steady_clock::now();
       for (int i = 0; i < reps; ++i) {
@@ -61,7 +64,7 @@ void bandwidth_table(sgm::dist::Communicator& comm, const at::TensorOptions& opt
       }
       plain = slowest(comm, seconds(start) / reps);
     }
-    const double gb = static_cast<double>(bytes) * 2.0 * (W - 1) / W / 1e9;
+    const double gb = static_cast<double>(bytes) * (W > 1 ? 2.0 * (W - 1) / W : 1.0) / 1e9;
     if (main) {
       const std::string size = bytes < 1048576 ? std::to_string(bytes / 1024) + " KiB"
                                                : std::to_string(bytes / 1048576) + " MiB";
@@ -122,20 +125,31 @@ int main(int argc, char** argv) {
   double max_mb = 256;
   int steps = 3;
   bool cuda = false;
+  sgm::dist::CommOptions comm_options;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--max-mb") && i + 1 < argc) max_mb = std::stod(argv[++i]);
-    if (!std::strcmp(argv[i], "--steps") && i + 1 < argc) steps = std::stoi(argv[++i]);
-    if (!std::strcmp(argv[i], "--cuda")) cuda = true;
+    if (!std::strcmp(argv[i], "--max-mb") && i + 1 < argc) {
+      max_mb = std::stod(argv[++i]);
+    } else if (!std::strcmp(argv[i], "--steps") && i + 1 < argc) {
+      steps = std::stoi(argv[++i]);
+    } else if (!std::strcmp(argv[i], "--cuda")) {
+      cuda = true;
+    } else if (!std::strcmp(argv[i], "--nccl-single-rank")) {
+      comm_options.nccl_single_rank = true;
+    } else {
+      std::fprintf(stderr, "comm_bench: unknown option %s\n", argv[i]);
+      return 2;
+    }
   }
   sgm::dist::install_terminate_handler();
   sgm::dist::ContextOptions options;
   options.device = cuda ? "cuda" : "cpu";
   sgm::dist::Context context(options);
-  sgm::dist::Communicator comm(context);
+  sgm::dist::Communicator comm(context, comm_options);
   const bool main_rank = context.is_main();
   if (main_rank) {
-    std::printf("%d ranks, device %s, %d threads per rank\n", context.world_size(),
-                context.device().str().c_str(), context.threads());
+    std::printf("%d ranks, device %s, %d threads per rank%s\n", context.world_size(),
+                context.device().str().c_str(), context.threads(),
+                comm_options.nccl_single_rank ? ", one-rank NCCL communicator" : "");
   }
   bandwidth_table(comm, at::TensorOptions().dtype(at::kFloat).device(context.device()), max_mb,
                   main_rank);

@@ -3,11 +3,15 @@
 # fp32, TF32, bf16 autocast, channels-last, bf16 + channels-last. Prints images/s and the ratio
 # to fp32 (ratios, because these machines are noisy).
 #   bench/train_bench.sh [--device cpu|cuda] [--config FILE] [--batch N] [--steps N]
-#                        [--resolution N] [--launcher "mpirun -np 8"]
+#                        [--resolution N] [--launcher "mpirun -np 8"] [--set "--key=value ..."]
+#                        [--variants "fp32 tf32 bf16 channels_last bf16+channels_last"]
+#                        [--json FILE]
+# --set passes more options to every sgm-train run; --json writes the table as JSON as well.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${SGM_BIN:-$here/build/launch}
 device=cpu config=$here/configs/small/ncsnpp_ve_16px.cfg batch=16 steps=20 resolution=16 launcher=""
+extra="" json="" variants="fp32 tf32 bf16 channels_last bf16+channels_last"
 while [ $# -gt 0 ]; do
   case $1 in
     --device) device=$2; shift 2 ;;
@@ -16,7 +20,10 @@ while [ $# -gt 0 ]; do
     --steps) steps=$2; shift 2 ;;
     --resolution) resolution=$2; shift 2 ;;
     --launcher) launcher=$2; shift 2 ;;
-    -h | --help) sed -n 2,6p "$0"; exit 0 ;;
+    --set) extra=$2; shift 2 ;;
+    --variants) variants=$2; shift 2 ;;
+    --json) json=$2; shift 2 ;;
+    -h | --help) sed -n 2,10p "$0"; exit 0 ;;
     *) echo "train_bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -33,7 +40,7 @@ measure() {  # measure NAME OPTIONS...
   $launcher "$bin/sgm-train" --config "$config" --data.path="$tmp/data" --data.image_size="$resolution" \
     --training.batch_size="$batch" --training.n_iters="$steps" --training.log_freq=$((steps / 2)) \
     --training.snapshot_freq=$((steps * 10)) --training.snapshot_freq_for_preemption=$((steps * 10)) \
-    --training.snapshot_sampling=false --dist.device="$device" --workdir "$tmp/$name" "$@" \
+    --training.snapshot_sampling=false --dist.device="$device" --workdir "$tmp/$name" $extra "$@" \
     > "$tmp/$name.log" 2>&1 || { echo "train_bench.sh: run '$name' failed:" >&2; tail -n 3 "$tmp/$name.log" >&2; exit 1; }
   # the two records: images/s since the start at the half and at the end -> second half alone
   python3 - "$tmp/$name/metrics.jsonl" "$steps" "$batch" << 'PY'
@@ -46,13 +53,32 @@ print(f"{(steps - steps // 2) * batch / (t_all - t_half):.1f}", r[-1].get("gpu_p
 PY
 }
 printf '%-24s %12s %10s %14s\n' option images/s ratio gpu_peak_MiB
-base=""
-for variant in "fp32" "tf32 --training.tf32=true" "bf16 --training.autocast=bf16" \
-  "channels_last --training.channels_last=true" \
-  "bf16+channels_last --training.autocast=bf16 --training.channels_last=true"; do
-  read -r name options <<< "$variant"
+base="" rows=()
+for name in $variants; do
+  case $name in
+    fp32) options="" ;;
+    tf32) options="--training.tf32=true" ;;
+    bf16) options="--training.autocast=bf16" ;;
+    channels_last) options="--training.channels_last=true" ;;
+    bf16+channels_last) options="--training.autocast=bf16 --training.channels_last=true" ;;
+    *) echo "train_bench.sh: unknown variant '$name'" >&2; exit 2 ;;
+  esac
   # shellcheck disable=SC2086
-  read -r ips gpu <<< "$(measure "$name" $options)"
+  out=$(measure "$name" $options) || exit 1
+  read -r ips gpu <<< "$out"
   [ -z "$base" ] && base=$ips
-  printf '%-24s %12s %10s %14s\n' "$name" "$ips" "$(python3 -c "print(f'{$ips / $base:.2f}')")" "$gpu"
+  ratio=$(python3 -c "print(f'{$ips / $base:.2f}')")
+  printf '%-24s %12s %10s %14s\n' "$name" "$ips" "$ratio" "$gpu"
+  rows+=("$name $ips $ratio $gpu")
 done
+if [ -n "$json" ]; then
+  printf '%s\n' "${rows[@]}" | python3 -c '
+import json, sys
+rows = []
+for line in sys.stdin:
+    name, ips, ratio, gpu = line.split()
+    rows.append({"option": name, "images_per_second": float(ips), "ratio_to_first": float(ratio),
+                 "gpu_peak_mib": None if gpu == "-" else float(gpu)})
+json.dump(rows, open(sys.argv[1], "w"), indent=2)
+' "$json"
+fi

@@ -58,6 +58,7 @@ train::TrainOptions train_options(const sgm::cli::Parsed& parsed) {
   o.precision.autocast = c.training.autocast;
   o.precision.tf32 = c.training.tf32;
   o.precision.channels_last = c.training.channels_last;
+  o.precision.deterministic = c.training.deterministic;
   return o;
 }
 

@@ -39,6 +39,7 @@ struct TrainingSection {
   std::string autocast = "none";           // none | bf16 (forward pass under autocast)
   bool tf32 = false;                       // TF32 in cuBLAS and cuDNN
   bool channels_last = false;              // NHWC input batches
+  bool deterministic = false;              // deterministic CUDA kernels (bit-reproducible on GPU)
 };
 
 struct SamplingSection {

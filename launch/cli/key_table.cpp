@@ -221,6 +221,9 @@ void KeyTable::bind_all(Config& c) {
       "allow TF32 in fp32 matmuls (cuBLAS) and convolutions (cuDNN); off keeps fp32 numerics");
   add("training.channels_last", c.training.channels_last,
       "feed the model channels-last (NHWC) batches; convolutions follow the input's layout");
+  add("training.deterministic", c.training.deterministic,
+      "deterministic CUDA kernels (cuDNN, cuBLAS, ATen): bit-reproducible GPU runs and resumes, "
+      "slower; CPU runs are reproducible either way");
 
   section("sampling", "[sampling] (score_sde: config.sampling)");
   add("sampling.method", c.sampling.method, "pc (predictor-corrector) | ode (probability flow)");
@@ -377,6 +380,9 @@ void KeyTable::bind_all(Config& c) {
   add("dist.bucket_mb", c.reducer.bucket_mb, "size of the other gradient buckets (MiB)");
   add("dist.reduce_bf16", c.reducer.reduce_bf16,
       "all-reduce gradients in bfloat16 (halves the traffic; for slow networks)");
+  add("dist.nccl_single_rank", c.comm.nccl_single_rank,
+      "at world size 1 on a GPU, still run the collectives through a one-rank NCCL communicator "
+      "(to test and measure the NCCL path)");
 
   for (const auto& s : sections_) all_.add(*s.description);
 }

@@ -4,12 +4,15 @@
 //   images_f32 match within max|ours - ref| <= 1e-4 max|ref| per tensor.
 // - Files with `fid` (metric arithmetic): mu/sigma recomputed from the features, the Fréchet
 //   distance within 1e-6 relative, KID on the given subsets and IS (10 splits) within 1e-6.
+// MetricParityCuda (label gpu, skips without a GPU): the Inception cases on CUDA in fp32 (TF32
+// off in cuBLAS and cuDNN), same tolerance; the network's output comes back to the host.
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include "data/named_arrays.h"
@@ -44,7 +47,7 @@ void expect_relative(double ours, double ref, double tolerance, const std::strin
   EXPECT_LE(rel, tolerance) << what;
 }
 
-void check_inception(const data::NamedArrayFile& file) {
+void check_inception(const data::NamedArrayFile& file, const at::Device& device) {
   const std::string name = base(file.path());
   ASSERT_NE(file.string_attribute("fill_rule").find("splitmix64(k * 2^32 + i)"), std::string::npos)
       << name << ": the fill rule is not the one this test implements";
@@ -60,6 +63,7 @@ void check_inception(const data::NamedArrayFile& file) {
   std::printf("[evidence] %s: %zu state_dict keys and shapes match torchvision's names\n",
               name.c_str(), keys.size());
   load_state(*net, testing::fill_rule_weights(keys), name);
+  net->to(device);
   torch::NoGradGuard no_grad;
   std::size_t groups = 0;
   for (const std::string& group : file.names("/")) {
@@ -69,9 +73,10 @@ void check_inception(const data::NamedArrayFile& file) {
     const at::Tensor u8 = file.read(group + "/images_u8");
     EXPECT_TRUE(at::equal(u8.permute({0, 3, 1, 2}).to(at::kFloat).div(255), images))
         << group << ": images_f32 is not images_u8 / 255";
-    const InceptionOutput out = net->forward(images);
-    expect_close(out.pool3, file.read(group + "/pool3"), 1e-4, name + " " + group + " pool3");
-    expect_close(out.logits, file.read(group + "/logits"), 1e-4, name + " " + group + " logits");
+    const InceptionOutput out = net->forward(images.to(device));
+    const std::string what = name + " " + group + " on " + device.str();
+    expect_close(out.pool3.cpu(), file.read(group + "/pool3"), 1e-4, what + " pool3");
+    expect_close(out.logits.cpu(), file.read(group + "/logits"), 1e-4, what + " logits");
   }
   EXPECT_GT(groups, 0u) << name << ": no group with images_f32";
 }
@@ -111,13 +116,28 @@ TEST(MetricParity, EveryFixture) {
     SCOPED_TRACE(path);
     const data::NamedArrayFile file(path);
     if (file.has_attribute("key_order_json")) {
-      check_inception(file);
+      check_inception(file, at::kCPU);
     } else if (file.has("fid")) {
       check_metrics(file);
     } else {
       ADD_FAILURE() << path << ": neither an Inception (key_order_json) nor a metric (fid) fixture";
     }
   }
+}
+
+TEST(MetricParityCuda, InceptionFixturesInFp32) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device visible";
+  at::globalContext().setAllowTF32CuBLAS(false);
+  at::globalContext().setAllowTF32CuDNN(false);
+  std::size_t cases = 0;
+  for (const std::string& path : testing::fixture_files("metrics")) {
+    SCOPED_TRACE(path);
+    const data::NamedArrayFile file(path);
+    if (!file.has_attribute("key_order_json")) continue;
+    check_inception(file, at::Device(at::kCUDA, 0));
+    ++cases;
+  }
+  EXPECT_GT(cases, 0u) << "no Inception fixture in $SGM_FIXTURES/metrics";
 }
 
 }  // namespace

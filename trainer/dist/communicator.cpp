@@ -23,7 +23,21 @@ Communicator::Communicator(const Context& context, CommOptions options)
     throw core::UsageError(
         fmt::format("dist.timeout = {} must be positive (seconds)", options_.timeout_seconds));
   }
-  if (world_size_ == 1) return;
+  if (world_size_ == 1) {
+    if (!options_.nccl_single_rank) return;
+#ifdef SGM_HAVE_CUDA
+    const char* why = "";
+    if (context.device().is_cuda()) {
+      nccl_ = std::make_unique<NcclBackend>(context.device().index(), *recorder_);
+      return;
+    }
+#else
+    const char* why = " (this build of sgm has no CUDA/NCCL support)";
+#endif
+    throw core::UsageError(
+        fmt::format("dist.nccl_single_rank = true needs a CUDA device, but this rank runs on {}{}",
+                    context.device().str(), why));
+  }
   const MPI_Comm world = world_comm(context);
   const bool multiple = context.mpi_thread_level() >= MPI_THREAD_MULTIPLE;
   mpi_ = std::make_unique<MpiBackend>(world, *recorder_, /*use_thread=*/multiple);
@@ -54,6 +68,10 @@ Communicator::~Communicator() {
   mpi_.reset();
 }
 
+bool Communicator::skips(const at::Tensor& tensor) const {
+  return world_size_ == 1 && !(nccl_ != nullptr && tensor.defined() && tensor.is_cuda());
+}
+
 CommBackend* Communicator::backend_for(const at::Tensor& tensor, const char* op) {
   SGM_CHECK(tensor.defined(), "{}: undefined tensor", op);
   if (tensor.is_cuda()) {
@@ -67,7 +85,7 @@ CommBackend* Communicator::backend_for(const at::Tensor& tensor, const char* op)
 }
 
 Work Communicator::all_reduce(const at::Tensor& tensor, ReduceOp op, const std::string& label) {
-  if (world_size_ == 1) {
+  if (skips(tensor)) {
     SGM_CHECK(op != ReduceOp::kAvg || at::isFloatingType(tensor.scalar_type()),
               "all_reduce(avg) needs a floating-point tensor");
     return Work();  // the sum, mean and max over one rank are the tensor itself
@@ -78,13 +96,13 @@ Work Communicator::all_reduce(const at::Tensor& tensor, ReduceOp op, const std::
 Work Communicator::broadcast(const at::Tensor& tensor, int root, const std::string& label) {
   SGM_CHECK(root >= 0 && root < world_size_, "broadcast: root {} outside 0..{}", root,
             world_size_ - 1);
-  if (world_size_ == 1) return Work();
+  if (skips(tensor)) return Work();
   return backend_for(tensor, "broadcast")->broadcast(tensor, root, label);
 }
 
 Work Communicator::all_gather(const at::Tensor& input, const at::Tensor& output,
                               const std::string& label) {
-  if (world_size_ == 1) {
+  if (skips(input)) {
     SGM_CHECK(output.numel() == input.numel(), "all_gather: output must hold {} elements",
               input.numel());
     output.view(input.sizes()).copy_(input);
@@ -95,7 +113,7 @@ Work Communicator::all_gather(const at::Tensor& input, const at::Tensor& output,
 
 Work Communicator::reduce_scatter(const at::Tensor& input, const at::Tensor& output, ReduceOp op,
                                   const std::string& label) {
-  if (world_size_ == 1) {
+  if (skips(input)) {
     SGM_CHECK(output.numel() == input.numel(), "reduce_scatter: output must hold {} elements",
               input.numel());
     output.view(input.sizes()).copy_(input);
@@ -105,9 +123,8 @@ Work Communicator::reduce_scatter(const at::Tensor& input, const at::Tensor& out
 }
 
 void Communicator::barrier() {
-  if (world_size_ == 1) return;
   if (nccl_) nccl_->barrier();
-  mpi_->barrier();
+  if (mpi_) mpi_->barrier();
 }
 
 double Communicator::all_reduce(double value, ReduceOp op, const std::string& label) {

@@ -1,7 +1,9 @@
 // dist::Communicator (distributed.md §2): collectives on tensors for data-parallel ranks.
 // CUDA tensors go over NCCL on a dedicated stream ordered against the caller's stream with events
 // (no host synchronisation); CPU tensors go over MPI on a communication thread, so CPU training
-// can overlap too. World size 1 needs neither. Every collective is entered in the flight
+// can overlap too. World size 1 needs neither: its collectives are the identity, unless
+// `nccl_single_rank` routes its CUDA tensors through a one-rank NCCL communicator (to run and
+// measure the NCCL path on a single GPU). Every collective is entered in the flight
 // recorder; a watchdog ends the whole job when one does not finish within `timeout_seconds`,
 // naming the collective and the ranks that did not reach it.
 //
@@ -29,6 +31,9 @@ class Watchdog;     // watchdog.h
 // Part of the [dist] section.
 struct CommOptions {
   double timeout_seconds = 600;  // dist.timeout: a collective unfinished this long ends the job
+  // dist.nccl_single_rank: at world size 1 on a GPU, still send CUDA tensors through NCCL (a
+  // communicator of one rank) instead of skipping the collectives. For tests and benchmarks.
+  bool nccl_single_rank = false;
 };
 
 class Communicator {
@@ -71,13 +76,15 @@ class Communicator {
 
  private:
   CommBackend* backend_for(const at::Tensor& tensor, const char* op);
+  // World size 1 and no one-rank NCCL communicator for this tensor: the collective is the identity.
+  bool skips(const at::Tensor& tensor) const;
 
   CommOptions options_;
   int rank_ = 0;
   int world_size_ = 1;
   std::unique_ptr<FlightRecorder> recorder_ = std::make_unique<FlightRecorder>();
   std::unique_ptr<CommBackend> mpi_;   // CPU tensors (world size > 1)
-  std::unique_ptr<CommBackend> nccl_;  // CUDA tensors (world size > 1, CUDA device)
+  std::unique_ptr<CommBackend> nccl_;  // CUDA tensors (world size > 1 or nccl_single_rank)
   std::unique_ptr<Watchdog> watchdog_;
 };
 

@@ -75,11 +75,26 @@ NcclBackend::NcclBackend(MPI_Comm world, int device, FlightRecorder& recorder)
       stream_(c10::cuda::getStreamFromPool(/*isHighPriority=*/true, device_)),
       recorder_(recorder) {
   int rank = 0;
+  int size = 1;
   SGM_CHECK_MPI(MPI_Comm_rank(world, &rank));
-  SGM_CHECK_MPI(MPI_Comm_size(world, &size_));
+  SGM_CHECK_MPI(MPI_Comm_size(world, &size));
   ncclUniqueId id;
   if (rank == 0) SGM_CHECK_NCCL(ncclGetUniqueId(&id));
   SGM_CHECK_MPI(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, world));
+  init(id, rank, size);
+}
+
+NcclBackend::NcclBackend(int device, FlightRecorder& recorder)
+    : device_(static_cast<c10::DeviceIndex>(device)),
+      stream_(c10::cuda::getStreamFromPool(/*isHighPriority=*/true, device_)),
+      recorder_(recorder) {
+  ncclUniqueId id;
+  SGM_CHECK_NCCL(ncclGetUniqueId(&id));
+  init(id, 0, 1);
+}
+
+void NcclBackend::init(const ncclUniqueId& id, int rank, int size) {
+  size_ = size;
   c10::cuda::CUDAGuard guard(device_);
   SGM_CHECK_NCCL(ncclCommInitRank(&comm_, size_, id, rank));
 }

@@ -1,6 +1,6 @@
 // NCCL backend of the Communicator for CUDA tensors (builds with SGM_HAVE_CUDA only).
-// Bootstrap (distributed.md §1): rank 0 creates the unique id, MPI broadcasts it, every rank
-// calls ncclCommInitRank on its device. Each collective is ordered after the caller's current
+// Bootstrap: rank 0 creates the unique id, MPI broadcasts it, every rank calls ncclCommInitRank
+// on its device. A one-rank communicator (dist.nccl_single_rank) needs no MPI: the id stays local. Each collective is ordered after the caller's current
 // stream by an event, runs on the backend's own stream, and records a done event; Work::wait()
 // makes the caller's stream wait on that event, so the host never blocks on the hot path.
 #pragma once
@@ -21,6 +21,8 @@ namespace sgm::dist {
 class NcclBackend final : public CommBackend {
  public:
   NcclBackend(MPI_Comm world, int device, FlightRecorder& recorder);
+  // A communicator of this process alone (world size 1, no MPI).
+  NcclBackend(int device, FlightRecorder& recorder);
   ~NcclBackend() override;
 
   Work all_reduce(const at::Tensor& tensor, ReduceOp op, const std::string& label) override;
@@ -36,6 +38,7 @@ class NcclBackend final : public CommBackend {
  private:
   // Orders the backend stream after the caller's, records the start event, runs `call` on the
   // backend stream under the issue lock, records the done event; returns the work handle.
+  void init(const ncclUniqueId& id, int rank, int size);
   template <typename Call>
   Work launch(const char* op, const std::string& label, std::int64_t bytes,
               std::initializer_list<at::Tensor> tensors, Call&& call);

@@ -1,5 +1,7 @@
 #include "trainer/train/precision.h"
 
+#include <cstdlib>
+
 #include <ATen/autocast_mode.h>
 #include <fmt/format.h>
 
@@ -18,6 +20,14 @@ void validate(const PrecisionOptions& options) {
 void apply_tf32_policy(bool allow) {
   at::globalContext().setAllowTF32CuBLAS(allow);
   at::globalContext().setAllowTF32CuDNN(allow);
+}
+
+void apply_determinism(bool deterministic) {
+  // Read by cuBLAS when it creates its handle, i.e. before the first CUDA matmul of the process.
+  if (deterministic) setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
+  at::globalContext().setDeterministicCuDNN(deterministic);
+  if (deterministic) at::globalContext().setBenchmarkCuDNN(false);
+  at::globalContext().setDeterministicAlgorithms(deterministic, /*warn_only=*/false);
 }
 
 AutocastScope::AutocastScope(at::DeviceType device, bool enabled)

@@ -1,5 +1,6 @@
 // The numerics policy of a training run: bf16 autocast of the forward pass, TF32 for fp32
-// matmuls and convolutions, channels-last input. Defaults keep the reference's fp32 numerics.
+// matmuls and convolutions, channels-last input, deterministic kernels. Defaults keep the
+// reference's fp32 numerics.
 #pragma once
 
 #include <string>
@@ -12,6 +13,7 @@ struct PrecisionOptions {
   std::string autocast = "none";  // none | bf16: the model's forward pass under bf16 autocast
   bool tf32 = false;              // allow TF32 in cuBLAS matmuls and cuDNN convolutions
   bool channels_last = false;     // feed the model NHWC batches (convolutions follow the input)
+  bool deterministic = false;     // deterministic CUDA kernels: bit-reproducible GPU runs
 };
 
 // Throws core::UsageError naming the key when a value is not one of the accepted ones.
@@ -20,6 +22,13 @@ void validate(const PrecisionOptions& options);
 // Sets the process-wide TF32 switches both ways (PyTorch's own defaults differ between cuBLAS,
 // off, and cuDNN, on; a run states its policy instead of inheriting them).
 void apply_tf32_policy(bool allow);
+
+// On: cuDNN picks only deterministic algorithms (no autotuning), ATen refuses operators without
+// a deterministic CUDA kernel (an error naming the operator, not a silent difference), and
+// cuBLAS gets the fixed workspace it needs for reproducible results (CUBLAS_WORKSPACE_CONFIG,
+// unless already set). Off: LibTorch's defaults. The CPU kernels sgm uses are deterministic
+// either way for a fixed thread count.
+void apply_determinism(bool deterministic);
 
 // Autocast to bf16 on `device` for the lifetime of the object when `enabled`; restores the
 // previous state and, leaving the outermost scope, drops the cast-weight cache (as

@@ -100,8 +100,10 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
     core::write_file_atomic((fs::path(o.workdir) / "config.cfg").string(), o.config_text);
   }
 
-  // Numerics: TF32 stated either way; bf16 autocast and channels-last apply to the forward pass.
+  // Numerics: TF32 and determinism stated either way; bf16 autocast and channels-last apply to
+  // the forward pass.
   apply_tf32_policy(o.precision.tf32);
+  apply_determinism(o.precision.deterministic);
   const bool bf16 = o.precision.autocast == "bf16";
 
   // Model, SDE, reducer, optimizer, EMA: the same initial weights on every rank (seeded, then

@@ -1,9 +1,10 @@
 // The numerics policy: autocast really turns convolutions to bf16 inside its scope and nowhere
-// else, nests, and restores the previous state; TF32 switches are set both ways; channels-last
-// conversion; an unknown autocast value names its key.
+// else, nests, and restores the previous state; TF32 and determinism switches are set both ways;
+// channels-last conversion; an unknown autocast value names its key.
 #include "trainer/train/precision.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 #include <ATen/ATen.h>
 #include <ATen/autocast_mode.h>
@@ -64,6 +65,25 @@ TEST(Precision, Tf32PolicyIsSetBothWays) {
   apply_tf32_policy(false);
   EXPECT_FALSE(at::globalContext().allowTF32CuBLAS());
   EXPECT_FALSE(at::globalContext().allowTF32CuDNN());
+}
+
+TEST(Precision, DeterminismIsSetBothWays) {
+  unsetenv("CUBLAS_WORKSPACE_CONFIG");
+  apply_determinism(true);
+  EXPECT_TRUE(at::globalContext().deterministicCuDNN());
+  EXPECT_FALSE(at::globalContext().benchmarkCuDNN());
+  EXPECT_TRUE(at::globalContext().deterministicAlgorithms());
+  EXPECT_FALSE(at::globalContext().deterministicAlgorithmsWarnOnly());
+  ASSERT_NE(std::getenv("CUBLAS_WORKSPACE_CONFIG"), nullptr);
+  EXPECT_STREQ(std::getenv("CUBLAS_WORKSPACE_CONFIG"), ":4096:8");
+  // A workspace the user chose is kept.
+  setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8", 1);
+  apply_determinism(true);
+  EXPECT_STREQ(std::getenv("CUBLAS_WORKSPACE_CONFIG"), ":16:8");
+  apply_determinism(false);
+  EXPECT_FALSE(at::globalContext().deterministicCuDNN());
+  EXPECT_FALSE(at::globalContext().deterministicAlgorithms());
+  unsetenv("CUBLAS_WORKSPACE_CONFIG");
 }
 
 TEST(Precision, ChannelsLastConvertsImagesOnly) {
