@@ -59,6 +59,7 @@ train::TrainOptions train_options(const sgm::cli::Parsed& parsed) {
   o.precision.tf32 = c.training.tf32;
   o.precision.channels_last = c.training.channels_last;
   o.precision.deterministic = c.training.deterministic;
+  o.profile_steps = c.training.profile_steps;
   return o;
 }
 

@@ -40,6 +40,7 @@ struct TrainingSection {
   bool tf32 = false;                       // TF32 in cuBLAS and cuDNN
   bool channels_last = false;              // NHWC input batches
   bool deterministic = false;              // deterministic CUDA kernels (bit-reproducible on GPU)
+  std::int64_t profile_steps = 0;          // profile the last N steps (WORKDIR/profile.json)
 };
 
 struct SamplingSection {

@@ -224,6 +224,9 @@ void KeyTable::bind_all(Config& c) {
   add("training.deterministic", c.training.deterministic,
       "deterministic CUDA kernels (cuDNN, cuBLAS, ATen): bit-reproducible GPU runs and resumes, "
       "slower; CPU runs are reproducible either way");
+  add("training.profile_steps", c.training.profile_steps,
+      "profile the last N steps with LibTorch's profiler: WORKDIR/profile.json (kernel time, "
+      "host synchronisations, copies, top kernels); 0: off");
 
   section("sampling", "[sampling] (score_sde: config.sampling)");
   add("sampling.method", c.sampling.method, "pc (predictor-corrector) | ode (probability flow)");

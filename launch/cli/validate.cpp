@@ -125,6 +125,11 @@ void validate_training_and_sampling(const Config& c) {
   at_least<std::int64_t>("training.keep_meta", t.keep_meta, 1);
   at_least<std::int64_t>("training.snapshot_sample_steps", t.snapshot_sample_steps, 0);
   at_least<std::int64_t>("training.log_freq", t.log_freq, 1);
+  at_least<std::int64_t>("training.profile_steps", t.profile_steps, 0);
+  if (t.profile_steps > t.n_iters) {
+    fail("training.profile_steps", fmt::format("{} steps to profile, but training.n_iters is {}",
+                                               t.profile_steps, t.n_iters));
+  }
   at_least<std::int64_t>("training.eval_freq", t.eval_freq, 1);
   at_least<std::int64_t>("training.snapshot_freq_for_preemption", t.snapshot_freq_for_preemption,
                          1);

@@ -56,7 +56,7 @@ steps = {s["step"]: s for s in r["steps"]}
 for s in r["steps"]:
     print(f"[evidence] step {s['step']}: {s['status']} ({s['seconds']} s) {s['note']}")
 expected = ["environment", "tests", "data", "train_fp32", "reference_strict", "reference_default",
-            "flops", "resume", "stop", "eval_bench", "comm_bench", "train_tf32", "train_bf16",
+            "flops", "profile", "resume", "stop", "eval_bench", "comm_bench", "train_tf32", "train_bf16",
             "train_channels_last", "train_bf16+channels_last", "reference_tf32"]
 assert list(steps) == expected, list(steps)
 assert all(s["status"] == "pass" for s in r["steps"]), "a step did not pass"
@@ -64,6 +64,7 @@ rows = {x["numerics"]: x for x in r["training"]}
 assert list(rows) == ["fp32", "tf32", "bf16", "channels_last", "bf16+channels_last"], list(rows)
 assert all(x["images_per_second"] > 0 and x["vs_reference"] > 0 for x in rows.values())
 assert r["flops"]["train_step_flops_per_image"] > 1e8, r["flops"]
+assert r["profile"]["steps"] > 0 and r["profile"]["wall_ms_per_step"] > 0, r["profile"]
 assert r["resume"]["deterministic_resume_bit_identical"] and r["stop"]["exit"] == 3
 assert r["environment"]["sgm_train_libraries_from_bundle"], "no library came from the bundle"
 print("[evidence] sgm-train's libraries from the bundle: " +

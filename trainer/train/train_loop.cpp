@@ -29,6 +29,7 @@
 #include "trainer/train/checkpoint.h"
 #include "trainer/train/device_memory.h"
 #include "trainer/train/snapshot_sampler.h"
+#include "trainer/train/step_profiler.h"
 
 namespace sgm::train {
 namespace fs = std::filesystem;
@@ -217,6 +218,8 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
   at::Tensor loss_sum = at::zeros({}, at::TensorOptions().dtype(at::kDouble).device(device));
   std::int64_t loss_count = 0;
   std::int64_t nonfinite_in_a_row = state.nonfinite_skips;
+  StepProfiler profiler(main_rank ? o.profile_steps : 0, o.n_iters, device,
+                        (fs::path(o.workdir) / "profile.json").string());
 
   while (state.step < o.n_iters) {
     // Stop signal: the ranks agree, all save the same step, exit 3 for the requeue.
@@ -226,6 +229,7 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
       save("meta", ema.gather());
       return core::kExitStopped;
     }
+    profiler.step_begins(state.step);
 
     // Batch and loss: noise and times keyed by each sample's global stream position, so any
     // world size sees the same; micro-batches accumulate without communication until the last.
@@ -292,6 +296,7 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
     state.data_cursor = loader.cursor();
     state.nonfinite_skips = nonfinite_in_a_row;
     ++loss_count;
+    profiler.step_done(state.step);
 
     // Status, metrics, checkpoints.
     if (state.step % o.log_freq == 0 || state.step == o.n_iters) {

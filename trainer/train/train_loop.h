@@ -40,6 +40,7 @@ struct TrainOptions {
   bool snapshot_sampling = true;    // a PNG grid of EMA samples at each snapshot
   std::int64_t sample_count = 64;   // images in the grid
   std::int64_t sample_steps = 0;    // reverse-SDE steps (0: model.num_scales)
+  std::int64_t profile_steps = 0;   // the last N steps under the profiler (WORKDIR/profile.json)
   AdamOptions adam;
   EmaOptions ema;
   dist::ReducerOptions reducer;
