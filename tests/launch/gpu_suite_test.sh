@@ -12,7 +12,7 @@
 set -euo pipefail
 src=$1 build=$2
 cd "$src"
-grep -q '^SGM_HAVE_CUDA:INTERNAL=ON' "$build/CMakeCache.txt" ||
+[ -f "$build/trainer/dist/CMakeFiles/sgm_dist.dir/nccl_backend.cpp.o" ] ||
   { echo "SKIP: $build is not the CUDA configuration (nothing to bundle for a GPU)"; exit 77; }
 command -v patchelf > /dev/null || { echo "SKIP: patchelf is not installed (launch/setup)"; exit 77; }
 # shellcheck source=launch/setup
