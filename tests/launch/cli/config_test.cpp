@@ -187,6 +187,11 @@ TEST_F(ConfigTest, ValidatorCrossFieldRules) {
   EXPECT_NE(error_of({"--eval.end_ckpt=3"}).find("eval.end_ckpt: 3 is before eval.begin_ckpt = 9"),
             std::string::npos);
   EXPECT_NE(error_of({"--dist.device=gpu"}).find("dist.device:"), std::string::npos);
+  EXPECT_NE(error_of({"--training.n_iters=10", "--training.profile_steps=11"})
+                .find("training.profile_steps: 11 steps to profile, but training.n_iters is 10"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--training.profile_steps=-1"}).find("training.profile_steps:"),
+            std::string::npos);
 }
 
 TEST_F(ConfigTest, HelpListsEveryKeyWithItsDefault) {
