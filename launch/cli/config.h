@@ -2,7 +2,7 @@
 // score_sde's ml_collections configs (training.batch_size, model.ch_mult, optim.warmup, ...).
 // Defaults are the member initialisers below: score_sde's ve/cifar10_ncsnpp_continuous
 // (configs/default_cifar10_configs.py plus that file's overrides). Config files hold overrides.
-// The one-line meaning of every key is next to its binding in options.cpp.
+// The one-line meaning of every key is next to its binding in key_table.cpp.
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # eval/tools/inception_weights_to_h5.py: it compiles, and it refuses a file whose SHA-256 does not
 # start with 6726825d (naming the file) or that does not exist, before it needs torch or h5py. The conversion of the real
-# weights needs the 95 MB download, which tests cannot fetch: see the README.
+# weights needs the 95 MB download, which tests cannot fetch: see docs/evaluation.md.
 #   Usage: converter_test.sh SRC
 set -u
 script=$1/eval/tools/inception_weights_to_h5.py

@@ -1,5 +1,5 @@
 // Narrow ATen includes (per-operator headers, no operator overloads) keep this file's compile
-// time low: 9 s instead of 15 s with <ATen/ATen.h> (README, "Build speed").
+// time low: 9 s instead of 15 s with <ATen/ATen.h> (docs/figures.md, build times).
 #define TORCH_ASSERT_ONLY_METHOD_OPERATORS
 #include "trainer/core/rng.h"
 

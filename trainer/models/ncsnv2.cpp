@@ -17,7 +17,7 @@ namespace {
 // NCSN-style convolutions keep PyTorch's default initialisation (models.md §9). Dilated 3x3
 // convolutions are padded by their dilation, as in the NCSNv2 code (ermongroup/ncsnv2
 // dilated_conv3x3); score_sde's port pads them by 1, which makes the dilated residual sums
-// mismatch in shape, so its NCSNv2 cannot run a forward pass (README, "Models").
+// mismatch in shape, so its NCSNv2 cannot run a forward pass (docs/models.md).
 torch::nn::Conv2d ncsn_conv(std::int64_t in, std::int64_t out, std::int64_t k, bool bias = true,
                             std::int64_t dilation = 1) {
   return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, k)
