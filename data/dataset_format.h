@@ -1,4 +1,4 @@
-// The sgm dataset format, version 1 (architecture.md, "Data format"): a directory of shard
+// The sgm dataset format, version 1: a directory of shard
 // files NAME-00000-of-000NN.h5, each holding `images` (uint8 [N, H, W, C], chunked one image per
 // chunk), optional `labels` (int32 [N]) and attributes describing the shard and the whole set.
 // Extension (docs/datasets.md): `images` may be float32 for continuous low-dimensional data

@@ -1,4 +1,4 @@
-// The training data stream of one rank (distributed.md §10). Global batch g covers stream
+// The training data stream of one rank. Global batch g covers stream
 // positions [g G, (g+1) G); rank r of W takes the slice [g G + r B, g G + (r+1) B), B = G / W, so
 // the ranks together see exactly the single-rank stream, for any W. Per-sample randomness
 // (horizontal flip, uniform dequantisation) is keyed by the global position with the

@@ -58,7 +58,7 @@ NamedArrayFile::NamedArrayFile(const std::string& path) : path_(path) {
   if (H5Fis_hdf5(path.c_str()) <= 0) throw core::UsageError("not an HDF5 file: " + path);
   hid_t fapl = SGM_CHECK_HDF5(H5Pcreate(H5P_FILE_ACCESS));
   Hdf5Handle plist{fapl, H5Pclose};
-  // Read-only data on shared file systems: no file locking (distributed.md §10).
+  // Read-only data on shared file systems: no file locking.
   SGM_CHECK_HDF5(H5Pset_file_locking(fapl, false, true));
   file_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl);
   if (file_ < 0)

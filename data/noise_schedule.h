@@ -1,5 +1,5 @@
 // NCSNv2's "improved techniques" for choosing noise levels from data (Song & Ermon 2020,
-// arXiv 2006.09011; science.md §6), used by `sgm-data noise-schedule`:
+// arXiv 2006.09011), used by `sgm-data noise-schedule`:
 //   1. sigma_1 = the largest pairwise Euclidean distance between training points;
 //   2. geometric levels with ratio gamma solving Phi(sqrt(2D)(g-1) + 3g) - Phi(sqrt(2D)(g-1) - 3g)
 //   = 0.5,

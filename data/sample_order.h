@@ -1,4 +1,4 @@
-// The global sample order (distributed.md §10): stream position p -> sample id, the same for every
+// The global sample order: stream position p -> sample id, the same for every
 // rank and world size. With N samples and global batch G, an epoch has N_eff = floor(N/G) G
 // positions (the last partial batch is dropped); epoch e = p / N_eff visits pi_e(p mod N_eff),
 // where pi_e is a pseudo-random permutation of [0, N) keyed by (seed, e): a 4-round Feistel

@@ -1,4 +1,4 @@
-// Bits/dim of a dataset split (score_sde's protocol, science.md §11): every image of the split,
+// Bits/dim of a dataset split (score_sde's protocol): every image of the split,
 // uniformly dequantised ((k + u) / 256, then the data scaler), through the probability-flow ODE
 // (eval/likelihood.h), `passes` times with fresh dequantisation noise and probes (score_sde:
 // 5 passes over the test split, 1 over the training split). Item j = pass * N + image is

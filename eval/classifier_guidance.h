@@ -1,4 +1,4 @@
-// Class-conditional sampling by classifier guidance (science.md §10; Song et al. 2021 §5 and
+// Class-conditional sampling by classifier guidance (Song et al. 2021 §5 and
 // App. I): every predictor and corrector uses s(x, t) + w ∇x log p(y | x, t) with a
 // noise-conditional classifier, w = 1 in the paper. The gradient is per sample (the classifier
 // must not mix samples, e.g. batch-norm statistics in eval mode).

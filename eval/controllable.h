@@ -1,11 +1,11 @@
-// Controllable generation with the PC sampler (science.md §10; score_sde
+// Controllable generation with the PC sampler (score_sde
 // controllable_generation.py): inpainting and colourisation. Part of the sample is known in a
 // linear colour space y = x M (per pixel, channel row-vector times an orthonormal C x C matrix M;
 // the pixel space itself for inpainting). The sampler starts from the known part and the prior
 // elsewhere, and after every predictor and corrector update at time t the known coordinates are
 // replaced by a draw of p_0t(y_t | y_known) = N(mean(t) y_known, std(t)^2); x_mean takes mean(t)
-// y_known there and the already-projected noisy x elsewhere, as the reference does [ref quirk,
-// science.md §12].
+// y_known there and the already-projected noisy x elsewhere, as the reference does (a quirk of
+// score_sde, kept for parity).
 #pragma once
 
 #include <cstdint>

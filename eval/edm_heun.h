@@ -1,5 +1,5 @@
 // EDM's Heun sampler (Karras et al. 2022, arXiv 2206.00364, Algorithm 2; NVlabs/edm generate.py
-// edm_sampler; science.md §9) for our SDEs, as the fast option of the probability-flow ODE. An
+// edm_sampler) for our SDEs, as the fast option of the probability-flow ODE. An
 // SDE with mean coefficient m(t) and std s(t) is EDM's x = m(t) (y + sigma n) with noise level
 // sigma(t) = s(t) / m(t); the sampler integrates dy/dsigma = (y - D(y; sigma)) / sigma in y,
 // with the denoiser D(y; sigma) = y + sigma^2 m s_theta(m y, t(sigma)) from our score function,

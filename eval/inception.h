@@ -1,5 +1,5 @@
-// The FID Inception-v3 of pytorch-fid (fid_inception_v3 + the InceptionV3 wrapper at block 3;
-// evaluation.md §2): torchvision's Inception3 topology with 1008 classes, BatchNorm eps 1e-3,
+// The FID Inception-v3 of pytorch-fid (fid_inception_v3 + the InceptionV3 wrapper at block 3):
+// torchvision's Inception3 topology with 1008 classes, BatchNorm eps 1e-3,
 // the FID-specific blocks (average pools that ignore padding in A, C and E_1; a max pool in E_2)
 // and torchvision's parameter names, so a converted state_dict loads by name.
 #pragma once

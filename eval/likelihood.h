@@ -1,4 +1,4 @@
-// Likelihood through the probability-flow ODE (science.md §11; score_sde_pytorch likelihood.py):
+// Likelihood through the probability-flow ODE (score_sde_pytorch likelihood.py):
 // integrate [x, delta log p] from eps to T with RK45, the divergence of the drift by
 // Hutchinson-Skilling (Rademacher or Gaussian probes, one per solve as the reference or K
 // averaged) or exactly (small dimension); then bits/dim = -(prior_logp(z) + delta log p) /

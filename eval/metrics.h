@@ -1,4 +1,4 @@
-// FID, KID and Inception Score in float64 (evaluation.md §5-8), and the float64 accumulation of
+// FID, KID and Inception Score in float64, and the float64 accumulation of
 // feature statistics that FID needs, mergeable across ranks.
 #pragma once
 

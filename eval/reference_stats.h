@@ -1,4 +1,4 @@
-// Reference statistics for FID/KID (evaluation.md §8): reading pytorch-fid / clean-fid / EDM
+// Reference statistics for FID/KID: reading pytorch-fid / clean-fid / EDM
 // files (`mu`, `sigma`) and score_sde's (`pool_3` activations: mu and the unbiased sigma are
 // computed in float64, and KID becomes possible), and `sgm-eval stats`: the statistics of a
 // dataset, accumulated in float64 on every rank and all-reduced, written as such a .npz.

@@ -1,4 +1,4 @@
-// The results of an evaluation run (evaluation.md §11 rule 2): one record per (checkpoint step,
+// The results of an evaluation run: one record per (checkpoint step,
 // metric, configuration), kept in DIR/results.jsonl with DIR/results.csv beside it, both
 // rewritten whole and atomically after every addition, so a preempted job never leaves a torn
 // table and a resumed one skips what is recorded. Rank 0 writes.

@@ -1,6 +1,6 @@
-// Dormand-Prince RK45 with scipy's error control (science.md §12: scipy.integrate.RK45 as
-// solve_ivp runs it): the same tableau, initial-step rule, RMS error norm, safety 0.9, factor
-// bounds [0.2, 10], minimum step and FSAL, so a single system takes the steps and function
+// Dormand-Prince RK45 with scipy's error control (scipy.integrate.RK45 as solve_ivp runs it):
+// the same tableau, initial-step rule, RMS error norm, safety 0.9, factor bounds [0.2, 10],
+// minimum step and FSAL, so a single system takes the steps and function
 // evaluations scipy takes (nfev = 2 + 6 (accepted + rejected)).
 //
 // Many independent systems advance together: y0 is [S, M], one row per system (a sample, or a

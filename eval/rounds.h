@@ -1,4 +1,4 @@
-// Resumable, world-size-independent work in rounds (evaluation.md §11, our rules 2 and 3).
+// Resumable, world-size-independent work in rounds.
 // Items 0..N-1 (samples to draw, images to score) are cut into global rounds of `global_batch`
 // items; rank r of W takes a contiguous near-equal slice of each round, so what an item gets
 // depends on its global index only. Rank 0 gathers each finished round and writes it whole as

@@ -1,5 +1,5 @@
 // Samples of a checkpoint and the image metrics over them (score_sde run_lib.evaluate steps 4-6,
-// with our rules of evaluation.md §11): sample i is drawn from noise keyed by (seed, i), in
+// made resumable and world-size independent): sample i is drawn from noise keyed by (seed, i), in
 // rounds of eval.batch_size split over the ranks; each round is stored whole
 // (DIR/round-<r>.npz: indices, samples uint8 [n, H, W, C], nfe, and with a detector pool3 and
 // logits), so an interrupted job resumes at the next round and the set does not depend on the

@@ -1,4 +1,4 @@
-// Sampling from a score model (science.md §8-9; score_sde_pytorch sampling.py): predictors
+// Sampling from a score model (score_sde_pytorch sampling.py): predictors
 // (Euler-Maruyama, reverse diffusion, ancestral, none), correctors (Langevin, annealed Langevin,
 // none), the PC sampler, and the probability-flow ODE (RK45 with scipy's control, or fixed-step
 // Euler / Heun). Noise is keyed per sample (eval/sample_noise.h) and the ODE's step control is

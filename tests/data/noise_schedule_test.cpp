@@ -1,5 +1,5 @@
 // NCSNv2 techniques against the values computed for score_sde's shipped NCSNv2 configs
-// (science.md §6), and the dataset diameter against brute force.
+// (arXiv 2006.09011), and the dataset diameter against brute force.
 #include "data/noise_schedule.h"
 
 #include <cmath>

@@ -37,7 +37,7 @@ Moments moments(const at::Tensor& x) {
 TEST(EdmHeun, ScheduleMatchesThePublishedNoiseLevels) {
   const std::vector<double> s = edm_sigmas(0.002, 80, 18, 7);
   ASSERT_EQ(s.size(), 19u);
-  // science.md §9: 80, 57.59, 40.79, ..., 0.02293, 0.007528, 0.002, then 0.
+  // EDM's schedule for N = 18, rho = 7: 80, 57.59, 40.79, ..., 0.02293, 0.007528, 0.002, then 0.
   const std::vector<std::pair<std::size_t, double>> published = {
       {0, 80}, {1, 57.59}, {2, 40.79}, {15, 0.02293}, {16, 0.007528}, {17, 0.002}};
   double worst = 0;

@@ -1,6 +1,6 @@
-// Likelihood on the analytic `gaussian` model (science.md §13): bits/dim through the ODE within
-// 0.01 of the closed form for VE, VP and sub-VP; the D = 4 cases of science.md's table (delta
-// log p and scipy's nfev); exact and Hutchinson divergences agree where the Jacobian is c I.
+// Likelihood on the analytic `gaussian` model: bits/dim through the ODE within
+// 0.01 of the closed form for VE, VP and sub-VP; four D = 4 cases against scipy in
+// float64 (delta log p and nfev); exact and Hutchinson divergences agree where the Jacobian is c I.
 #include "eval/likelihood.h"
 
 #include <cmath>
@@ -21,7 +21,7 @@ Analytic gaussian(const std::string& sde_name, double mu, double s) {
   return analytic(sde_name, {mu}, {s}, {1});
 }
 
-// Closed form (science.md §13): z = m_T + sqrt(v_T / v_eps)(x - m_eps), delta = D/2 log(v_T/v_eps).
+// Closed form: z = m_T + sqrt(v_T / v_eps)(x - m_eps), delta = D/2 log(v_T/v_eps).
 struct ClosedForm {
   at::Tensor bpd, delta;
 };
@@ -62,7 +62,7 @@ TEST(Likelihood, BitsPerDimMatchTheClosedForm) {
 }
 
 TEST(Likelihood, ScienceTableCasesInFourDimensions) {
-  // x = (0.1, 0.5, -0.2, 0.9), mu = 0.3, s = 0.5 (science.md §13, scipy in float64).
+  // x = (0.1, 0.5, -0.2, 0.9), mu = 0.3, s = 0.5 (scipy in float64).
   struct Row {
     const char* sde;
     double delta;

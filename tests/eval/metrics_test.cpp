@@ -1,4 +1,4 @@
-// Closed forms of the metrics (evaluation.md §12): FID of identity covariances, of commuting
+// Closed forms of the metrics: FID of identity covariances, of commuting
 // diagonal ones, and of singular (N < d) ones; IS of uniform and of one-hot predictions; KID of
 // one distribution against itself; packing of the feature sums for an all-reduce.
 #include "eval/metrics.h"

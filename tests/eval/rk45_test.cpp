@@ -26,7 +26,7 @@ struct Case {
   std::vector<double> exact;  // closed-form solution at t1 (empty if none)
 };
 
-// VP SDE probability-flow likelihood of a Gaussian (science.md §13): D = 4, mu = 0.3, s = 0.5.
+// VP SDE probability-flow likelihood of a Gaussian: D = 4, mu = 0.3, s = 0.5.
 at::Tensor vp_gaussian(const at::Tensor& t, const at::Tensor& y) {
   const double b0 = 0.1, b1 = 20, mu = 0.3, s = 0.5;
   const at::Tensor L = t.square() * (-0.25 * (b1 - b0)) - t * (0.5 * b0);

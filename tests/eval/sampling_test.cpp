@@ -1,4 +1,4 @@
-// Samplers on the analytic `gaussian` model (exact scores, science.md §13): every predictor and
+// Samplers on the analytic `gaussian` model (exact scores): every predictor and
 // corrector and the probability-flow ODE reproduce the data's mean and variance within 2 %; on a
 // two-mode mixture, annealed Langevin PC recovers the mode weights within 2 %; a sample does not
 // depend on the batch it is drawn in.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Full-size trainable-parameter counts (models.md §11) through `sgm-train --dry-run`, whose last
+# Full-size trainable-parameter counts through `sgm-train --dry-run`, whose last
 # line is "parameters: N". The frozen Fourier projection (128 values) is reported apart; the
 # analytic model has none.
 set -u
@@ -22,7 +22,7 @@ check vp/cifar10_ddpmpp_continuous 61804419
 check vp/cifar10_ddpmpp_deep_continuous 106632579
 check subvp/cifar10_ddpmpp_continuous 61804419
 check vp/ddpm_cifar10 35218947
-# The rest of models.md §11: positional NCSN++, DDPM, 256 and 1024 px.
+# The rest: positional NCSN++, DDPM, 256 and 1024 px.
 check ve/cifar10_ncsnpp 62693251
 check vp/cifar10_ncsnpp_continuous 62693251
 check subvp/cifar10_ncsnpp_continuous 62693251
@@ -34,7 +34,7 @@ check ve/bedroom_ncsnpp_continuous 65574421
 check ve/ffhq_256_ncsnpp_continuous 65574421
 check ve/ffhq_ncsnpp_continuous 105785880
 check vp/ddpm_church 111569923
-# NCSNv2 after score_sde's two construction defects are avoided (models.md §9).
+# NCSNv2 after score_sde's two construction defects are avoided.
 check ve/ncsnv2_cifar10 29694083
 check ve/ncsnv2_bedroom 83445379
 # The small CPU configs are the fixtures' networks (num_parameters 323,827 = 323,811 + 16 frozen).

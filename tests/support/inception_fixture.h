@@ -1,4 +1,4 @@
-// The deterministic FID-Inception weights of the metric fixtures (evaluation.md §13.1): each
+// The deterministic FID-Inception weights of the metric fixtures: each
 // state_dict entry k (in the fixture's sorted key order) filled from splitmix64(k * 2^32 + i).
 #pragma once
 

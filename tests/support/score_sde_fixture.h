@@ -1,5 +1,6 @@
-// Reading the score_sde reference fixtures ($SGM_FIXTURES/score_sde/*.h5, layout in models.md
-// §13): the directory, every case in it, and each case's configuration as typed options.
+// Reading the score_sde reference fixtures ($SGM_FIXTURES/score_sde/*.h5: groups params/,
+// forward/, score/ and loss/, attributes config_json and num_parameters): the directory, every
+// case in it, and each case's configuration as typed options.
 #pragma once
 
 #include <string>

@@ -1,5 +1,5 @@
 // Files that are either whole or absent: write to a temporary name, fsync, rename, fsync the
-// parent directory (distributed.md §11).
+// parent directory.
 #pragma once
 
 #include <string>

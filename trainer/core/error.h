@@ -9,7 +9,7 @@
 
 namespace sgm::core {
 
-// Exit codes of every sgm executable (architecture.md, "Command-line contract").
+// Exit codes of every sgm executable.
 enum ExitCode : int {
   kExitOk = 0,
   kExitRuntime = 1,  // runtime error

@@ -1,4 +1,4 @@
-// Preemption and time limits (distributed.md §9, §12): Slurm sends SIGUSR1 (with
+// Preemption and time limits: Slurm sends SIGUSR1 (with
 // --signal=B:USR1@300, forwarded by the batch script) or SIGTERM before killing the job. The
 // handler only records the signal; the training loop (once per step) and the evaluation job (once
 // per round) ask, the ranks agree through an all-reduced flag, and the job exits with code 3.

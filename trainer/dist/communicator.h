@@ -1,4 +1,4 @@
-// dist::Communicator (distributed.md §2): collectives on tensors for data-parallel ranks.
+// dist::Communicator: collectives on tensors for data-parallel ranks.
 // CUDA tensors go over NCCL on a dedicated stream ordered against the caller's stream with events
 // (no host synchronisation); CPU tensors go over MPI on a communication thread, so CPU training
 // can overlap too. World size 1 needs neither: its collectives are the identity, unless

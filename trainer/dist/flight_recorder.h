@@ -1,4 +1,4 @@
-// The flight recorder (distributed.md §9): one entry per collective this rank issued, with its
+// The flight recorder: one entry per collective this rank issued, with its
 // sequence number, label, size and progress (queued -> started -> done). The watchdog reads it
 // to find a collective that does not finish and dumps the last entries when it gives up.
 #pragma once

@@ -1,6 +1,6 @@
 // What the launcher says about this process, read from the environment before and after MPI
 // starts, and the check for the Open MPI "every task is rank 0 of 1" trap under plain srun
-// (distributed.md §12; open-mpi/ompi #13523).
+// (open-mpi/ompi #13523).
 #pragma once
 
 #include <functional>

@@ -1,4 +1,4 @@
-// dist::GradientReducer (distributed.md §3-6): makes data-parallel ranks train as one model.
+// dist::GradientReducer: makes data-parallel ranks train as one model.
 //
 // The trainable parameters move into one flat buffer per dtype, laid out in reverse
 // registration order (backward produces gradients roughly in that order); every parameter's

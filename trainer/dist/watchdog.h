@@ -1,4 +1,4 @@
-// The watchdog (distributed.md §9). A thread that, every poll interval:
+// The watchdog. A thread that, every poll interval:
 //   - reads this rank's flight recorder (polling device events) and the backends' asynchronous
 //     errors;
 //   - exchanges heartbeats over its own duplicate of MPI_COMM_WORLD: every rank sends its progress

@@ -1,5 +1,5 @@
 // Analytic score model `gaussian`: the exact score of data p_0 = sum_k w_k N(mu_k 1, s_k^2 I)
-// perturbed by the chosen SDE (science.md §13), returned in the network convention the score
+// perturbed by the chosen SDE, returned in the network convention the score
 // wrappers expect, so sampling and likelihood run end to end without training:
 //   VP / sub-VP: net = -std(t) * score (label 999 t);  VE: net = score (label sigma(t)).
 // p_t = sum_k w_k N(a(t) mu_k, (a(t)^2 s_k^2 + v(t)) I) with VP a = e^L, v = 1 - a^2;

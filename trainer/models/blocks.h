@@ -1,6 +1,6 @@
-// Residual, attention and combine blocks of NCSN++/DDPM++ (score_sde models/layerspp.py;
-// models.md §5). Submodule names are the reference's (GroupNorm_0, Conv_0, Dense_0, NIN_0, ...)
-// so parameters read side by side with score_sde. Shapes: x [B, C, H, W], temb [B, 4 nf].
+// Residual, attention and combine blocks of NCSN++/DDPM++ (score_sde models/layerspp.py).
+// Submodule names are the reference's (GroupNorm_0, Conv_0, Dense_0, NIN_0, ...) so parameters
+// read side by side with score_sde. Shapes: x [B, C, H, W], temb [B, 4 nf].
 #pragma once
 
 #include <cstdint>

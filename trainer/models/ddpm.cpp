@@ -38,7 +38,7 @@ DDPM::DDPM(const ModelOptions& options, const DataShape& data)
   const std::int64_t channels = data_.num_channels;
   for (std::int64_t l = 0; l < levels; ++l) resolutions_.push_back(data_.image_size >> l);
   sigmas_ = register_buffer("sigmas", reference_sigmas(o_.sigma_min, o_.sigma_max, o_.num_scales));
-  // score_sde builds its module list only inside `if conditional` (models.md §8 quirk); here an
+  // score_sde builds its module list only inside `if conditional`; here an
   // unconditional DDPM simply has no embedding MLP.
   if (o_.conditional) {
     auto embed = namespace_module(*this, "embed");

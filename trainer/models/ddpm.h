@@ -1,4 +1,4 @@
-// DDPM (Ho et al. 2020) as score_sde builds it (models/ddpm.py; models.md §8): the NCSN++
+// DDPM (Ho et al. 2020) as score_sde builds it (models/ddpm.py): the NCSN++
 // skeleton without FIR, pyramids or sqrt(2) rescaling; GroupNorm with 32 groups; one attention
 // block per up level; sinusoidal embedding of the label (discrete index or 999 t).
 // x: [B, C, H, W] -> [B, C, H, W]; labels [B] int64 or float.

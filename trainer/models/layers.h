@@ -1,4 +1,4 @@
-// Basic layers of score_sde's NCSN++/DDPM++ (models/layers.py, layerspp.py; models.md §5, §7):
+// Basic layers of score_sde's NCSN++/DDPM++ (models/layers.py, layerspp.py):
 // variance-scaling init, 3x3/1x1 convolutions, NIN (a 1x1 dense layer with W [in, out]),
 // the frozen Gaussian Fourier projection, the sinusoidal time embedding, GroupNorm with
 // min(C/4, 32) groups, and the activations chosen by name.

@@ -1,4 +1,4 @@
-// NCSN++ and DDPM++ (score_sde's models/ncsnpp.py; Song et al. 2021 App. H; models.md §2-3):
+// NCSN++ and DDPM++ (score_sde's models/ncsnpp.py; Song et al. 2021 App. H):
 // a U-Net of BigGAN/DDPM residual blocks with attention, FIR or naive resampling, optional
 // input/output image pyramids, Fourier or sinusoidal noise embedding, output / sigma.
 // x: [B, C, H, W] -> [B, C, H, W]; labels [B]: sigma (Fourier) or 999 t / index (positional).

@@ -14,7 +14,7 @@ namespace sgm::models {
 namespace F = torch::nn::functional;
 namespace {
 
-// NCSN-style convolutions keep PyTorch's default initialisation (models.md §9). Dilated 3x3
+// NCSN-style convolutions keep PyTorch's default initialisation. Dilated 3x3
 // convolutions are padded by their dilation, as in the NCSNv2 code (ermongroup/ncsnv2
 // dilated_conv3x3); score_sde's port pads them by 1, which makes the dilated residual sums
 // mismatch in shape, so its NCSNv2 cannot run a forward pass (docs/models.md).

@@ -1,5 +1,5 @@
 // NCSNv2 (Song & Ermon 2020, "Improved techniques", arXiv 2006.09011) as score_sde's
-// models/ncsnv2.py builds it (models.md §9): a RefineNet of residual blocks (dilated at the
+// models/ncsnv2.py builds it: a RefineNet of residual blocks (dilated at the
 // coarse levels), InstanceNorm++, RCU / MSF / CRP refinement blocks; unconditional network whose
 // output is divided by sigma[label] (technique 3). ncsnv2_64: 4 levels; ncsnv2_128: 5;
 // ncsnv2_256: 6. Parameter names equal the reference's (res1.0.conv1.weight, refine1.crp...).

@@ -1,6 +1,6 @@
-// FIR and naive 2x resampling of StyleGAN2 as score_sde uses it (models/up_or_down_sampling.py;
-// models.md §6), written with plain convolutions so it runs on every device: zero insertion,
-// padding and a depthwise 2-D convolution with the normalised outer-product kernel.
+// FIR and naive 2x resampling of StyleGAN2 as score_sde uses it (models/up_or_down_sampling.py),
+// written with plain convolutions so it runs on every device: zero insertion, padding and a
+// depthwise 2-D convolution with the normalised outer-product kernel.
 // Shapes: x [B, C, H, W].
 #pragma once
 

@@ -1,5 +1,5 @@
 // Reading checkpoints that Python's torch.save wrote (zip container, pickle protocol 2) in the
-// layout of score_sde_pytorch's utils.save_checkpoint (models.md §12): {'model': state_dict with
+// layout of score_sde_pytorch's utils.save_checkpoint: {'model': state_dict with
 // 'module.' keys, 'ema': {decay, num_updates, shadow_params}, 'optimizer': ..., 'step': int}.
 // LibTorch's own torch::pickle_load rejects these files (it fails on the OrderedDict state
 // dicts), so a small unpickler for the opcodes torch.save emits reads the pickle, and the zip

@@ -1,4 +1,4 @@
-// The checkpoint store (architecture.md "Checkpoint format", distributed.md §11).
+// The checkpoint store.
 // DIR/checkpoints/<kind>-<step, 8 digits>/ holds weights.h5 (model/<name>, ema/<name>,
 // adam/exp_avg/<name>, adam/exp_avg_sq/<name>, by parameter name: nothing depends on the world
 // size, the bucket sizes or the reducer's layout) and state.json (counters, the resolved

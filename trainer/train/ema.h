@@ -1,4 +1,4 @@
-// The exponential moving average of the weights (science.md §7), over the reducer's flat
+// The exponential moving average of the weights, over the reducer's flat
 // parameter buffers. The update is score_sde_pytorch's ExponentialMovingAverage:
 //   n += 1; d = warmup ? min(rate, (1 + n) / (10 + n)) : rate;  ema <- ema - (1 - d)(ema - p)
 // done with the same element-wise operations, so it matches the reference bit for bit.

@@ -1,5 +1,5 @@
 // Adam over the reducer's flat buffers, with score_sde's warm-up and global-norm clipping
-// (science.md §5). The update is torch.optim.Adam's (single-tensor path, PyTorch 2.x) applied to
+//. The update is torch.optim.Adam's (single-tensor path, PyTorch 2.x) applied to
 // whole flat buffers: per element it is the same arithmetic as per-parameter Adam.
 #pragma once
 

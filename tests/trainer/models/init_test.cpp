@@ -1,4 +1,4 @@
-// Initialisation as score_sde's (models.md §7): variance_scaling(scale, fan_avg, uniform) weights
+// Initialisation as score_sde's: variance_scaling(scale, fan_avg, uniform) weights
 // with their bound sqrt(3 scale / fan_avg), init_scale 0 meaning 1e-10 for each block's last
 // layer, zero biases, unit GroupNorm weights, frozen Fourier frequencies of std 16.
 #include <cmath>

@@ -1,4 +1,4 @@
-// The SDEs against closed forms (science.md §2, §13): marginals, prior_logp, discretisations
+// The SDEs against closed forms: marginals, prior_logp, discretisations
 // that telescope to the marginals, a forward simulation whose moments match the marginals,
 // score wrappers and labels, and the VE/VP equivalence x_VP = x_VE / sqrt(1 + sigma^2).
 #include <cmath>
@@ -103,8 +103,8 @@ TEST(Sde, DiscretisationsTelescopeToTheMarginals) {
 }
 
 // Simulates dx = f dt + g dw with Euler-Maruyama from N(mu, s^2) and compares the moments at
-// t = 1 with science.md §13: VP alpha^2 s^2 + 1 - alpha^2, subVP alpha^2 s^2 + (1-alpha^2)^2,
-// VE s^2 + sigma_max^2 - sigma_min^2.
+// t = 1 (Gaussian data N(mu, s^2) perturbed by each SDE): VP alpha^2 s^2 + 1 - alpha^2,
+// subVP alpha^2 s^2 + (1-alpha^2)^2, VE s^2 + sigma_max^2 - sigma_min^2.
 TEST(Sde, ForwardSimulationMatchesMarginalMoments) {
   const std::int64_t n = 40000;
   const int steps = 1000;

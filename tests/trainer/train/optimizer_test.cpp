@@ -1,4 +1,4 @@
-// The optimizer step of score_sde (science.md §5): warm-up with its first-step-at-lr-0 quirk,
+// The optimizer step of score_sde: warm-up with its first-step-at-lr-0 quirk,
 // clip_grad_norm_'s factor, and Adam over flat buffers against torch.optim.Adam's single-tensor
 // algorithm written out per parameter.
 #include "trainer/train/optimizer.h"
