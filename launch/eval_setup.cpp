@@ -13,8 +13,6 @@
 namespace sgm::launch {
 namespace fs = std::filesystem;
 
-namespace {
-
 eval::SamplingOptions sampling_options(const cli::SamplingSection& s) {
   eval::SamplingOptions o;
   o.method = s.method;
@@ -40,8 +38,6 @@ eval::SamplingOptions sampling_options(const cli::SamplingSection& s) {
   o.edm.s_noise = s.edm_s_noise;
   return o;
 }
-
-}  // namespace
 
 eval::EvaluationOptions evaluation_options(const cli::Config& c, const std::string& workdir,
                                            const std::string& mode) {

@@ -18,6 +18,10 @@ eval::EvaluationOptions evaluation_options(const cli::Config& config, const std:
 
 eval::SweepOptions sweep_options(const cli::Config& config);
 
+// The [sampling] section as the evaluation library's sampler options (also the snapshot
+// samples of sgm-train).
+eval::SamplingOptions sampling_options(const cli::SamplingSection& section);
+
 eval::Weights weights_of(const train::Checkpoint& checkpoint);
 
 // The snapshots of the run in `workdir`.

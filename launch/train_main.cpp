@@ -3,6 +3,7 @@
 
 #include "launch/cli/main_support.h"
 #include "launch/cli/options.h"
+#include "launch/snapshot_samples.h"
 #include "trainer/core/error.h"
 #include "trainer/core/log.h"
 #include "trainer/dist/communicator.h"
@@ -44,8 +45,7 @@ train::TrainOptions train_options(const sgm::cli::Parsed& parsed) {
   o.keep_meta = static_cast<int>(c.training.keep_meta);
   o.batch_per_rank = c.training.batch_per_rank;
   o.max_nonfinite = c.training.max_nonfinite;
-  o.snapshot_sampling = c.training.snapshot_sampling;
-  o.sample_steps = c.training.snapshot_sample_steps;
+  if (c.training.snapshot_sampling) o.on_snapshot = launch::snapshot_sampler(c, o.workdir);
   o.adam.lr = c.optim.lr;
   o.adam.beta1 = c.optim.beta1;
   o.adam.eps = c.optim.eps;

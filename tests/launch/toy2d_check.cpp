@@ -1,8 +1,9 @@
 // toy2d_check WORKDIR DATASET: issue 6's test 8. Loads the newest checkpoint of a run trained
 // on a labelled 2-D Gaussian mixture (`sgm-data make --from toy --toy gmm`), draws 8,000 samples
-// with the EMA weights (Euler-Maruyama on the reverse SDE, 1,000 steps), assigns each to the
-// nearest mode of the data, and compares per mode the weight, mean and standard deviation per
-// axis with the data's. Prints the table; exit 0 when every figure is within its tolerance.
+// with the EMA weights (the evaluation library's Euler-Maruyama on the reverse SDE, 1,000 steps),
+// assigns each to the nearest mode of the data, and compares per mode the weight, mean and standard
+// deviation per axis with the data's. Prints the table; exit 0 when every figure is within its
+// tolerance.
 #include <unistd.h>
 
 #include <cmath>
@@ -15,12 +16,12 @@
 #include <torch/torch.h>
 
 #include "data/sharded_dataset.h"
+#include "eval/sampling.h"
 #include "launch/cli/options.h"
 #include "trainer/models/registry.h"
 #include "trainer/sde/registry.h"
 #include "trainer/sde/score_fn.h"
 #include "trainer/train/checkpoint.h"
-#include "trainer/train/snapshot_sampler.h"
 
 int main(int argc, char** argv) {
   using namespace sgm;
@@ -50,15 +51,22 @@ int main(int argc, char** argv) {
     }
   }
   model->eval();
-  std::shared_ptr<sde::SDE> sde = sde::make_sde(cli::sde_options(c));
+  sde::SdeOptions so = cli::sde_options(c);
+  so.num_scales = 1000;
+  std::shared_ptr<sde::SDE> sde = sde::make_sde(so);
   const sde::ModelFn net = [&](const at::Tensor& x, const at::Tensor& labels) {
     return model->forward(x, labels);
   };
   const std::int64_t n = 8000;
+  eval::SamplingOptions sampling;
+  sampling.predictor = "euler_maruyama";
+  sampling.corrector = "none";
+  sampling.eps = 1e-3;
+  const at::NoGradGuard no_grad;
   const at::Tensor samples =
-      train::sample_reverse_sde(sde, sde::get_score_fn(sde, net, c.training.continuous), n,
-                                {2, 1, 1}, 1000, 123, at::kCPU)
-          .view({n, 2})
+      eval::draw_samples(sde, sde::get_score_fn(sde, net, c.training.continuous),
+                         at::arange(n, at::kLong), {2, 1, 1}, 123, sampling, at::kCPU)
+          .x.view({n, 2})
           .to(at::kDouble);
 
   const data::ShardedDataset dataset(argv[2]);

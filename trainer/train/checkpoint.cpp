@@ -189,6 +189,23 @@ std::optional<Checkpoint> CheckpointStore::load_latest() const {
   return std::nullopt;
 }
 
+Checkpoint capture(const TrainingState& state, const TrainingTensors& tensors) {
+  Checkpoint c;
+  c.state = state;
+  c.model = core::host_copies(tensors.model);
+  c.ema = core::host_copies(tensors.ema);
+  c.exp_avg = core::host_copies(tensors.exp_avg);
+  c.exp_avg_sq = core::host_copies(tensors.exp_avg_sq);
+  return c;
+}
+
+void restore(const Checkpoint& c, const TrainingTensors& into) {
+  core::copy_named(c.model, into.model, "weights", c.path, /*every_destination=*/true, false);
+  core::copy_named(c.ema, into.ema, "EMA", c.path, true, false);
+  core::copy_named(c.exp_avg, into.exp_avg, "Adam exp_avg", c.path, true, false);
+  core::copy_named(c.exp_avg_sq, into.exp_avg_sq, "Adam exp_avg_sq", c.path, true, false);
+}
+
 Checkpoint find_checkpoint(const std::string& path) {
   if (fs::exists(fs::path(path) / kState)) return CheckpointStore::load(path);
   if (!fs::is_directory(path)) throw core::UsageError(path + ": no such checkpoint or directory");

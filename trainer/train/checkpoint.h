@@ -17,6 +17,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "trainer/core/named_tensors.h"
+
 namespace sgm::train {
 
 inline constexpr std::int64_t kCheckpointVersion = 1;
@@ -35,12 +37,27 @@ struct TrainingState {
 
 struct Checkpoint {
   TrainingState state;
-  using Named = std::vector<std::pair<std::string, at::Tensor>>;
+  using Named = core::NamedTensors;
   Named model;                // every parameter and buffer
   Named ema;                  // the trainable parameters' EMA
   Named exp_avg, exp_avg_sq;  // Adam moments of the trainable parameters
   std::string path;           // where it was read from
 };
+
+// The live tensors of a run, by name, that a checkpoint is taken from and restored into: every
+// parameter and buffer of the model, and views of the EMA's and Adam's flat buffers.
+struct TrainingTensors {
+  core::NamedTensors model;
+  core::NamedTensors ema;
+  core::NamedTensors exp_avg, exp_avg_sq;
+};
+
+// `state` with host copies of `tensors`: what CheckpointStore::save writes.
+Checkpoint capture(const TrainingState& state, const TrainingTensors& tensors);
+
+// Copies the checkpoint's tensors into `into` by name; throws core::UsageError naming the
+// checkpoint and the tensor when one is missing or has another shape.
+void restore(const Checkpoint& checkpoint, const TrainingTensors& into);
 
 class CheckpointStore {
  public:

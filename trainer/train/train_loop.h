@@ -1,8 +1,9 @@
-// The training job (issue 6): sgm-train's loop, as score_sde's run_lib.train and EDM's
-// training_loop read, in captioned paragraphs of one function.
+// The training job: sgm-train's loop, as score_sde's run_lib.train and EDM's training_loop
+// read, in captioned paragraphs of one function.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "data/loader.h"
@@ -10,6 +11,7 @@
 #include "trainer/dist/context.h"
 #include "trainer/dist/reducer.h"
 #include "trainer/models/options.h"
+#include "trainer/models/registry.h"
 #include "trainer/sde/registry.h"
 #include "trainer/train/ema.h"
 #include "trainer/train/optimizer.h"
@@ -37,10 +39,10 @@ struct TrainOptions {
   int keep_meta = 3;
   std::int64_t batch_per_rank = 0;  // micro-batch per rank (0: the whole local batch)
   std::int64_t max_nonfinite = 10;  // consecutive skipped steps before giving up
-  bool snapshot_sampling = true;    // a PNG grid of EMA samples at each snapshot
-  std::int64_t sample_count = 64;   // images in the grid
-  std::int64_t sample_steps = 0;    // reverse-SDE steps (0: model.num_scales)
-  std::int64_t profile_steps = 0;   // the last N steps under the profiler (WORKDIR/profile.json)
+  // Called on rank 0 at every snapshot with the model holding the EMA weights, in eval mode:
+  // sgm-train binds the evaluation library's sampler here (the sample grid). Empty: nothing.
+  std::function<void(std::int64_t step, models::ScoreModel& ema_model)> on_snapshot;
+  std::int64_t profile_steps = 0;  // the last N steps under the profiler (WORKDIR/profile.json)
   AdamOptions adam;
   EmaOptions ema;
   dist::ReducerOptions reducer;

@@ -1,0 +1,49 @@
+#include "trainer/core/named_tensors.h"
+
+#include <map>
+
+#include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "trainer/core/error.h"
+
+namespace sgm::core {
+
+void copy_named(const NamedTensors& from, const NamedTensors& to, const std::string& what,
+                const std::string& where, bool every_destination, bool every_source) {
+  const std::map<std::string, at::Tensor> sources(from.begin(), from.end());
+  if (every_source) {
+    const std::map<std::string, at::Tensor> destinations(to.begin(), to.end());
+    for (const auto& [name, source] : sources) {
+      if (!destinations.count(name))
+        throw UsageError(fmt::format("{}: {} '{}' is not in the model", where, what, name));
+    }
+  }
+  std::vector<std::pair<const at::Tensor*, const at::Tensor*>> copies;
+  for (const auto& [name, destination] : to) {
+    const auto it = sources.find(name);
+    if (it == sources.end()) {
+      if (every_destination) throw UsageError(fmt::format("{}: no {} for '{}'", where, what, name));
+      continue;
+    }
+    if (it->second.sizes() != destination.sizes()) {
+      throw UsageError(fmt::format("{}: {} '{}' has shape {}, the model needs {}", where, what,
+                                   name, fmt::join(it->second.sizes(), "x"),
+                                   fmt::join(destination.sizes(), "x")));
+    }
+    copies.emplace_back(&it->second, &destination);
+  }
+  const at::NoGradGuard no_grad;
+  for (const auto& [source, destination] : copies) destination->copy_(*source);
+}
+
+NamedTensors host_copies(const NamedTensors& tensors) {
+  NamedTensors out;
+  out.reserve(tensors.size());
+  for (const auto& [name, t] : tensors) out.emplace_back(name, t.detach().cpu().clone());
+  return out;
+}
+
+}  // namespace sgm::core

@@ -1,0 +1,42 @@
+#include "trainer/sde/training_loss.h"
+
+#include <ATen/ATen.h>
+
+#include "trainer/core/error.h"
+#include "trainer/sde/losses.h"
+
+namespace sgm::sde {
+
+TrainingLoss make_training_loss(std::shared_ptr<const SDE> sde, const TrainingLossOptions& o,
+                                const core::CounterRng& rng) {
+  if (o.continuous) {
+    return [sde, o, rng](const ModelFn& net, const at::Tensor& x, const at::Tensor& z,
+                         const at::Tensor& positions) {
+      const at::Tensor u = rng.uniform(positions, 1, core::RngStream::kTime).view({-1});
+      const at::Tensor t = training_time(u.to(x.device()), *sde);
+      return sde_loss(*sde, get_score_fn(sde, net, true), x, t, z, o.reduce_mean,
+                      o.likelihood_weighting);
+    };
+  }
+  const auto labels = [sde, rng](const at::Tensor& positions, const at::Device& device) {
+    return rng.words(positions, 1, core::RngStream::kLabel)
+        .view({-1})
+        .remainder(sde->N())
+        .to(device);
+  };
+  if (auto ve = std::dynamic_pointer_cast<const VESDE>(sde)) {
+    return [ve, o, labels](const ModelFn& net, const at::Tensor& x, const at::Tensor& z,
+                           const at::Tensor& positions) {
+      return smld_loss(*ve, net, x, labels(positions, x.device()), z, o.reduce_mean);
+    };
+  }
+  if (auto vp = std::dynamic_pointer_cast<const VPSDE>(sde)) {
+    return [vp, o, labels](const ModelFn& net, const at::Tensor& x, const at::Tensor& z,
+                           const at::Tensor& positions) {
+      return ddpm_loss(*vp, net, x, labels(positions, x.device()), z, o.reduce_mean);
+    };
+  }
+  throw core::UsageError("training.continuous = false needs vesde (SMLD) or vpsde (DDPM)");
+}
+
+}  // namespace sgm::sde
