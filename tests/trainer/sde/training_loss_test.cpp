@@ -41,7 +41,6 @@ TEST(TrainingLoss, EachObjectiveDrawsItsTimesOrLabelsFromTheSamplesPositions) {
   const at::Tensor labels =
       rng.words(positions, 1, core::RngStream::kLabel).view({-1}).remainder(1000);
   SdeOptions ve{"vesde"};  // 1,000 levels, as the labels
-
   const auto vesde = std::dynamic_pointer_cast<const VESDE>(make_sde(ve));
   EXPECT_TRUE(sgm::testing::tensors_equal(
       "vesde discrete (SMLD)",
