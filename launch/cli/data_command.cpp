@@ -70,11 +70,7 @@ DataCommand parse_data_command(int argc, const char* const argv[]) {
   positional.add("command", 1).add("dir", 1);
   po::variables_map vm;
   try {
-    const int style =
-        po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
-    po::store(
-        po::command_line_parser(argc, argv).options(all).positional(positional).style(style).run(),
-        vm);
+    store_command_line(argc, argv, all, positional, vm);
     po::notify(vm);
   } catch (const po::error& e) {
     throw core::UsageError(e.what());

@@ -390,4 +390,16 @@ void KeyTable::bind_all(Config& c) {
   for (const auto& s : sections_) all_.add(*s.description);
 }
 
+void store_command_line(int argc, const char* const argv[], const po::options_description& options,
+                        const po::positional_options_description& positional,
+                        po::variables_map& vm) {
+  const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+  po::store(po::command_line_parser(argc, argv)
+                .options(options)
+                .positional(positional)
+                .style(style)
+                .run(),
+            vm);
+}
+
 }  // namespace sgm::cli

@@ -56,4 +56,11 @@ std::vector<double> parse_number_list(const std::string& key, const std::string&
 std::string format_int_list(const std::vector<std::int64_t>& values);
 std::string format_number_list(const std::vector<double>& values);
 
+// Parses the command line into `vm` without abbreviations: a misspelled key must be an error,
+// never a guess. Throws boost::program_options::error.
+void store_command_line(int argc, const char* const argv[],
+                        const boost::program_options::options_description& options,
+                        const boost::program_options::positional_options_description& positional,
+                        boost::program_options::variables_map& vm);
+
 }  // namespace sgm::cli

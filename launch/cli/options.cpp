@@ -99,12 +99,7 @@ Parsed parse_command_line(const Program& program, int argc, const char* const ar
   }
   po::variables_map vm;
   try {
-    // No abbreviations: a misspelled key must be an error, never a guess.
-    const int style =
-        po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
-    po::store(
-        po::command_line_parser(argc, argv).options(all).positional(positional).style(style).run(),
-        vm);
+    store_command_line(argc, argv, all, positional, vm);
   } catch (const po::error& e) {
     rethrow_as_usage(e, keys, "on the command line");
   }
