@@ -85,7 +85,7 @@ echo "[evidence] ${#eval_logs[@]} array task logs; $(cat "${eval_logs[@]}" | gre
 [ ${#eval_logs[@]} -eq 4 ] || fail "expected 4 array tasks, found ${#eval_logs[@]}"
 # A snapshot the watching sweep already evaluated is recorded before its array task runs.
 for f in "${eval_logs[@]}"; do
-  grep -qE "sweep: (1 evaluated, 0|0 evaluated, 1) recorded before" "$f" || { fail "$f"; tail -n 3 "$f"; }
+  grep -qE "sweep: (1 evaluated, 0|0 evaluated, 1) recorded before" "$f" || { fail "$f"; tail -n 12 "$f"; }
 done
 watch_log=$(ls "$tmp"/run/slurm-eval-watch-*.out)
 echo "[evidence] watching sweep (during training): $(grep -c ': nfe = ' "$watch_log") snapshot(s) evaluated; $(grep 'finished with' "$watch_log")"
