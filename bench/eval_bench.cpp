@@ -110,16 +110,19 @@ nlohmann::json time_sampler(const std::string& name, const eval::SamplingOptions
   const at::NoGradGuard no_grad;
   eval::draw_samples(sde, score, at::arange(1, at::kLong), shape, 1, sampling, device);  // warm-up
   const auto start = Clock::now();
-  const eval::Samples s =
-      eval::draw_samples(sde, score, at::arange(o.sample_batch, at::kLong), shape, 1, sampling, device);
+  const eval::Samples s = eval::draw_samples(sde, score, at::arange(o.sample_batch, at::kLong),
+                                             shape, 1, sampling, device);
   const double seconds = seconds_since(start, device);
   double nfe = 0;
   for (std::int64_t n : s.nfe) nfe += static_cast<double>(n) / static_cast<double>(o.sample_batch);
   const double per_second = static_cast<double>(o.sample_batch) / seconds;
   std::printf("  %-44s %10.2f %12.1f %14.2f %12.1f\n", name.c_str(), seconds, nfe, per_second,
               nfe / seconds);
-  return {{"sampler", name}, {"seconds", seconds}, {"nfe_per_sample", nfe},
-          {"samples_per_second", per_second}, {"nfe_per_second", nfe / seconds}};
+  return {{"sampler", name},
+          {"seconds", seconds},
+          {"nfe_per_sample", nfe},
+          {"samples_per_second", per_second},
+          {"nfe_per_second", nfe / seconds}};
 }
 
 }  // namespace
@@ -171,8 +174,8 @@ int main(int argc, char** argv) {
     return at::cat({drift.detach().reshape({1, B * D}), div.view({1, B})}, 1)
         .to(at::kCPU, at::kDouble);
   };
-  const at::Tensor y0 = at::cat(
-      {x.to(at::kCPU, at::kDouble).reshape({1, B * D}), at::zeros({1, B}, at::kDouble)}, 1);
+  const at::Tensor y0 =
+      at::cat({x.to(at::kCPU, at::kDouble).reshape({1, B * D}), at::zeros({1, B}, at::kDouble)}, 1);
   eval::Rk45Options ro;
   ro.rtol = lo.rtol;
   ro.atol = lo.atol;

@@ -1,8 +1,9 @@
 // NCCL backend of the Communicator for CUDA tensors (builds with SGM_HAVE_CUDA only).
 // Bootstrap: rank 0 creates the unique id, MPI broadcasts it, every rank calls ncclCommInitRank
-// on its device. A one-rank communicator (dist.nccl_single_rank) needs no MPI: the id stays local. Each collective is ordered after the caller's current
-// stream by an event, runs on the backend's own stream, and records a done event; Work::wait()
-// makes the caller's stream wait on that event, so the host never blocks on the hot path.
+// on its device. A one-rank communicator (dist.nccl_single_rank) needs no MPI: the id stays local.
+// Each collective is ordered after the caller's current stream by an event, runs on the backend's
+// own stream, and records a done event; Work::wait() makes the caller's stream wait on that event,
+// so the host never blocks on the hot path.
 #pragma once
 
 #include <cuda_runtime_api.h>

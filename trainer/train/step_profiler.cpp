@@ -137,17 +137,16 @@ void StepProfiler::finish() {
   for (const auto& [name, t] : runtime)
     runtime_calls[name] = {{"calls_per_step", static_cast<double>(t.calls) / steps},
                            {"ms_per_step", t.ns / 1e6 / steps}};
-  nlohmann::json summary = {
-      {"steps", steps_},
-      {"first_step", first_step_ + 1},
-      {"device", device_.str()},
-      {"tf32_cublas", at::globalContext().allowTF32CuBLAS()},
-      {"tf32_cudnn", at::globalContext().allowTF32CuDNN()},
-      {"wall_ms_per_step", wall * 1e3 / steps},
-      // .item() and friends, on any device; on CUDA each waits for the device
-      // (cudaStreamSynchronize in cuda_runtime_calls counts every wait).
-      {"scalar_reads_per_step", static_cast<double>(host_reads) / steps},
-      {"top_cpu_ops_inclusive", top_by_time(cpu_ops, 20, steps, 0)}};
+  nlohmann::json summary = {{"steps", steps_},
+                            {"first_step", first_step_ + 1},
+                            {"device", device_.str()},
+                            {"tf32_cublas", at::globalContext().allowTF32CuBLAS()},
+                            {"tf32_cudnn", at::globalContext().allowTF32CuDNN()},
+                            {"wall_ms_per_step", wall * 1e3 / steps},
+                            // .item() and friends, on any device; on CUDA each waits for the device
+                            // (cudaStreamSynchronize in cuda_runtime_calls counts every wait).
+                            {"scalar_reads_per_step", static_cast<double>(host_reads) / steps},
+                            {"top_cpu_ops_inclusive", top_by_time(cpu_ops, 20, steps, 0)}};
   if (device_.is_cuda()) {
     summary["gpu_kernel_ms_per_step"] = kernel_ns / 1e6 / steps;
     summary["gpu_busy"] = kernel_ns / 1e9 / wall;

@@ -25,7 +25,7 @@
 namespace sgm::dist {
 namespace {
 
-#define SKIP_WITHOUT_GPU()        \
+#define SKIP_WITHOUT_GPU()          \
   if (!torch::cuda::is_available()) \
   GTEST_SKIP() << "no CUDA device visible (torch::cuda::is_available() is false)"
 
@@ -102,11 +102,10 @@ TEST(NcclSingleRank, RefusedWithoutCuda) {
 
 torch::nn::Sequential conv_net() {
   torch::manual_seed(11);
-  return torch::nn::Sequential(torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 32, 3).padding(1)),
-                               torch::nn::SiLU(),
-                               torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 32, 3).padding(1)),
-                               torch::nn::SiLU(), torch::nn::Flatten(),
-                               torch::nn::Linear(32 * 8 * 8, 10));
+  return torch::nn::Sequential(
+      torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 32, 3).padding(1)), torch::nn::SiLU(),
+      torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 32, 3).padding(1)), torch::nn::SiLU(),
+      torch::nn::Flatten(), torch::nn::Linear(32 * 8 * 8, 10));
 }
 
 void expect_reducer_matches_autograd(bool reduce_bf16) {
@@ -147,8 +146,8 @@ void expect_reducer_matches_autograd(bool reduce_bf16) {
     const at::Tensor actual = b[k].grad().cpu();
     const double scale = expected.abs().max().item<double>();
     const double tolerance = (reduce_bf16 ? 8e-3 : 1e-6) * scale;
-    EXPECT_TRUE(sgm::testing::tensors_close("gradient through one-rank NCCL", actual, expected,
-                                            tolerance));
+    EXPECT_TRUE(
+        sgm::testing::tensors_close("gradient through one-rank NCCL", actual, expected, tolerance));
     std::printf("[evidence]   bit-identical: %s\n", at::equal(actual, expected) ? "yes" : "no");
   }
   at::globalContext().setDeterministicCuDNN(false);
