@@ -97,7 +97,6 @@ models::ModelOptions model_options(const Options& o) {
     mo.ch_mult = {1, 2, 2};
     mo.num_res_blocks = 1;
     mo.attn_resolutions = {o.resolution / 2};
-    mo.sigma_max = 16;
   }
   return mo;
 }
@@ -135,11 +134,11 @@ int main(int argc, char** argv) {
   const models::ModelOptions mo = model_options(o);
   models::DataShape shape;
   shape.image_size = o.resolution;
-  auto model = models::make_model(mo, shape);
+  sde::SdeOptions so;
+  if (o.model == "small") so.sigma_max = 16;
+  auto model = models::make_model(mo, shape, so);
   model->to(device);
   model->eval();
-  sde::SdeOptions so;
-  so.sigma_max = mo.sigma_max;
   so.num_scales = o.pc_steps;
   std::shared_ptr<const sde::SDE> sde = sde::make_sde(so);
   const sde::ModelFn net = [&](const at::Tensor& x, const at::Tensor& l) {

@@ -19,19 +19,29 @@
 
 #include "data/sample_order.h"
 #include "data/sharded_dataset.h"
+#include "trainer/core/keys.h"
 
 namespace sgm::data {
 
+// The keys below are the loader's; rank, world_size, seed and centered are set by the training
+// loop (from the communicator, the top-level seed and data.centered of the network's DataShape).
 struct LoaderOptions {
-  std::int64_t global_batch = 128;  // training.batch_size (all ranks together)
+  std::int64_t global_batch = 128;  // all ranks together
   int rank = 0;
   int world_size = 1;
   std::uint64_t seed = 42;
-  bool random_flip = true;              // data.random_flip
-  bool uniform_dequantization = false;  // data.uniform_dequantization: (k + U) / 256
-  bool centered = false;                // data.centered: scale to [-1, 1] instead of [0, 1]
+  bool random_flip = true;
+  bool uniform_dequantization = false;  // (k + U) / 256
+  bool centered = false;                // scale to [-1, 1] instead of [0, 1]
   bool in_memory = true;                // read the whole dataset once (small sets)
   int prefetch = 2;                     // batches the reader thread keeps ready; 0: synchronous
+
+  void declare_keys(core::Keys& k) {
+    k("training.batch_size", global_batch, "global batch size, summed over all ranks");
+    k("data.random_flip", random_flip, "random horizontal flips during training");
+    k("data.uniform_dequantization", uniform_dequantization,
+      "add U[0, 1) noise to pixel values before scaling");
+  }
 };
 
 struct Batch {

@@ -20,9 +20,16 @@ namespace sgm::eval {
 struct BpdJobOptions {
   LikelihoodOptions likelihood;
   std::int64_t batch_size = 1024;  // global items per round
-  std::int64_t passes = 1;
-  std::int64_t max_images = 0;  // 0: the whole split; else its first max_images images
+  std::int64_t passes = 0;         // 0: 5 over the test split, 1 over the training split
+  std::int64_t max_images = 0;     // 0: the whole split; else its first max_images images
   std::uint64_t seed = 0;
+
+  void declare_keys(core::Keys& k) {
+    likelihood.declare_keys(k);
+    k("eval.bpd_passes", passes,
+      "passes over the split, each with fresh dequantisation (0: 5 for test, 1 for train)");
+    k("eval.bpd_max_images", max_images, "only the first N images (0: the whole split)");
+  }
 };
 
 struct BpdSummary {

@@ -15,6 +15,7 @@
 #include <ATen/core/Tensor.h>
 
 #include "eval/sample_noise.h"
+#include "trainer/core/keys.h"
 #include "trainer/sde/sde.h"
 
 namespace sgm::eval {
@@ -28,6 +29,19 @@ struct EdmOptions {
   double s_min = 0;
   double s_max = std::numeric_limits<double>::infinity();
   double s_noise = 1;
+
+  void declare_keys(core::Keys& k) {
+    k("sampling.edm_steps", steps, "EDM Heun: noise levels N (NFE 2N - 1)");
+    k("sampling.edm_rho", rho, "EDM Heun: schedule exponent rho");
+    k("sampling.edm_sigma_min", sigma_min,
+      "EDM Heun: smallest noise level (raised to the SDE's level at sampling.eps)");
+    k("sampling.edm_sigma_max", sigma_max,
+      "EDM Heun: largest noise level (lowered to the SDE's level at T)");
+    k("sampling.edm_churn", churn, "EDM Heun: S_churn (0: deterministic)");
+    k("sampling.edm_s_min", s_min, "EDM Heun: churn only at noise >= S_min");
+    k("sampling.edm_s_max", s_max, "EDM Heun: churn only at noise <= S_max");
+    k("sampling.edm_s_noise", s_noise, "EDM Heun: S_noise (churn noise scale)");
+  }
 };
 
 // EDM's noise levels (sigma_max^(1/rho) + i/(N-1) (sigma_min^(1/rho) - sigma_max^(1/rho)))^rho

@@ -12,7 +12,7 @@ namespace sgm::eval {
 EvalNetwork make_eval_network(const NetworkOptions& options, const Weights& weights,
                               const at::Device& device) {
   EvalNetwork net;
-  net.model = models::make_model(options.model, options.shape);
+  net.model = models::make_model(options.model, options.shape, options.sde);
   net.model->to(device);
   net.model->eval();
   core::NamedTensors state;
@@ -28,7 +28,7 @@ EvalNetwork make_eval_network(const NetworkOptions& options, const Weights& weig
   const sde::ModelFn fn = [model](const at::Tensor& x, const at::Tensor& labels) {
     return model->forward(x, labels);
   };
-  net.score = sde::get_score_fn(net.sde, fn, options.continuous);
+  net.score = sde::get_score_fn(net.sde, fn, options.sde.continuous);
   return net;
 }
 

@@ -32,9 +32,12 @@ struct Weights {
 struct NetworkOptions {
   models::ModelOptions model;
   models::DataShape shape;
-  sde::SdeOptions sde;
-  bool continuous = true;
+  sde::SdeOptions sde;  // with training.continuous
   bool use_ema = true;  // false: the raw weights
+
+  void declare_keys(core::Keys& k) {
+    k("eval.use_ema", use_ema, "evaluate the EMA weights (score_sde) or the raw weights");
+  }
 };
 
 struct EvalNetwork {

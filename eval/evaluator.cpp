@@ -146,8 +146,7 @@ std::vector<ResultRecord> Evaluator::evaluate(const Weights& w) {
         const ImageMetrics m =
             image_metrics((dir / samples_dir).string(), o_.samples.num_samples,
                           o_.samples.batch_size, detector_->reference, o_.metrics);
-        const std::string quantize =
-            o_.samples.quantize == data::Quantize::kTruncate ? "truncate" : "round";
+        const std::string& quantize = o_.samples.quantize;
         details["reference"] = detector_->reference.path;
         details["reference_checksum"] = detector_->reference.checksum;
         details["detector"] = "pt_inception-2015-12-05-6726825d";

@@ -19,15 +19,26 @@
 
 namespace sgm::eval {
 
+// The [eval] keys, and what one evaluation computes. The keys are declared here; sgm-eval
+// sets the rest from its mode and the training run's configuration (the network, the seed, the
+// loss, the data directories).
 struct EvaluationOptions {
   NetworkOptions network;
   std::string eval_dir;  // <workdir>/eval
 
+  // What a sweep computes (a single mode computes its own group).
+  bool enable_sampling = false;
+  bool enable_loss = true;
+  bool enable_bpd = false;
+  std::string bpd_dataset = "test";  // train (data.path) | test (data_path)
+  std::string data_path;             // the evaluation (test) split
+  std::int64_t batch_size = 1024;    // of every round: samples, bits/dim, loss
+
   bool sampling = false;
   SampleJobOptions samples;
-  bool image_metrics = false;     // FID/IS/KID over the samples (needs both files below)
-  std::string inception_weights;  // eval.inception_weights (converted .h5)
-  std::string ref_stats;          // eval.ref_stats (.npz: mu/sigma or pool_3)
+  bool image_metrics = false;  // FID/IS/KID over the samples (needs both files below)
+  std::string inception_weights;
+  std::string ref_stats;
   ImageMetricOptions metrics;
 
   bool bpd = false;
@@ -38,6 +49,26 @@ struct EvaluationOptions {
   bool loss = false;
   LossJobOptions loss_options;
   std::string loss_data;
+
+  void declare_keys(core::Keys& k) {
+    k("eval.batch_size", batch_size, "global evaluation batch size");
+    k("eval.enable_sampling", enable_sampling, "draw samples and compute FID/IS/KID");
+    k("eval.enable_loss", enable_loss, "compute the evaluation loss");
+    k("eval.enable_bpd", enable_bpd, "compute bits/dim through the probability-flow ODE");
+    k("eval.bpd_dataset", bpd_dataset,
+      "train (data.path) | test (eval.data_path) split for bits/dim");
+    k("eval.data_path", data_path,
+      "HDF5 shards of the evaluation (test) split, for bits/dim and the evaluation loss");
+    k("eval.inception_weights", inception_weights,
+      "pt_inception-2015-12-05-6726825d.pth converted by eval/tools/inception_weights_to_h5.py");
+    k("eval.ref_stats", ref_stats,
+      "reference statistics .npz: mu and sigma (pytorch-fid, EDM, sgm-eval stats) or pool_3 "
+      "(score_sde; enables KID)");
+    network.declare_keys(k);
+    samples.declare_keys(k);
+    metrics.declare_keys(k);
+    bpd_options.declare_keys(k);
+  }
 };
 
 class Evaluator {

@@ -12,6 +12,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "trainer/core/keys.h"
 #include "trainer/sde/sde.h"
 
 namespace sgm::eval {
@@ -22,6 +23,15 @@ struct LikelihoodOptions {
   double eps = 1e-5;                      // start time (the reference's 1e-5 for every SDE)
   std::string divergence = "rademacher";  // rademacher | gaussian | exact
   std::int64_t probes = 1;                // Hutchinson probes averaged per evaluation
+
+  void declare_keys(core::Keys& k) {
+    k("eval.bpd_rtol", rtol, "RK45 relative tolerance of the likelihood ODE");
+    k("eval.bpd_atol", atol, "RK45 absolute tolerance of the likelihood ODE");
+    k("eval.bpd_eps", eps, "start time of the likelihood ODE");
+    k("eval.bpd_divergence", divergence,
+      "rademacher | gaussian (Hutchinson-Skilling) | exact (small dimension)");
+    k("eval.bpd_probes", probes, "Hutchinson probes averaged per evaluation");
+  }
 };
 
 void validate(const LikelihoodOptions& options);

@@ -18,8 +18,8 @@ std::string loss_manifest(const LossJobOptions& o, const std::string& dataset_di
                             {"seed", o.seed},
                             {"max_images", o.max_images},
                             {"batch_size", o.batch_size},
-                            {"reduce_mean", o.reduce_mean},
-                            {"likelihood_weighting", o.likelihood_weighting},
+                            {"reduce_mean", o.objective.reduce_mean},
+                            {"likelihood_weighting", o.objective.likelihood_weighting},
                             {"dequantize", o.dequantize}};
   return j.dump(2) + "\n";
 }
@@ -45,7 +45,8 @@ LossSummary evaluation_loss(const EvalNetwork& net, const std::string& dataset_d
       const at::Tensor t = sde::training_time(u, *net.sde).to(device);
       const at::Tensor z =
           rng.normal(index, x[0].numel(), core::RngStream::kNoise).view(x.sizes()).to(device);
-      loss = sde::sde_loss(*net.sde, net.score, x, t, z, o.reduce_mean, o.likelihood_weighting)
+      loss = sde::sde_loss(*net.sde, net.score, x, t, z, o.objective.reduce_mean,
+                           o.objective.likelihood_weighting)
                  .to(at::kCPU, at::kDouble);
     }
     return Arrays{{"image", index}, {"loss", loss}};

@@ -9,15 +9,15 @@
 
 #include "eval/eval_network.h"
 #include "trainer/dist/communicator.h"
+#include "trainer/sde/training_loss.h"
 
 namespace sgm::eval {
 
 struct LossJobOptions {
   std::int64_t batch_size = 1024;
-  std::int64_t max_images = 0;  // 0: the whole split
-  bool reduce_mean = false;     // training.reduce_mean
-  bool likelihood_weighting = false;
-  bool dequantize = false;  // data.uniform_dequantization
+  std::int64_t max_images = 0;         // 0: the whole split
+  sde::TrainingLossOptions objective;  // the training run's
+  bool dequantize = false;             // data.uniform_dequantization
   std::uint64_t seed = 0;
 };
 

@@ -10,6 +10,7 @@
 #include <ATen/core/Tensor.h>
 
 #include "eval/inception.h"
+#include "trainer/core/keys.h"
 #include "trainer/dist/communicator.h"
 
 namespace sgm::eval {
@@ -31,6 +32,11 @@ struct DatasetStatsOptions {
   std::int64_t batch_size = 1000;    // global images per round
   std::int64_t feature_batch = 200;  // Inception batch on each rank
   bool keep_features = false;        // also write pool_3 (KID references; 8 KiB per image)
+
+  void declare_keys(core::Keys& k) {
+    k("eval.stats_features", keep_features,
+      "sgm-eval stats also stores the features (pool_3, 8 KiB per image) for KID");
+  }
 };
 
 // The statistics of every image of the dataset in `dataset_dir` (uint8 shards), written by

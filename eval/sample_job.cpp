@@ -79,7 +79,7 @@ std::string sample_manifest(const SampleJobOptions& o, const std::string& weight
                       {"seed", o.seed},
                       {"num_samples", o.num_samples},
                       {"batch_size", o.batch_size},
-                      {"quantize", o.quantize == data::Quantize::kTruncate ? "truncate" : "round"},
+                      {"quantize", o.quantize},
                       {"features", features},
                       {"sampler",
                        {{"method", s.method},
@@ -126,6 +126,8 @@ SampleSummary draw_sample_rounds(const EvalNetwork& net, const std::vector<std::
     classifier = load_torchscript_classifier(o.classifier, net.sde, device);
   RoundStore store(dir, sample_manifest(o, weights_id, inception != nullptr), comm);
   const RoundPlan plan{o.num_samples, o.batch_size};
+  const data::Quantize quantize =
+      o.quantize == "round" ? data::Quantize::kRound : data::Quantize::kTruncate;
   // Langevin's batch norms over the whole round, whatever the world size: a sum in float64. A
   // rank without samples in a round runs one stand-in sample that does not count.
   bool stand_in = false;
@@ -164,11 +166,11 @@ SampleSummary draw_sample_rounds(const EvalNetwork& net, const std::vector<std::
           const Samples s = draw_samples(net.sde, score, drawn, shape, o.seed, o.sampling, device,
                                          round_mean, constraint ? &*constraint : nullptr);
           if (size > 0) {
-            images = data::to_uint8(s.x, centered, o.quantize);
+            images = data::to_uint8(s.x, centered, quantize);
             nfe = at::tensor(s.nfe, at::kLong);
             // The same conversion as the samples: known pixels come out identical.
             if (constraint)
-              inputs = data::to_uint8(visible_input(*constraint, centered), centered, o.quantize);
+              inputs = data::to_uint8(visible_input(*constraint, centered), centered, quantize);
           }
           reference_nfe = s.reference_nfe;
         }

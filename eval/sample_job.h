@@ -18,6 +18,7 @@
 #include "eval/reference_stats.h"
 #include "eval/rounds.h"
 #include "eval/sampling.h"
+#include "trainer/core/keys.h"
 #include "trainer/dist/communicator.h"
 
 namespace sgm::eval {
@@ -27,9 +28,9 @@ struct SampleJobOptions {
   std::int64_t num_samples = 50000;
   std::int64_t batch_size = 1024;  // global samples per round
   std::uint64_t seed = 0;
-  data::Quantize quantize = data::Quantize::kTruncate;  // score_sde's uint8 conversion
-  std::int64_t feature_batch = 200;                     // Inception batch per rank
-  std::int64_t grid = 64;                               // samples in grid.png
+  std::string quantize = "truncate";  // truncate (score_sde's uint8 conversion) | round
+  std::int64_t feature_batch = 200;   // Inception batch per rank
+  std::int64_t grid = 64;             // samples in grid.png
   // Controllable generation (eval/controllable.h): sample i inpaints or colourises image
   // i mod size of `condition_data`; the rounds also store the visible input ("inputs") and
   // grid.png shows input and result side by side.
@@ -43,6 +44,27 @@ struct SampleJobOptions {
   std::int64_t class_label = -1;
   std::int64_t num_classes = 10;
   double guidance_scale = 1;
+
+  void declare_keys(core::Keys& k) {
+    sampling.declare_keys(k);
+    k("eval.num_samples", num_samples, "number of samples for FID/IS/KID");
+    k("eval.quantize", quantize,
+      "samples to uint8: truncate (score_sde, what its statistics saw) | round (EDM)");
+    k("eval.feature_batch", feature_batch, "Inception batch size on each rank");
+    k("eval.grid", grid, "samples shown in each checkpoint's grid.png");
+    k("eval.task", task,
+      "sample | inpaint | colorize: complete the images of eval.data_path (else data.path) with "
+      "the PC sampler");
+    k("eval.mask", mask,
+      "inpaint: known region, left_half | top_half | center | FILE.png (white = known)");
+    k("eval.classifier", classifier,
+      "class-conditional sampling: TorchScript classifier file, forward(x, sigma) -> logits");
+    k("eval.class_label", class_label,
+      "the class of every guided sample; -1: sample i gets class i mod eval.num_classes");
+    k("eval.num_classes", num_classes, "classes of the guiding classifier");
+    k("eval.guidance_scale", guidance_scale,
+      "weight of the classifier gradient (1: the conditional score, as the paper)");
+  }
 };
 
 struct SampleSummary {
@@ -69,6 +91,12 @@ struct ImageMetricOptions {
   std::int64_t kid_subsets = 100;  // StyleGAN2-ADA / clean-fid
   std::int64_t kid_subset_size = 1000;
   std::uint64_t kid_seed = 0;
+
+  void declare_keys(core::Keys& k) {
+    k("eval.is_splits", is_splits, "Inception Score splits (score_sde reports 1)");
+    k("eval.kid_subsets", kid_subsets, "KID subsets (seeded by seed)");
+    k("eval.kid_subset_size", kid_subset_size, "KID subset size");
+  }
 };
 
 struct ImageMetrics {

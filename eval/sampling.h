@@ -41,6 +41,30 @@ struct SamplingOptions {
   double rtol = 1e-5;
   double atol = 1e-5;
   EdmOptions edm;
+
+  void declare_keys(core::Keys& k) {
+    k("sampling.method", method, "pc (predictor-corrector) | ode (probability flow)");
+    k("sampling.predictor", predictor,
+      "euler_maruyama | reverse_diffusion | ancestral_sampling | none");
+    k("sampling.corrector", corrector, "langevin | ald | none");
+    k("sampling.n_steps_each", n_steps_each, "corrector steps per noise level");
+    k("sampling.noise_removal", noise_removal, "finish with one noise-free denoising step");
+    k("sampling.probability_flow", probability_flow,
+      "use the probability-flow drift in the predictor");
+    k("sampling.snr", snr, "signal-to-noise ratio of the Langevin corrector");
+    k("sampling.eps", eps,
+      "last time of sampling; 0: 1e-5 for vesde, 1e-3 for vpsde/subvpsde (score_sde)");
+    k("sampling.paper_order", paper_order,
+      "predictor then corrector (the paper's Algorithm 1) instead of the reference code's order");
+    k("sampling.batch_norms", batch_norms,
+      "Langevin step size from norms averaged over the global batch (reference) or per sample");
+    k("sampling.ode_solver", ode_solver,
+      "probability-flow ODE solver: rk45 (adaptive) | euler | heun (model.num_scales steps) | "
+      "edm_heun (EDM's schedule, sampling.edm_*)");
+    k("sampling.rtol", rtol, "RK45 relative tolerance of the ODE sampler");
+    k("sampling.atol", atol, "RK45 absolute tolerance of the ODE sampler");
+    edm.declare_keys(k);
+  }
 };
 
 // Throws core::UsageError naming the sampling.* key for a value or combination that the

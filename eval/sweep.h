@@ -26,10 +26,19 @@ struct SweepOptions {
   std::int64_t begin_ckpt = 9;
   std::int64_t end_ckpt = 26;
   std::int64_t stride = 1;
-  std::int64_t snapshot_freq = 50000;
-  std::int64_t n_iters = 1300001;
+  // The training run's (train::TrainOptions), set by sgm-eval.
+  std::int64_t snapshot_freq = 0;
+  std::int64_t n_iters = 0;
   double wait_timeout = 0;  // seconds to wait for a snapshot not written yet (0: do not wait)
   double poll_seconds = 30;
+
+  void declare_keys(core::Keys& k) {
+    k("eval.begin_ckpt", begin_ckpt, "first snapshot index of a sweep");
+    k("eval.end_ckpt", end_ckpt, "last snapshot index of a sweep (inclusive)");
+    k("eval.ckpt_stride", stride, "a sweep visits every this many snapshot indices");
+    k("eval.wait_timeout", wait_timeout,
+      "seconds a sweep waits for a snapshot not written yet (0: skip it; never forever)");
+  }
 };
 
 struct SweepSummary {

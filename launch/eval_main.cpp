@@ -44,13 +44,16 @@ core::ExitCode evaluate(const cli::Parsed& parsed) {
   if (inv.mode == "stats") {
     if (c.eval.inception_weights.empty())
       throw core::UsageError("eval.inception_weights: stats needs the converted detector");
-    if (c.data.path.empty()) throw core::UsageError("data.path: no dataset given");
+    const std::string& data = c.train.data_path;
+    if (data.empty()) throw core::UsageError("data.path: no dataset given");
     eval::FidInception net = eval::load_fid_inception(c.eval.inception_weights);
     net->to(context.device());
-    const std::int64_t n = eval::write_dataset_statistics(
-        c.data.path, inv.out, *net,
-        {c.eval.batch_size, c.eval.feature_batch, c.eval.stats_features}, comm, context.device());
-    core::log::info("statistics of {} images of {} written to {}", n, c.data.path, inv.out);
+    eval::DatasetStatsOptions stats = c.stats;
+    stats.batch_size = c.eval.batch_size;
+    stats.feature_batch = c.eval.samples.feature_batch;
+    const std::int64_t n =
+        eval::write_dataset_statistics(data, inv.out, *net, stats, comm, context.device());
+    core::log::info("statistics of {} images of {} written to {}", n, data, inv.out);
     return core::kExitOk;
   }
   // The options, files and checkpoint are checked before anything is written.

@@ -12,15 +12,13 @@
 namespace sgm::launch {
 
 // What `mode` computes (sample: samples only; fid: samples and FID/IS/KID; bpd; sweep: the
-// eval.enable_* groups), with the options of every group taken from `config`.
+// eval.enable_* groups): the [eval] keys as parsed, with the training run's network, seed,
+// loss and data directories, and eval.batch_size and the seed given to every group.
 eval::EvaluationOptions evaluation_options(const cli::Config& config, const std::string& workdir,
                                            const std::string& mode);
 
+// The sweep keys with the training run's snapshot_freq and n_iters.
 eval::SweepOptions sweep_options(const cli::Config& config);
-
-// The [sampling] section as the evaluation library's sampler options (also the snapshot
-// samples of sgm-train).
-eval::SamplingOptions sampling_options(const cli::SamplingSection& section);
 
 eval::Weights weights_of(const train::Checkpoint& checkpoint);
 

@@ -8,7 +8,6 @@
 #include "data/image_grid.h"
 #include "data/image_set.h"
 #include "eval/sampling.h"
-#include "launch/eval_setup.h"
 #include "trainer/core/log.h"
 #include "trainer/sde/registry.h"
 #include "trainer/sde/score_fn.h"
@@ -17,15 +16,16 @@ namespace sgm::launch {
 namespace fs = std::filesystem;
 
 SnapshotSampler snapshot_sampler(const cli::Config& c, const std::string& workdir) {
-  sde::SdeOptions so = cli::sde_options(c);
-  if (c.training.snapshot_sample_steps > 0) so.num_scales = c.training.snapshot_sample_steps;
+  const train::TrainOptions& t = c.train;
+  sde::SdeOptions so = t.sde;
+  if (c.snapshots.steps > 0) so.num_scales = c.snapshots.steps;
   const std::shared_ptr<const sde::SDE> sde = sde::make_sde(so);
-  const eval::SamplingOptions sampling = sampling_options(c.sampling);
-  eval::validate(sampling, c.training.sde);
-  const models::DataShape shape = cli::data_shape(c);
-  const std::int64_t count = c.eval.grid;
-  const bool continuous = c.training.continuous;
-  const auto seed = static_cast<std::uint64_t>(c.seed);
+  const eval::SamplingOptions sampling = c.eval.samples.sampling;
+  eval::validate(sampling, t.sde.name);
+  const models::DataShape shape = t.shape;
+  const std::int64_t count = c.eval.samples.grid;
+  const bool continuous = t.sde.continuous;
+  const auto seed = static_cast<std::uint64_t>(t.seed);
   const fs::path dir = fs::path(workdir) / "samples";
   return [=](std::int64_t step, models::ScoreModel& model) {
     const at::Device device = model.parameters().front().device();

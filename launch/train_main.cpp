@@ -21,48 +21,6 @@ const sgm::cli::Program kProgram{
     "process or under mpirun/srun; resumes from the newest valid checkpoint in DIR.",
     {}};
 
-train::TrainOptions train_options(const sgm::cli::Parsed& parsed) {
-  const sgm::cli::Config& c = parsed.config;
-  train::TrainOptions o;
-  o.workdir = parsed.invocation.workdir;
-  o.config_text = sgm::cli::to_ini(c);
-  o.seed = static_cast<std::uint64_t>(c.seed);
-  o.data_path = c.data.path;
-  o.loader.global_batch = c.training.batch_size;
-  o.loader.random_flip = c.data.random_flip;
-  o.loader.uniform_dequantization = c.data.uniform_dequantization;
-  o.loader.centered = c.data.centered;
-  o.model = c.model;
-  o.shape = sgm::cli::data_shape(c);
-  o.sde = sgm::cli::sde_options(c);
-  o.continuous = c.training.continuous;
-  o.reduce_mean = c.training.reduce_mean;
-  o.likelihood_weighting = c.training.likelihood_weighting;
-  o.n_iters = c.training.n_iters;
-  o.log_freq = c.training.log_freq;
-  o.meta_freq = c.training.snapshot_freq_for_preemption;
-  o.snapshot_freq = c.training.snapshot_freq;
-  o.keep_meta = static_cast<int>(c.training.keep_meta);
-  o.batch_per_rank = c.training.batch_per_rank;
-  o.max_nonfinite = c.training.max_nonfinite;
-  if (c.training.snapshot_sampling) o.on_snapshot = launch::snapshot_sampler(c, o.workdir);
-  o.adam.lr = c.optim.lr;
-  o.adam.beta1 = c.optim.beta1;
-  o.adam.eps = c.optim.eps;
-  o.adam.weight_decay = c.optim.weight_decay;
-  o.adam.warmup = c.optim.warmup;
-  o.adam.grad_clip = c.optim.grad_clip;
-  o.ema.rate = c.model.ema_rate;
-  o.ema.sharded = c.training.ema_sharded;
-  o.reducer = c.reducer;
-  o.precision.autocast = c.training.autocast;
-  o.precision.tf32 = c.training.tf32;
-  o.precision.channels_last = c.training.channels_last;
-  o.precision.deterministic = c.training.deterministic;
-  o.profile_steps = c.training.profile_steps;
-  return o;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -78,10 +36,10 @@ int main(int argc, char** argv) {
       return core::kExitOk;
     }
     if (parsed.invocation.dry_run) {
-      auto model = models::make_model(parsed.config.model, cli::data_shape(parsed.config));
+      const train::TrainOptions& t = parsed.config.train;
+      auto model = models::make_model(t.model, t.shape, t.sde);
       if (cli::is_output_rank()) {
-        fmt::print("{}\nmodel: {}\n{}", cli::to_ini(parsed.config), parsed.config.model.name,
-                   model->summary());
+        fmt::print("{}\nmodel: {}\n{}", cli::to_ini(parsed.config), t.model.name, model->summary());
       }
       return core::kExitOk;
     }
@@ -89,8 +47,14 @@ int main(int argc, char** argv) {
 
     const cli::Config& c = parsed.config;
     dist::Context context(c.dist);  // first: a wrong launch is the first thing to report
-    if (c.data.path.empty()) throw core::UsageError("data.path: no dataset given (see sgm-data)");
+    if (c.train.data_path.empty())
+      throw core::UsageError("data.path: no dataset given (see sgm-data)");
     dist::Communicator comm(context, c.comm);
-    return static_cast<core::ExitCode>(train::run_training(train_options(parsed), context, comm));
+    // The run's keys as parsed, plus what only the entry point knows.
+    train::TrainOptions options = c.train;
+    options.workdir = parsed.invocation.workdir;
+    options.config_text = cli::to_ini(c);
+    if (c.snapshots.enabled) options.on_snapshot = launch::snapshot_sampler(c, options.workdir);
+    return static_cast<core::ExitCode>(train::run_training(options, context, comm));
   });
 }

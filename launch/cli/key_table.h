@@ -1,5 +1,6 @@
 // Binds every configuration key (section.key) to its field in a Config, with its one-line
-// meaning; the Boost.Program_options descriptions and the INI dump are both made from it.
+// meaning, as the option structs declare them (core::Keys); the Boost.Program_options
+// descriptions, the INI dump and the key suggestions are all made from it.
 #pragma once
 
 #include <functional>
@@ -10,10 +11,11 @@
 #include <boost/program_options.hpp>
 
 #include "launch/cli/config.h"
+#include "trainer/core/keys.h"
 
 namespace sgm::cli {
 
-class KeyTable {
+class KeyTable : public core::Keys {
  public:
   struct Key {
     std::string name;                    // "model.ch_mult"
@@ -29,6 +31,12 @@ class KeyTable {
   // Binds the keys to the fields of `config`, whose current values become the defaults.
   explicit KeyTable(Config& config);
 
+  // Keys that configurations of earlier versions hold and that nothing reads any more: accepted
+  // and ignored (a warning names each one given), never written by --dump-config.
+  static const std::vector<std::string>& retired();
+  // The retired keys that the parsed input gave.
+  std::vector<std::string> retired_given() const;
+
   const std::vector<Section>& sections() const { return sections_; }
   // Every key of every section, for parsing.
   const boost::program_options::options_description& all() const { return all_; }
@@ -37,16 +45,20 @@ class KeyTable {
   std::string closest(const std::string& name) const;
 
  private:
-  void section(const std::string& name, const std::string& caption);
-  void add(const char* name, std::int64_t& field, const char* help);
-  void add(const char* name, double& field, const char* help);
-  void add(const char* name, bool& field, const char* help);
-  void add(const char* name, std::string& field, const char* help);
-  void add(const char* name, std::vector<std::int64_t>& field, const char* help);
-  void add(const char* name, std::vector<double>& field, const char* help);
-  void bind_all(Config& c);
+  void operator()(const char* name, std::int64_t& field, const std::string& help) override;
+  void operator()(const char* name, double& field, const std::string& help) override;
+  void operator()(const char* name, bool& field, const std::string& help) override;
+  void operator()(const char* name, std::string& field, const std::string& help) override;
+  void operator()(const char* name, std::vector<std::int64_t>& field,
+                  const std::string& help) override;
+  void operator()(const char* name, std::vector<double>& field, const std::string& help) override;
+
+  // The section of `name` ("training" of "training.batch_size"); throws core::Error for a
+  // section that is not one of the configuration's.
+  Section& section_of(const std::string& name);
 
   std::vector<Section> sections_;
+  std::vector<std::string> retired_values_;  // storage for the retired keys
   boost::program_options::options_description all_;
 };
 

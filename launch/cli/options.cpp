@@ -9,8 +9,10 @@
 #include <fmt/ranges.h>
 
 #include "launch/cli/key_table.h"
+#include "launch/cli/main_support.h"
 #include "launch/cli/validate.h"
 #include "trainer/core/error.h"
+#include "trainer/core/log.h"
 
 namespace sgm::cli {
 namespace po = boost::program_options;
@@ -117,6 +119,9 @@ Parsed parse_command_line(const Program& program, int argc, const char* const ar
     rethrow_as_usage(e, keys, "on the command line");
   }
   if (parsed.invocation.help) return parsed;
+  for (const std::string& key : keys.retired_given()) {
+    if (is_output_rank()) core::log::warn("{}: no longer used; the value is ignored", key);
+  }
   if (!program.modes.empty() && parsed.invocation.mode.empty()) {
     throw core::UsageError(fmt::format("missing mode: {} <{}> [options]", program.name,
                                        fmt::join(program.modes, "|")));

@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "trainer/core/error.h"
+#include "trainer/models/registry.h"
 
 namespace sgm::cli {
 namespace {
@@ -38,9 +39,12 @@ void in_unit_interval(const std::string& key, double value) {
 }
 
 void validate_model(const Config& c) {
-  const models::ModelOptions& m = c.model;
-  one_of("model.name", m.name,
-         {"ncsnpp", "ddpm", "ncsnv2_64", "ncsnv2_128", "ncsnv2_256", "gaussian", "mlp"});
+  const models::ModelOptions& m = c.train.model;
+  bool known = false;
+  for (const models::ModelEntry& e : models::model_registry()) known = known || e.name == m.name;
+  if (!known)
+    fail("model.name", fmt::format("'{}' is not one of {}", m.name, models::model_names()));
+  const sde::SdeOptions& sd = c.train.sde;
   one_of("model.embedding_type", m.embedding_type, {"fourier", "positional"});
   one_of("model.normalization", m.normalization, {"GroupNorm", "InstanceNorm", "InstanceNorm++"});
   one_of("model.nonlinearity", m.nonlinearity, {"swish", "elu", "relu", "lrelu"});
@@ -49,19 +53,19 @@ void validate_model(const Config& c) {
   one_of("model.progressive_input", m.progressive_input, {"none", "input_skip", "residual"});
   one_of("model.progressive_combine", m.progressive_combine, {"sum", "cat"});
   one_of("model.attention_type", m.attention_type, {"ddpm"});
-  positive("model.sigma_min", m.sigma_min);
-  if (!(m.sigma_max > m.sigma_min)) {
+  positive("model.sigma_min", sd.sigma_min);
+  if (!(sd.sigma_max > sd.sigma_min)) {
     fail("model.sigma_max",
-         fmt::format("{} must exceed model.sigma_min = {}", m.sigma_max, m.sigma_min));
+         fmt::format("{} must exceed model.sigma_min = {}", sd.sigma_max, sd.sigma_min));
   }
-  at_least<std::int64_t>("model.num_scales", m.num_scales, 2);
-  at_least("model.beta_min", m.beta_min, 0.0);
-  if (!(m.beta_max > m.beta_min)) {
+  at_least<std::int64_t>("model.num_scales", sd.num_scales, 2);
+  at_least("model.beta_min", sd.beta_min, 0.0);
+  if (!(sd.beta_max > sd.beta_min)) {
     fail("model.beta_max",
-         fmt::format("{} must exceed model.beta_min = {}", m.beta_max, m.beta_min));
+         fmt::format("{} must exceed model.beta_min = {}", sd.beta_max, sd.beta_min));
   }
   in_unit_interval("model.dropout", m.dropout);
-  in_unit_interval("model.ema_rate", m.ema_rate);
+  in_unit_interval("model.ema_rate", c.train.ema.rate);
   at_least<std::int64_t>("model.nf", m.nf, 1);
   at_least<std::int64_t>("model.num_res_blocks", m.num_res_blocks, 1);
   at_least<std::int64_t>("model.conv_size", m.conv_size, 1);
@@ -81,11 +85,11 @@ void validate_model(const Config& c) {
            fmt::format("has {} entries, model.gaussian_mean has {}", m.gaussian_weight.size(), k));
     for (double s : m.gaussian_std) positive("model.gaussian_std", s);
     for (double w : m.gaussian_weight) positive("model.gaussian_weight", w);
-    if (!c.training.continuous)
+    if (!sd.continuous)
       fail("training.continuous", "model.name=gaussian needs continuous-time labels");
   }
   // Fourier features take log(sigma) of a continuous time; score_sde asserts the same.
-  if (m.name == "ncsnpp" && m.embedding_type == "fourier" && !c.training.continuous) {
+  if (m.name == "ncsnpp" && m.embedding_type == "fourier" && !sd.continuous) {
     fail("model.embedding_type",
          "fourier needs training.continuous = true (use positional for discrete training)");
   }
@@ -97,7 +101,7 @@ void validate_model(const Config& c) {
   if (m.name != "ncsnpp" && m.name != "ddpm") return;
   // Every level halves the resolution; attention sizes must be sizes that occur.
   const std::int64_t levels = static_cast<std::int64_t>(m.ch_mult.size());
-  const std::int64_t size = c.data.image_size;
+  const std::int64_t size = c.train.shape.image_size;
   if (size % (std::int64_t{1} << (levels - 1)) != 0) {
     fail("data.image_size", fmt::format("{} is not divisible by 2^{} (model.ch_mult has {} levels)",
                                         size, levels - 1, levels));
@@ -114,34 +118,32 @@ void validate_model(const Config& c) {
 }
 
 void validate_training_and_sampling(const Config& c) {
-  const TrainingSection& t = c.training;
-  one_of("training.sde", t.sde, {"vesde", "vpsde", "subvpsde"});
-  one_of("training.autocast", t.autocast, {"none", "bf16"});
-  at_least<std::int64_t>("training.batch_size", t.batch_size, 1);
+  const train::TrainOptions& t = c.train;
+  one_of("training.sde", t.sde.name, {"vesde", "vpsde", "subvpsde"});
+  one_of("training.autocast", t.precision.autocast, {"none", "bf16"});
+  at_least<std::int64_t>("training.batch_size", t.loader.global_batch, 1);
   at_least<std::int64_t>("training.n_iters", t.n_iters, 1);
   at_least<std::int64_t>("training.snapshot_freq", t.snapshot_freq, 1);
   at_least<std::int64_t>("training.batch_per_rank", t.batch_per_rank, 0);
   at_least<std::int64_t>("training.max_nonfinite", t.max_nonfinite, 0);
   at_least<std::int64_t>("training.keep_meta", t.keep_meta, 1);
-  at_least<std::int64_t>("training.snapshot_sample_steps", t.snapshot_sample_steps, 0);
+  at_least<std::int64_t>("training.snapshot_sample_steps", c.snapshots.steps, 0);
   at_least<std::int64_t>("training.log_freq", t.log_freq, 1);
   at_least<std::int64_t>("training.profile_steps", t.profile_steps, 0);
   if (t.profile_steps > t.n_iters) {
     fail("training.profile_steps", fmt::format("{} steps to profile, but training.n_iters is {}",
                                                t.profile_steps, t.n_iters));
   }
-  at_least<std::int64_t>("training.eval_freq", t.eval_freq, 1);
-  at_least<std::int64_t>("training.snapshot_freq_for_preemption", t.snapshot_freq_for_preemption,
-                         1);
-  if (!t.continuous && t.sde == "subvpsde") {
+  at_least<std::int64_t>("training.snapshot_freq_for_preemption", t.meta_freq, 1);
+  if (!t.sde.continuous && t.sde.name == "subvpsde") {
     fail("training.continuous",
          "discrete-time training exists for vesde (SMLD) and vpsde (DDPM) only, not subvpsde");
   }
-  if (!t.continuous && t.likelihood_weighting) {
+  if (!t.sde.continuous && t.loss.likelihood_weighting) {
     fail("training.likelihood_weighting",
          "needs training.continuous = true (score_sde refuses it for SMLD/DDPM losses)");
   }
-  const SamplingSection& s = c.sampling;
+  const eval::SamplingOptions& s = c.eval.samples.sampling;
   one_of("sampling.method", s.method, {"pc", "ode"});
   one_of("sampling.predictor", s.predictor,
          {"euler_maruyama", "reverse_diffusion", "ancestral_sampling", "none"});
@@ -150,16 +152,16 @@ void validate_training_and_sampling(const Config& c) {
   positive("sampling.snr", s.snr);
   at_least("sampling.eps", s.eps, 0.0);
   one_of("sampling.ode_solver", s.ode_solver, {"rk45", "euler", "heun", "edm_heun"});
-  at_least<std::int64_t>("sampling.edm_steps", s.edm_steps, 2);
-  positive("sampling.edm_rho", s.edm_rho);
-  positive("sampling.edm_sigma_min", s.edm_sigma_min);
-  positive("sampling.edm_s_noise", s.edm_s_noise);
-  at_least("sampling.edm_churn", s.edm_churn, 0.0);
-  if (!(s.edm_sigma_max > s.edm_sigma_min))
+  at_least<std::int64_t>("sampling.edm_steps", s.edm.steps, 2);
+  positive("sampling.edm_rho", s.edm.rho);
+  positive("sampling.edm_sigma_min", s.edm.sigma_min);
+  positive("sampling.edm_s_noise", s.edm.s_noise);
+  at_least("sampling.edm_churn", s.edm.churn, 0.0);
+  if (!(s.edm.sigma_max > s.edm.sigma_min))
     fail("sampling.edm_sigma_max", "must be larger than sampling.edm_sigma_min");
   positive("sampling.rtol", s.rtol);
   positive("sampling.atol", s.atol);
-  if (s.predictor == "ancestral_sampling" && t.sde == "subvpsde") {
+  if (s.predictor == "ancestral_sampling" && t.sde.name == "subvpsde") {
     fail("sampling.predictor", "ancestral_sampling is defined for vesde and vpsde only");
   }
   if (s.predictor == "ancestral_sampling" && s.probability_flow) {
@@ -167,45 +169,48 @@ void validate_training_and_sampling(const Config& c) {
         "sampling.predictor",
         "ancestral_sampling cannot follow the probability flow (sampling.probability_flow = true)");
   }
-  if (s.corrector != "none" && t.sde == "subvpsde") {
+  if (s.corrector != "none" && t.sde.name == "subvpsde") {
     fail("sampling.corrector",
          "langevin/ald correctors need the discrete alphas that subvpsde lacks");
   }
 }
 
 void validate_rest(const Config& c) {
-  at_least<std::int64_t>("seed", c.seed, 0);
-  const EvalSection& e = c.eval;
-  at_least<std::int64_t>("eval.begin_ckpt", e.begin_ckpt, 0);
-  if (e.end_ckpt < e.begin_ckpt) {
+  at_least<std::int64_t>("seed", c.train.seed, 0);
+  const eval::EvaluationOptions& e = c.eval;
+  const eval::SweepOptions& w = c.sweep;
+  const eval::SampleJobOptions& sj = e.samples;
+  const eval::BpdJobOptions& bpd = e.bpd_options;
+  at_least<std::int64_t>("eval.begin_ckpt", w.begin_ckpt, 0);
+  if (w.end_ckpt < w.begin_ckpt) {
     fail("eval.end_ckpt",
-         fmt::format("{} is before eval.begin_ckpt = {}", e.end_ckpt, e.begin_ckpt));
+         fmt::format("{} is before eval.begin_ckpt = {}", w.end_ckpt, w.begin_ckpt));
   }
   at_least<std::int64_t>("eval.batch_size", e.batch_size, 1);
-  at_least<std::int64_t>("eval.num_samples", e.num_samples, 1);
+  at_least<std::int64_t>("eval.num_samples", sj.num_samples, 1);
   one_of("eval.bpd_dataset", e.bpd_dataset, {"train", "test"});
-  at_least<std::int64_t>("eval.ckpt_stride", e.ckpt_stride, 1);
-  at_least("eval.wait_timeout", e.wait_timeout, 0.0);
-  one_of("eval.quantize", e.quantize, {"truncate", "round"});
-  at_least<std::int64_t>("eval.feature_batch", e.feature_batch, 1);
-  at_least<std::int64_t>("eval.is_splits", e.is_splits, 1);
-  one_of("eval.task", e.task, {"sample", "inpaint", "colorize"});
-  at_least<std::int64_t>("eval.num_classes", e.num_classes, 1);
-  at_least<std::int64_t>("eval.class_label", e.class_label, -1);
-  if (e.class_label >= e.num_classes) fail("eval.class_label", "must be below eval.num_classes");
-  at_least<std::int64_t>("eval.kid_subsets", e.kid_subsets, 1);
-  at_least<std::int64_t>("eval.kid_subset_size", e.kid_subset_size, 2);
-  at_least<std::int64_t>("eval.grid", e.grid, 0);
-  at_least<std::int64_t>("eval.bpd_passes", e.bpd_passes, 0);
-  at_least<std::int64_t>("eval.bpd_max_images", e.bpd_max_images, 0);
-  positive("eval.bpd_rtol", e.bpd_rtol);
-  positive("eval.bpd_atol", e.bpd_atol);
-  positive("eval.bpd_eps", e.bpd_eps);
-  one_of("eval.bpd_divergence", e.bpd_divergence, {"rademacher", "gaussian", "exact"});
-  at_least<std::int64_t>("eval.bpd_probes", e.bpd_probes, 1);
-  at_least<std::int64_t>("data.image_size", c.data.image_size, 1);
-  at_least<std::int64_t>("data.num_channels", c.data.num_channels, 1);
-  const OptimSection& o = c.optim;
+  at_least<std::int64_t>("eval.ckpt_stride", w.stride, 1);
+  at_least("eval.wait_timeout", w.wait_timeout, 0.0);
+  one_of("eval.quantize", sj.quantize, {"truncate", "round"});
+  at_least<std::int64_t>("eval.feature_batch", sj.feature_batch, 1);
+  at_least<std::int64_t>("eval.is_splits", e.metrics.is_splits, 1);
+  one_of("eval.task", sj.task, {"sample", "inpaint", "colorize"});
+  at_least<std::int64_t>("eval.num_classes", sj.num_classes, 1);
+  at_least<std::int64_t>("eval.class_label", sj.class_label, -1);
+  if (sj.class_label >= sj.num_classes) fail("eval.class_label", "must be below eval.num_classes");
+  at_least<std::int64_t>("eval.kid_subsets", e.metrics.kid_subsets, 1);
+  at_least<std::int64_t>("eval.kid_subset_size", e.metrics.kid_subset_size, 2);
+  at_least<std::int64_t>("eval.grid", sj.grid, 0);
+  at_least<std::int64_t>("eval.bpd_passes", bpd.passes, 0);
+  at_least<std::int64_t>("eval.bpd_max_images", bpd.max_images, 0);
+  positive("eval.bpd_rtol", bpd.likelihood.rtol);
+  positive("eval.bpd_atol", bpd.likelihood.atol);
+  positive("eval.bpd_eps", bpd.likelihood.eps);
+  one_of("eval.bpd_divergence", bpd.likelihood.divergence, {"rademacher", "gaussian", "exact"});
+  at_least<std::int64_t>("eval.bpd_probes", bpd.likelihood.probes, 1);
+  at_least<std::int64_t>("data.image_size", c.train.shape.image_size, 1);
+  at_least<std::int64_t>("data.num_channels", c.train.shape.num_channels, 1);
+  const train::AdamOptions& o = c.train.adam;
   one_of("optim.optimizer", o.optimizer, {"Adam"});
   positive("optim.lr", o.lr);
   in_unit_interval("optim.beta1", o.beta1);
@@ -215,8 +220,8 @@ void validate_rest(const Config& c) {
   one_of("dist.device", c.dist.device, {"auto", "cpu", "cuda"});
   at_least<std::int64_t>("dist.threads", c.dist.threads, 0);
   positive("dist.timeout", c.comm.timeout_seconds);
-  positive("dist.first_bucket_mb", c.reducer.first_bucket_mb);
-  positive("dist.bucket_mb", c.reducer.bucket_mb);
+  positive("dist.first_bucket_mb", c.train.reducer.first_bucket_mb);
+  positive("dist.bucket_mb", c.train.reducer.bucket_mb);
 }
 
 }  // namespace

@@ -28,13 +28,12 @@ inline Analytic analytic(const std::string& sde_name, std::vector<double> means,
   m.gaussian_std = std::move(stds);
   m.gaussian_weight = std::move(weights);
   models::DataShape d;
-  d.sde = sde_name;
   sde::SdeOptions so;
   so.name = sde_name;
   so.num_scales = N;
   Analytic s;
   s.sde = sde::make_sde(so);
-  s.model = std::make_shared<models::GaussianMixtureScore>(m, d);
+  s.model = std::make_shared<models::GaussianMixtureScore>(m, d, so);
   auto model = s.model;
   s.score = sde::get_score_fn(
       s.sde, [model](const at::Tensor& x, const at::Tensor& l) { return model->forward(x, l); },

@@ -38,9 +38,9 @@ int main(int argc, char** argv) {
   const cli::Parsed parsed =
       cli::parse_command_line(cli::Program{"toy2d_check", "", "", {}}, 3, args);
   std::filesystem::remove(cfg);
-  const cli::Config& c = parsed.config;
+  const train::TrainOptions& c = parsed.config.train;
 
-  auto model = models::make_model(c.model, cli::data_shape(c));
+  auto model = models::make_model(c.model, c.shape, c.sde);
   {
     torch::NoGradGuard no_grad;
     std::map<std::string, at::Tensor> ema(checkpoint.ema.begin(), checkpoint.ema.end());
@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
     }
   }
   model->eval();
-  sde::SdeOptions so = cli::sde_options(c);
+  sde::SdeOptions so = c.sde;
   so.num_scales = 1000;
   std::shared_ptr<sde::SDE> sde = sde::make_sde(so);
   const sde::ModelFn net = [&](const at::Tensor& x, const at::Tensor& labels) {
@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
   sampling.eps = 1e-3;
   const at::NoGradGuard no_grad;
   const at::Tensor samples =
-      eval::draw_samples(sde, sde::get_score_fn(sde, net, c.training.continuous),
+      eval::draw_samples(sde, sde::get_score_fn(sde, net, c.sde.continuous),
                          at::arange(n, at::kLong), {2, 1, 1}, 123, sampling, at::kCPU)
           .x.view({n, 2})
           .to(at::kDouble);

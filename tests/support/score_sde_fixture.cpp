@@ -42,15 +42,14 @@ ScoreSdeCase read_score_sde_case(const data::NamedArrayFile& file) {
   const nlohmann::json config = nlohmann::json::parse(file.string_attribute("config_json"));
   const auto& m = config.at("model");
   get(m, "name", c.model.name);
-  get(m, "sigma_min", c.model.sigma_min);
-  get(m, "sigma_max", c.model.sigma_max);
-  get(m, "num_scales", c.model.num_scales);
-  get(m, "beta_min", c.model.beta_min);
-  get(m, "beta_max", c.model.beta_max);
+  get(m, "sigma_min", c.sde.sigma_min);
+  get(m, "sigma_max", c.sde.sigma_max);
+  get(m, "num_scales", c.sde.num_scales);
+  get(m, "beta_min", c.sde.beta_min);
+  get(m, "beta_max", c.sde.beta_max);
   get(m, "dropout", c.model.dropout);
   get(m, "embedding_type", c.model.embedding_type);
   get(m, "scale_by_sigma", c.model.scale_by_sigma);
-  get(m, "ema_rate", c.model.ema_rate);
   get(m, "normalization", c.model.normalization);
   get(m, "nonlinearity", c.model.nonlinearity);
   get(m, "nf", c.model.nf);
@@ -75,16 +74,10 @@ ScoreSdeCase read_score_sde_case(const data::NamedArrayFile& file) {
   get(d, "num_channels", c.data.num_channels);
   get(d, "centered", c.data.centered);
   const auto& t = config.at("training");
-  get(t, "continuous", c.continuous);
+  get(t, "continuous", c.sde.continuous);
   get(t, "reduce_mean", c.reduce_mean);
   get(t, "likelihood_weighting", c.likelihood_weighting);
-  c.data.continuous = c.continuous;
   get(t, "sde", c.sde.name);
-  c.sde.sigma_min = c.model.sigma_min;
-  c.sde.sigma_max = c.model.sigma_max;
-  c.sde.beta_min = c.model.beta_min;
-  c.sde.beta_max = c.model.beta_max;
-  c.sde.num_scales = c.model.num_scales;
   c.num_parameters = file.int_attribute("num_parameters");
   return c;
 }

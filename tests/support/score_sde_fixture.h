@@ -21,8 +21,7 @@ struct ScoreSdeCase {
   std::string name;
   models::ModelOptions model;
   models::DataShape data;
-  sde::SdeOptions sde;
-  bool continuous = true;
+  sde::SdeOptions sde;  // with training.continuous
   bool reduce_mean = false;
   bool likelihood_weighting = false;
   std::int64_t num_parameters = 0;  // all parameters, the frozen Fourier W included

@@ -17,6 +17,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "trainer/core/keys.h"
 #include "trainer/dist/context.h"
 #include "trainer/dist/flight_recorder.h"
 #include "trainer/dist/work.h"
@@ -30,10 +31,16 @@ class Watchdog;     // watchdog.h
 
 // Part of the [dist] section.
 struct CommOptions {
-  double timeout_seconds = 600;  // dist.timeout: a collective unfinished this long ends the job
-  // dist.nccl_single_rank: at world size 1 on a GPU, still send CUDA tensors through NCCL (a
-  // communicator of one rank) instead of skipping the collectives. For tests and benchmarks.
+  double timeout_seconds = 600;
   bool nccl_single_rank = false;
+
+  void declare_keys(core::Keys& k) {
+    k("dist.timeout", timeout_seconds,
+      "seconds a collective may take before the watchdog ends the job");
+    k("dist.nccl_single_rank", nccl_single_rank,
+      "at world size 1 on a GPU, still run the collectives through a one-rank NCCL communicator "
+      "(to test and measure the NCCL path)");
+  }
 };
 
 class Communicator {

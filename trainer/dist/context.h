@@ -9,15 +9,22 @@
 
 #include <c10/core/Device.h>
 
+#include "trainer/core/keys.h"
 #include "trainer/dist/launch_check.h"
 
 namespace sgm::dist {
 
 // The [dist] section of the configuration that the Context consumes.
 struct ContextOptions {
-  std::string device = "auto";   // auto | cpu | cuda: auto takes cuda:<local rank> when present
-  std::int64_t threads = 0;      // intra-op threads per rank; 0: cores on the node / local ranks
-  bool allow_singleton = false;  // allow world size 1 inside a multi-task Slurm step
+  std::string device = "auto";
+  std::int64_t threads = 0;
+  bool allow_singleton = false;
+
+  void declare_keys(core::Keys& k) {
+    k("dist.device", device, "auto | cpu | cuda (auto: cuda:<node-local rank> when present)");
+    k("dist.threads", threads, "intra-op threads per rank (0: cores / ranks on the node)");
+    k("dist.allow_singleton", allow_singleton, "allow one process inside a multi-task Slurm step");
+  }
 };
 
 class Context {

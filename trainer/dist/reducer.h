@@ -26,6 +26,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "trainer/core/keys.h"
 #include "trainer/dist/communicator.h"
 
 namespace sgm::dist {
@@ -35,6 +36,13 @@ struct ReducerOptions {
   double first_bucket_mb = 1;  // dist.first_bucket_mb
   double bucket_mb = 25;       // dist.bucket_mb
   bool reduce_bf16 = false;    // dist.reduce_bf16: reduce gradients in bfloat16 (slow networks)
+
+  void declare_keys(core::Keys& k) {
+    k("dist.first_bucket_mb", first_bucket_mb, "size of the first gradient bucket (MiB)");
+    k("dist.bucket_mb", bucket_mb, "size of the other gradient buckets (MiB)");
+    k("dist.reduce_bf16", reduce_bf16,
+      "all-reduce gradients in bfloat16 (halves the traffic; for slow networks)");
+  }
 };
 
 using NamedTensor = std::pair<std::string, at::Tensor>;

@@ -15,47 +15,48 @@ torch::Tensor per_sample(const torch::Tensor& v, const torch::Tensor& x) {
 
 }  // namespace
 
-GaussianMixtureScore::GaussianMixtureScore(const ModelOptions& options, const DataShape& data)
-    : o_(options), data_(data) {
+GaussianMixtureScore::GaussianMixtureScore(const ModelOptions& options, const DataShape& data,
+                                           const core::SdeOptions& sde)
+    : o_(options), data_(data), sde_(sde) {
   const std::size_t k = o_.gaussian_mean.size();
   if (k == 0 || o_.gaussian_std.size() != k || o_.gaussian_weight.size() != k) {
     throw core::UsageError(
         "model.gaussian_mean, model.gaussian_std and model.gaussian_weight need the same number "
         "(>= 1) of entries");
   }
-  if (!data_.continuous)
+  if (!sde_.continuous)
     throw core::UsageError("model.name=gaussian needs training.continuous = true");
-  if (data_.sde != "vesde" && data_.sde != "vpsde" && data_.sde != "subvpsde") {
-    throw core::UsageError("training.sde: '" + data_.sde +
+  if (sde_.name != "vesde" && sde_.name != "vpsde" && sde_.name != "subvpsde") {
+    throw core::UsageError("training.sde: '" + sde_.name +
                            "' is not one of vesde, vpsde, subvpsde");
   }
 }
 
 torch::Tensor GaussianMixtureScore::time_of(const torch::Tensor& labels) const {
   torch::Tensor l = labels.to(torch::kDouble);
-  if (data_.sde == "vesde")
-    return l.div(o_.sigma_min).log().div(std::log(o_.sigma_max / o_.sigma_min));
+  if (sde_.name == "vesde")
+    return l.div(sde_.sigma_min).log().div(std::log(sde_.sigma_max / sde_.sigma_min));
   return l.div(999.0);
 }
 
 torch::Tensor GaussianMixtureScore::mean_coeff(const torch::Tensor& t) const {
-  if (data_.sde == "vesde") return torch::ones_like(t);
-  const double b0 = o_.beta_min, b1 = o_.beta_max;
+  if (sde_.name == "vesde") return torch::ones_like(t);
+  const double b0 = sde_.beta_min, b1 = sde_.beta_max;
   return t.square().mul(-0.25 * (b1 - b0)).sub(t.mul(0.5 * b0)).exp();
 }
 
 torch::Tensor GaussianMixtureScore::added_variance(const torch::Tensor& t) const {
-  if (data_.sde == "vesde") {
-    torch::Tensor sigma = torch::pow(o_.sigma_max / o_.sigma_min, t).mul(o_.sigma_min);
-    return sigma.square().sub(o_.sigma_min * o_.sigma_min);
+  if (sde_.name == "vesde") {
+    torch::Tensor sigma = torch::pow(sde_.sigma_max / sde_.sigma_min, t).mul(sde_.sigma_min);
+    return sigma.square().sub(sde_.sigma_min * sde_.sigma_min);
   }
   torch::Tensor one_minus = mean_coeff(t).square().neg().add(1);
-  return data_.sde == "vpsde" ? one_minus : one_minus.square();
+  return sde_.name == "vpsde" ? one_minus : one_minus.square();
 }
 
 torch::Tensor GaussianMixtureScore::wrapper_std(const torch::Tensor& t) const {
   torch::Tensor one_minus = mean_coeff(t).square().neg().add(1);
-  return data_.sde == "vpsde" ? one_minus.sqrt() : one_minus;  // subVP: std = 1 - a^2
+  return sde_.name == "vpsde" ? one_minus.sqrt() : one_minus;  // subVP: std = 1 - a^2
 }
 
 std::vector<GaussianMixtureScore::Component> GaussianMixtureScore::components(
@@ -113,7 +114,7 @@ torch::Tensor GaussianMixtureScore::score(const torch::Tensor& x_in,
 torch::Tensor GaussianMixtureScore::forward(const torch::Tensor& x, const torch::Tensor& labels) {
   torch::Tensor t = time_of(labels);
   torch::Tensor s = score(x, t);
-  if (data_.sde == "vesde") return s;
+  if (sde_.name == "vesde") return s;
   return s.neg().mul(per_sample(wrapper_std(t).to(s.dtype()), s));
 }
 

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "trainer/core/sde_options.h"
 #include "trainer/models/options.h"
 #include "trainer/models/score_model.h"
 
@@ -17,7 +18,8 @@ namespace sgm::models {
 
 class GaussianMixtureScore : public ScoreModel {
  public:
-  GaussianMixtureScore(const ModelOptions& options, const DataShape& data);
+  GaussianMixtureScore(const ModelOptions& options, const DataShape& data,
+                       const core::SdeOptions& sde);
   // labels: continuous-time labels as get_score_fn makes them (999 t, or sigma(t) for VE).
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels) override;
   std::vector<std::pair<std::string, std::string>> reference_names() const override { return {}; }
@@ -48,6 +50,7 @@ class GaussianMixtureScore : public ScoreModel {
 
   ModelOptions o_;
   DataShape data_;
+  core::SdeOptions sde_;
 };
 
 }  // namespace sgm::models

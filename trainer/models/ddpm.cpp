@@ -29,15 +29,18 @@ std::shared_ptr<ResBlock> DDPM::res_block(std::int64_t in, std::int64_t out) {
   return std::make_shared<ResnetBlockDDPMpp>(r);
 }
 
-AttnBlockpp DDPM::attn_block(std::int64_t channels) { return AttnBlockpp(channels, false, 0.0, kGroups); }
+AttnBlockpp DDPM::attn_block(std::int64_t channels) {
+  return AttnBlockpp(channels, false, 0.0, kGroups);
+}
 
-DDPM::DDPM(const ModelOptions& options, const DataShape& data)
+DDPM::DDPM(const ModelOptions& options, const DataShape& data, const core::SdeOptions& sde)
     : o_(options), data_(data), act_(activation(options.nonlinearity)) {
   const std::int64_t levels = static_cast<std::int64_t>(o_.ch_mult.size());
   const std::int64_t nf = o_.nf;
   const std::int64_t channels = data_.num_channels;
   for (std::int64_t l = 0; l < levels; ++l) resolutions_.push_back(data_.image_size >> l);
-  sigmas_ = register_buffer("sigmas", reference_sigmas(o_.sigma_min, o_.sigma_max, o_.num_scales));
+  sigmas_ =
+      register_buffer("sigmas", reference_sigmas(sde.sigma_min, sde.sigma_max, sde.num_scales));
   // score_sde builds its module list only inside `if conditional`; here an
   // unconditional DDPM simply has no embedding MLP.
   if (o_.conditional) {
@@ -64,7 +67,8 @@ DDPM::DDPM(const ModelOptions& options, const DataShape& data)
       hs_c.push_back(in_ch);
     }
     if (l != levels - 1) {
-      d.down = add(*level, path, "down", Downsample(in_ch, in_ch, o_.resamp_with_conv, false, o_.fir_kernel));
+      d.down = add(*level, path, "down",
+                   Downsample(in_ch, in_ch, o_.resamp_with_conv, false, o_.fir_kernel));
       hs_c.push_back(in_ch);
     }
     down_.push_back(std::move(d));
@@ -86,11 +90,15 @@ DDPM::DDPM(const ModelOptions& options, const DataShape& data)
       const std::int64_t out_ch = nf * o_.ch_mult[l];
       const std::int64_t skip = hs_c.back();
       hs_c.pop_back();
-      u.res.push_back(add(*level, path, "res_" + std::to_string(b), res_block(in_ch + skip, out_ch)));
+      u.res.push_back(
+          add(*level, path, "res_" + std::to_string(b), res_block(in_ch + skip, out_ch)));
       in_ch = out_ch;
     }
-    if (contains(o_.attn_resolutions, resolutions_[l])) u.attn.push_back(add(*level, path, "attn", attn_block(in_ch)));
-    if (l != 0) u.up = add(*level, path, "up", Upsample(in_ch, in_ch, o_.resamp_with_conv, false, o_.fir_kernel));
+    if (contains(o_.attn_resolutions, resolutions_[l]))
+      u.attn.push_back(add(*level, path, "attn", attn_block(in_ch)));
+    if (l != 0)
+      u.up = add(*level, path, "up",
+                 Upsample(in_ch, in_ch, o_.resamp_with_conv, false, o_.fir_kernel));
   }
   SGM_CHECK(hs_c.empty(), "skip channels left over: {}", hs_c.size());
   auto out = namespace_module(*this, "out");

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "trainer/core/sde_options.h"
 #include "trainer/models/blocks.h"
 #include "trainer/models/options.h"
 #include "trainer/models/reference_modules.h"
@@ -19,7 +20,7 @@ namespace sgm::models {
 
 class DDPM : public ScoreModel {
  public:
-  DDPM(const ModelOptions& options, const DataShape& data);
+  DDPM(const ModelOptions& options, const DataShape& data, const core::SdeOptions& sde);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels) override;
   std::vector<std::pair<std::string, std::string>> reference_names() const override;
 
@@ -31,7 +32,8 @@ class DDPM : public ScoreModel {
     Upsample up{nullptr};
   };
   template <typename M>
-  M add(torch::nn::Module& parent, const std::string& parent_path, const std::string& name, M module) {
+  M add(torch::nn::Module& parent, const std::string& parent_path, const std::string& name,
+        M module) {
     return reference_modules_.add(parent, parent_path, name, std::move(module));
   }
   std::shared_ptr<ResBlock> res_block(std::int64_t in, std::int64_t out);

@@ -6,7 +6,7 @@
 
 namespace sgm::models {
 
-MlpScore::MlpScore(const ModelOptions& options, const DataShape& data)
+MlpScore::MlpScore(const ModelOptions& options, const DataShape& data, const core::SdeOptions& sde)
     : options_(options),
       data_size_(data.num_channels * data.image_size * data.image_size),
       width_(options.nf * 4),
@@ -14,7 +14,7 @@ MlpScore::MlpScore(const ModelOptions& options, const DataShape& data)
   SGM_CHECK(options.embedding_type == "fourier" || options.embedding_type == "positional",
             "model.embedding_type = {} (mlp: fourier or positional)", options.embedding_type);
   if (options.embedding_type == "fourier") {
-    SGM_CHECK(data.continuous, "model.embedding_type: fourier needs training.continuous = true");
+    SGM_CHECK(sde.continuous, "model.embedding_type: fourier needs training.continuous = true");
     fourier_ =
         register_module("fourier", GaussianFourierProjection(options.nf, options.fourier_scale));
   }

@@ -13,6 +13,7 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/linear.h>
 
+#include "trainer/core/sde_options.h"
 #include "trainer/models/layers.h"
 #include "trainer/models/options.h"
 #include "trainer/models/score_model.h"
@@ -21,7 +22,7 @@ namespace sgm::models {
 
 class MlpScore : public ScoreModel {
  public:
-  MlpScore(const ModelOptions& options, const DataShape& data);
+  MlpScore(const ModelOptions& options, const DataShape& data, const core::SdeOptions& sde);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels) override;
   std::vector<std::pair<std::string, std::string>> reference_names() const override { return {}; }
 

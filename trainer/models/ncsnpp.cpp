@@ -23,7 +23,8 @@ torch::Tensor rescaled_sum(const torch::Tensor& a, const torch::Tensor& b, bool 
 }  // namespace
 
 torch::Tensor reference_sigmas(double sigma_min, double sigma_max, std::int64_t num_scales) {
-  return torch::linspace(std::log(sigma_max), std::log(sigma_min), num_scales, torch::kDouble).exp();
+  return torch::linspace(std::log(sigma_max), std::log(sigma_min), num_scales, torch::kDouble)
+      .exp();
 }
 
 std::shared_ptr<ResBlock> NCSNpp::res_block(std::int64_t in, std::int64_t out, bool up, bool down) {
@@ -43,18 +44,21 @@ std::shared_ptr<ResBlock> NCSNpp::res_block(std::int64_t in, std::int64_t out, b
   return std::make_shared<ResnetBlockBigGANpp>(r);
 }
 
-NCSNpp::NCSNpp(const ModelOptions& options, const DataShape& data)
+NCSNpp::NCSNpp(const ModelOptions& options, const DataShape& data, const core::SdeOptions& sde)
     : o_(options), data_(data), act_(activation(options.nonlinearity)) {
-  SGM_CHECK(o_.resblock_type == "biggan" || o_.resblock_type == "ddpm", "resblock_type {}", o_.resblock_type);
-  SGM_CHECK(o_.embedding_type == "fourier" || o_.embedding_type == "positional", "embedding_type {}", o_.embedding_type);
-  if (o_.embedding_type == "fourier" && !data_.continuous) {
+  SGM_CHECK(o_.resblock_type == "biggan" || o_.resblock_type == "ddpm", "resblock_type {}",
+            o_.resblock_type);
+  SGM_CHECK(o_.embedding_type == "fourier" || o_.embedding_type == "positional",
+            "embedding_type {}", o_.embedding_type);
+  if (o_.embedding_type == "fourier" && !sde.continuous) {
     throw core::UsageError("model.embedding_type: fourier needs training.continuous = true");
   }
   const std::int64_t levels = static_cast<std::int64_t>(o_.ch_mult.size());
   const std::int64_t nf = o_.nf;
   const std::int64_t channels = data_.num_channels;
   for (std::int64_t l = 0; l < levels; ++l) resolutions_.push_back(data_.image_size >> l);
-  sigmas_ = register_buffer("sigmas", reference_sigmas(o_.sigma_min, o_.sigma_max, o_.num_scales));
+  sigmas_ =
+      register_buffer("sigmas", reference_sigmas(sde.sigma_min, sde.sigma_max, sde.num_scales));
   const bool cat = o_.progressive_combine == "cat";
   pyramid_downsample_ = Downsample(channels, channels, false, o_.fir, o_.fir_kernel);
   pyramid_upsample_ = Upsample(channels, channels, false, o_.fir, o_.fir_kernel);
@@ -86,13 +90,15 @@ NCSNpp::NCSNpp(const ModelOptions& options, const DataShape& data)
       d.res.push_back(add(*level, path, "res_" + std::to_string(b), res_block(in_ch, out_ch)));
       in_ch = out_ch;
       if (contains(o_.attn_resolutions, resolutions_[l])) {
-        d.attn.push_back(add(*level, path, "attn_" + std::to_string(b), AttnBlockpp(in_ch, o_.skip_rescale, o_.init_scale)));
+        d.attn.push_back(add(*level, path, "attn_" + std::to_string(b),
+                             AttnBlockpp(in_ch, o_.skip_rescale, o_.init_scale)));
       }
       hs_c.push_back(in_ch);
     }
     if (l != levels - 1) {
       if (o_.resblock_type == "ddpm") {
-        d.down = add(*level, path, "down", Downsample(in_ch, in_ch, o_.resamp_with_conv, o_.fir, o_.fir_kernel));
+        d.down = add(*level, path, "down",
+                     Downsample(in_ch, in_ch, o_.resamp_with_conv, o_.fir, o_.fir_kernel));
       } else {
         d.down_block = add(*level, path, "down", res_block(in_ch, in_ch, false, true));
       }
@@ -100,7 +106,8 @@ NCSNpp::NCSNpp(const ModelOptions& options, const DataShape& data)
         d.combine = add(*level, path, "combine", Combine(pyramid_ch, in_ch, cat));
         if (cat) in_ch *= 2;
       } else if (o_.progressive_input == "residual") {
-        d.pyramid_down = add(*level, path, "pyramid_down", Downsample(pyramid_ch, in_ch, true, o_.fir, o_.fir_kernel));
+        d.pyramid_down = add(*level, path, "pyramid_down",
+                             Downsample(pyramid_ch, in_ch, true, o_.fir, o_.fir_kernel));
         pyramid_ch = in_ch;
       }
       hs_c.push_back(in_ch);
@@ -128,7 +135,8 @@ NCSNpp::NCSNpp(const ModelOptions& options, const DataShape& data)
       const std::int64_t out_ch = nf * o_.ch_mult[l];
       const std::int64_t skip = hs_c.back();
       hs_c.pop_back();
-      u.res.push_back(add(*level, path, "res_" + std::to_string(b), res_block(in_ch + skip, out_ch)));
+      u.res.push_back(
+          add(*level, path, "res_" + std::to_string(b), res_block(in_ch + skip, out_ch)));
       in_ch = out_ch;
     }
     if (contains(o_.attn_resolutions, resolutions_[l])) {
@@ -138,17 +146,20 @@ NCSNpp::NCSNpp(const ModelOptions& options, const DataShape& data)
       if (l == levels - 1 || o_.progressive == "output_skip") {
         u.pyramid_norm = add(*level, path, "pyramid_norm", group_norm(in_ch));
         const bool to_image = o_.progressive == "output_skip";
-        u.pyramid_conv = add(*level, path, "pyramid_conv",
-                             to_image ? conv3x3(in_ch, channels, o_.init_scale) : conv3x3(in_ch, in_ch));
+        u.pyramid_conv =
+            add(*level, path, "pyramid_conv",
+                to_image ? conv3x3(in_ch, channels, o_.init_scale) : conv3x3(in_ch, in_ch));
         out_pyramid_ch = to_image ? channels : in_ch;
       } else {
-        u.pyramid_up = add(*level, path, "pyramid_up", Upsample(out_pyramid_ch, in_ch, true, o_.fir, o_.fir_kernel));
+        u.pyramid_up = add(*level, path, "pyramid_up",
+                           Upsample(out_pyramid_ch, in_ch, true, o_.fir, o_.fir_kernel));
         out_pyramid_ch = in_ch;
       }
     }
     if (l != 0) {
       if (o_.resblock_type == "ddpm") {
-        u.up = add(*level, path, "up", Upsample(in_ch, in_ch, o_.resamp_with_conv, o_.fir, o_.fir_kernel));
+        u.up = add(*level, path, "up",
+                   Upsample(in_ch, in_ch, o_.resamp_with_conv, o_.fir, o_.fir_kernel));
       } else {
         u.up_block = add(*level, path, "up", res_block(in_ch, in_ch, true, false));
       }
@@ -173,8 +184,10 @@ torch::Tensor NCSNpp::forward(const torch::Tensor& x_in, const torch::Tensor& la
     used_sigmas = sigmas_.index_select(0, labels.to(torch::kLong).to(sigmas_.device()));
     temb = timestep_embedding(labels, o_.nf);
   }
-  if (o_.conditional) temb = dense_1_->forward(act_(dense_0_->forward(temb)));
-  else temb = torch::Tensor();
+  if (o_.conditional)
+    temb = dense_1_->forward(act_(dense_0_->forward(temb)));
+  else
+    temb = torch::Tensor();
 
   // Data in [0, 1] are mapped to [-1, 1].
   torch::Tensor x = data_.centered ? x_in : x_in.mul(2).sub(1);
@@ -191,7 +204,8 @@ torch::Tensor NCSNpp::forward(const torch::Tensor& x_in, const torch::Tensor& la
       hs.push_back(h);
     }
     if (l == levels - 1) continue;
-    torch::Tensor h = d.down_block ? d.down_block->forward(hs.back(), temb) : d.down->forward(hs.back());
+    torch::Tensor h =
+        d.down_block ? d.down_block->forward(hs.back(), temb) : d.down->forward(hs.back());
     if (o_.progressive_input == "input_skip") {
       input_pyramid = pyramid_downsample_->forward(input_pyramid);
       h = d.combine->forward(input_pyramid, h);
@@ -219,7 +233,8 @@ torch::Tensor NCSNpp::forward(const torch::Tensor& x_in, const torch::Tensor& la
       if (li == levels - 1) {
         pyramid = u.pyramid_conv->forward(act_(u.pyramid_norm->forward(h)));
       } else if (o_.progressive == "output_skip") {
-        pyramid = pyramid_upsample_->forward(pyramid).add(u.pyramid_conv->forward(act_(u.pyramid_norm->forward(h))));
+        pyramid = pyramid_upsample_->forward(pyramid).add(
+            u.pyramid_conv->forward(act_(u.pyramid_norm->forward(h))));
       } else {
         pyramid = rescaled_sum(u.pyramid_up->forward(pyramid), h, o_.skip_rescale);
         h = pyramid;

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "trainer/core/sde_options.h"
 #include "trainer/models/blocks.h"
 #include "trainer/models/options.h"
 #include "trainer/models/reference_modules.h"
@@ -19,34 +20,36 @@ namespace sgm::models {
 
 class NCSNpp : public ScoreModel {
  public:
-  NCSNpp(const ModelOptions& options, const DataShape& data);
+  NCSNpp(const ModelOptions& options, const DataShape& data, const core::SdeOptions& sde);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels) override;
   std::vector<std::pair<std::string, std::string>> reference_names() const override;
 
  private:
   struct DownLevel {
     std::vector<std::shared_ptr<ResBlock>> res;
-    std::vector<AttnBlockpp> attn;                 // one per block at attention resolutions
-    std::shared_ptr<ResBlock> down_block;          // biggan: ResBlock(down=True)
-    Downsample down{nullptr};                      // ddpm: Downsample
-    Combine combine{nullptr};                      // progressive_input = input_skip
-    Downsample pyramid_down{nullptr};              // progressive_input = residual
+    std::vector<AttnBlockpp> attn;         // one per block at attention resolutions
+    std::shared_ptr<ResBlock> down_block;  // biggan: ResBlock(down=True)
+    Downsample down{nullptr};              // ddpm: Downsample
+    Combine combine{nullptr};              // progressive_input = input_skip
+    Downsample pyramid_down{nullptr};      // progressive_input = residual
   };
   struct UpLevel {
     std::vector<std::shared_ptr<ResBlock>> res;
     AttnBlockpp attn{nullptr};
-    torch::nn::GroupNorm pyramid_norm{nullptr};    // progressive output_skip / residual (top)
+    torch::nn::GroupNorm pyramid_norm{nullptr};  // progressive output_skip / residual (top)
     torch::nn::Conv2d pyramid_conv{nullptr};
-    Upsample pyramid_up{nullptr};                  // progressive = residual, lower levels
-    std::shared_ptr<ResBlock> up_block;            // biggan: ResBlock(up=True)
-    Upsample up{nullptr};                          // ddpm: Upsample
+    Upsample pyramid_up{nullptr};        // progressive = residual, lower levels
+    std::shared_ptr<ResBlock> up_block;  // biggan: ResBlock(up=True)
+    Upsample up{nullptr};                // ddpm: Upsample
   };
 
   template <typename M>
-  M add(torch::nn::Module& parent, const std::string& parent_path, const std::string& name, M module) {
+  M add(torch::nn::Module& parent, const std::string& parent_path, const std::string& name,
+        M module) {
     return reference_modules_.add(parent, parent_path, name, std::move(module));
   }
-  std::shared_ptr<ResBlock> res_block(std::int64_t in, std::int64_t out, bool up = false, bool down = false);
+  std::shared_ptr<ResBlock> res_block(std::int64_t in, std::int64_t out, bool up = false,
+                                      bool down = false);
 
   ModelOptions o_;
   DataShape data_;

@@ -279,14 +279,15 @@ torch::Tensor InstanceNorm2dPlusImpl::forward(const torch::Tensor& x) {
   return gamma_.view({1, -1, 1, 1}) * h + beta_.view({1, -1, 1, 1});
 }
 
-NCSNv2::NCSNv2(const ModelOptions& options, const DataShape& data)
+NCSNv2::NCSNv2(const ModelOptions& options, const DataShape& data, const core::SdeOptions& sde)
     : o_(options), data_(data), act_(activation(options.nonlinearity)) {
   if (data_.image_size == 28)
     throw core::UsageError(
         "data.image_size: NCSNv2's 28-pixel variant (adjust_padding) is not supported");
   const std::int64_t nf = o_.nf;
   const Architecture arch = architecture(o_.name);
-  sigmas_ = register_buffer("sigmas", reference_sigmas(o_.sigma_min, o_.sigma_max, o_.num_scales));
+  sigmas_ =
+      register_buffer("sigmas", reference_sigmas(sde.sigma_min, sde.sigma_max, sde.num_scales));
   begin_conv_ = register_module("begin_conv", ncsn_conv(data_.num_channels, nf, 3));
   normalizer_ = register_module("normalizer", make_norm(o_.normalization, nf));
   end_conv_ = register_module("end_conv", ncsn_conv(nf, data_.num_channels, 3));

@@ -14,6 +14,7 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/conv.h>
 
+#include "trainer/core/sde_options.h"
 #include "trainer/models/layers.h"
 #include "trainer/models/options.h"
 #include "trainer/models/score_model.h"
@@ -34,7 +35,7 @@ TORCH_MODULE(InstanceNorm2dPlus);
 
 class NCSNv2 : public ScoreModel {
  public:
-  NCSNv2(const ModelOptions& options, const DataShape& data);
+  NCSNv2(const ModelOptions& options, const DataShape& data, const core::SdeOptions& sde);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels) override;
   std::vector<std::pair<std::string, std::string>> reference_names() const override;
 

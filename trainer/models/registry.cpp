@@ -8,16 +8,44 @@
 #include "trainer/models/ncsnv2.h"
 
 namespace sgm::models {
+namespace {
 
-std::shared_ptr<ScoreModel> make_model(const ModelOptions& options, const DataShape& data) {
-  if (options.name == "ncsnpp") return std::make_shared<NCSNpp>(options, data);
-  if (options.name == "ddpm") return std::make_shared<DDPM>(options, data);
-  if (options.name.rfind("ncsnv2_", 0) == 0) return std::make_shared<NCSNv2>(options, data);
-  if (options.name == "gaussian") return std::make_shared<GaussianMixtureScore>(options, data);
-  if (options.name == "mlp") return std::make_shared<MlpScore>(options, data);
+template <typename Model>
+ModelEntry entry(const char* name, const char* help) {
+  return {name, help, [](const ModelOptions& o, const DataShape& d, const core::SdeOptions& s) {
+            return std::static_pointer_cast<ScoreModel>(std::make_shared<Model>(o, d, s));
+          }};
+}
+
+}  // namespace
+
+const std::vector<ModelEntry>& model_registry() {
+  static const std::vector<ModelEntry> table = {
+      entry<NCSNpp>("ncsnpp", "NCSN++ / DDPM++ U-Net (score_sde's ncsnpp)"),
+      entry<DDPM>("ddpm", "DDPM U-Net (score_sde's ddpm)"),
+      entry<NCSNv2>("ncsnv2_64", "NCSNv2 RefineNet for 64x64 and smaller (score_sde's ncsnv2_64)"),
+      entry<NCSNv2>("ncsnv2_128", "NCSNv2 RefineNet for 128x128 (score_sde's ncsnv2_128)"),
+      entry<NCSNv2>("ncsnv2_256", "NCSNv2 RefineNet for 256x256 (score_sde's ncsnv2_256)"),
+      entry<GaussianMixtureScore>("gaussian",
+                                  "analytic score of a Gaussian mixture (model.gaussian_*)"),
+      entry<MlpScore>("mlp", "small residual MLP for low-dimensional data"),
+  };
+  return table;
+}
+
+std::string model_names() {
+  std::string out;
+  for (const ModelEntry& e : model_registry()) out += (out.empty() ? "" : " | ") + e.name;
+  return out;
+}
+
+std::shared_ptr<ScoreModel> make_model(const ModelOptions& options, const DataShape& data,
+                                       const core::SdeOptions& sde) {
+  for (const ModelEntry& e : model_registry()) {
+    if (e.name == options.name) return e.make(options, data, sde);
+  }
   throw core::UsageError("model.name: '" + options.name +
-                         "' is not a model of this build (available: ncsnpp, ddpm, ncsnv2_64, "
-                         "ncsnv2_128, ncsnv2_256, gaussian, mlp)");
+                         "' is not a model of this build (available: " + model_names() + ")");
 }
 
 }  // namespace sgm::models

@@ -1,14 +1,31 @@
-// The model factory: model.name -> a ScoreModel, built inside one function (no static
-// self-registration), as score_sde's models/utils.py::create_model but with typed options.
+// The model registry: model.name -> how to build the network, with a one-line description. The
+// factory, the validator and --help all read this one table (no static self-registration), as
+// score_sde's models/utils.py::create_model but with typed options.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
+#include "trainer/core/sde_options.h"
 #include "trainer/models/options.h"
 #include "trainer/models/score_model.h"
 
 namespace sgm::models {
 
-std::shared_ptr<ScoreModel> make_model(const ModelOptions& options, const DataShape& data);
+struct ModelEntry {
+  std::string name;  // model.name
+  std::string help;  // one line
+  std::function<std::shared_ptr<ScoreModel>(const ModelOptions&, const DataShape&,
+                                            const core::SdeOptions&)>
+      make;
+};
+
+const std::vector<ModelEntry>& model_registry();
+
+// Throws core::UsageError naming model.name when the name is not in the registry.
+std::shared_ptr<ScoreModel> make_model(const ModelOptions& options, const DataShape& data,
+                                       const core::SdeOptions& sde);
 
 }  // namespace sgm::models

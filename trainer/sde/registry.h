@@ -6,19 +6,14 @@
 #include <memory>
 #include <string>
 
+#include "trainer/core/sde_options.h"
 #include "trainer/sde/sde.h"
 
 namespace sgm::sde {
 
-// What the SDEs consume; filled from training.sde and model.{sigma,beta}_{min,max}, num_scales.
-struct SdeOptions {
-  std::string name = "vesde";  // vesde | vpsde | subvpsde
-  double sigma_min = 0.01;
-  double sigma_max = 50.0;
-  double beta_min = 0.1;
-  double beta_max = 20.0;
-  std::int64_t num_scales = 1000;
-};
+// training.sde and model.{sigma,beta}_{min,max}, num_scales (declared in core, where the
+// networks can read them too).
+using SdeOptions = core::SdeOptions;
 
 std::shared_ptr<SDE> make_sde(const SdeOptions& options);
 

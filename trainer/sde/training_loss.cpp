@@ -7,9 +7,9 @@
 
 namespace sgm::sde {
 
-TrainingLoss make_training_loss(std::shared_ptr<const SDE> sde, const TrainingLossOptions& o,
-                                const core::CounterRng& rng) {
-  if (o.continuous) {
+TrainingLoss make_training_loss(std::shared_ptr<const SDE> sde, bool continuous,
+                                const TrainingLossOptions& o, const core::CounterRng& rng) {
+  if (continuous) {
     return [sde, o, rng](const ModelFn& net, const at::Tensor& x, const at::Tensor& z,
                          const at::Tensor& positions) {
       const at::Tensor u = rng.uniform(positions, 1, core::RngStream::kTime).view({-1});

@@ -9,6 +9,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "trainer/core/keys.h"
 #include "trainer/core/rng.h"
 #include "trainer/sde/score_fn.h"
 #include "trainer/sde/sde.h"
@@ -16,9 +17,15 @@
 namespace sgm::sde {
 
 struct TrainingLossOptions {
-  bool continuous = true;             // training.continuous
-  bool reduce_mean = false;           // training.reduce_mean
-  bool likelihood_weighting = false;  // training.likelihood_weighting (continuous only)
+  bool reduce_mean = false;
+  bool likelihood_weighting = false;  // continuous only
+
+  void declare_keys(core::Keys& k) {
+    k("training.likelihood_weighting", likelihood_weighting,
+      "weight the DSM loss by g(t)^2 (Song et al. 2021b)");
+    k("training.reduce_mean", reduce_mean,
+      "average the per-sample loss over dimensions (else 0.5 * sum)");
+  }
 };
 
 // Per-example loss [B] of the batch x [B, ...] with noise z (x's shape) for the samples at
@@ -27,8 +34,9 @@ struct TrainingLossOptions {
 using TrainingLoss = std::function<at::Tensor(const ModelFn& net, const at::Tensor& x,
                                               const at::Tensor& z, const at::Tensor& positions)>;
 
-// Throws core::UsageError when discrete training has no loss for this SDE.
-TrainingLoss make_training_loss(std::shared_ptr<const SDE> sde, const TrainingLossOptions& options,
-                                const core::CounterRng& rng);
+// `continuous`: training.continuous (core::SdeOptions). Throws core::UsageError when discrete
+// training has no loss for this SDE.
+TrainingLoss make_training_loss(std::shared_ptr<const SDE> sde, bool continuous,
+                                const TrainingLossOptions& options, const core::CounterRng& rng);
 
 }  // namespace sgm::sde

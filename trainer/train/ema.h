@@ -13,14 +13,21 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "trainer/core/keys.h"
 #include "trainer/dist/communicator.h"
 
 namespace sgm::train {
 
 struct EmaOptions {
-  double rate = 0.999;  // model.ema_rate
-  bool warmup = true;   // the reference's (1 + n) / (10 + n) ramp
+  double rate = 0.999;
+  bool warmup = true;  // the reference's (1 + n) / (10 + n) ramp
   bool sharded = false;
+
+  void declare_keys(core::Keys& k) {
+    k("model.ema_rate", rate, "exponential moving average decay of the weights");
+    k("training.ema_sharded", sharded,
+      "keep 1/W of the EMA per rank (gathered for checkpoints); identical weights");
+  }
 };
 
 class Ema {

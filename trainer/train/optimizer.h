@@ -4,9 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
+
+#include "trainer/core/keys.h"
 
 namespace sgm::train {
 
@@ -16,8 +19,19 @@ struct AdamOptions {
   double beta2 = 0.999;  // hard-coded in score_sde (config sets beta1 only)
   double eps = 1e-8;
   double weight_decay = 0.0;
-  std::int64_t warmup = 5000;  // linear ramp; 0: none
-  double grad_clip = 1.0;      // global-norm clip; negative: off
+  std::int64_t warmup = 5000;      // linear ramp; 0: none
+  double grad_clip = 1.0;          // global-norm clip; negative: off
+  std::string optimizer = "Adam";  // the only one score_sde offers
+
+  void declare_keys(core::Keys& k) {
+    k("optim.weight_decay", weight_decay, "Adam weight decay");
+    k("optim.optimizer", optimizer, "Adam (beta2 = 0.999 as in score_sde)");
+    k("optim.lr", lr, "learning rate");
+    k("optim.beta1", beta1, "Adam beta1");
+    k("optim.eps", eps, "Adam epsilon");
+    k("optim.warmup", warmup, "linear learning-rate warm-up steps");
+    k("optim.grad_clip", grad_clip, "global gradient-norm clip (negative: off)");
+  }
 };
 
 // The learning rate of the step taken after `steps_done` completed steps: lr * min(k / warmup, 1)

@@ -7,6 +7,8 @@
 
 #include <ATen/ATen.h>
 
+#include "trainer/core/keys.h"
+
 namespace sgm::train {
 
 struct PrecisionOptions {
@@ -14,6 +16,18 @@ struct PrecisionOptions {
   bool tf32 = false;              // allow TF32 in cuBLAS matmuls and cuDNN convolutions
   bool channels_last = false;     // feed the model NHWC batches (convolutions follow the input)
   bool deterministic = false;     // deterministic CUDA kernels: bit-reproducible GPU runs
+
+  void declare_keys(core::Keys& k) {
+    k("training.autocast", autocast,
+      "none | bf16: run the model's forward pass under bf16 autocast (loss and update in fp32)");
+    k("training.tf32", tf32,
+      "allow TF32 in fp32 matmuls (cuBLAS) and convolutions (cuDNN); off keeps fp32 numerics");
+    k("training.channels_last", channels_last,
+      "feed the model channels-last (NHWC) batches; convolutions follow the input's layout");
+    k("training.deterministic", deterministic,
+      "deterministic CUDA kernels (cuDNN, cuBLAS, ATen): bit-reproducible GPU runs and resumes, "
+      "slower; CPU runs are reproducible either way");
+  }
 };
 
 // Throws core::UsageError naming the key when a value is not one of the accepted ones.

@@ -129,15 +129,15 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
   data::LoaderOptions loader_options = o.loader;
   loader_options.rank = comm.rank();
   loader_options.world_size = W;
-  loader_options.seed = o.seed;
+  loader_options.seed = static_cast<std::uint64_t>(o.seed);
+  loader_options.centered = o.shape.centered;
   const auto [G, B, micro] = batch_sizes(loader_options.global_batch, W, o.batch_per_rank);
 
   // Objective: chosen once; each sample's time (or noise level) and noise are keyed by its global
   // stream position, so any world size sees the same.
   const std::shared_ptr<sde::SDE> sde = sde::make_sde(o.sde);
-  const core::CounterRng rng(o.seed);
-  const sde::TrainingLoss loss_of =
-      sde::make_training_loss(sde, {o.continuous, o.reduce_mean, o.likelihood_weighting}, rng);
+  const core::CounterRng rng(static_cast<std::uint64_t>(o.seed));
+  const sde::TrainingLoss loss_of = sde::make_training_loss(sde, o.sde.continuous, o.loss, rng);
   const FaultInjection faults = FaultInjection::from_environment();
 
   // The input is valid: now the work directory (nothing is written before this point).
@@ -156,8 +156,8 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
 
   // Model, reducer, optimizer: the same initial weights on every rank (seeded, then broadcast
   // from rank 0 anyway). The reducer moves the parameters into its flat buffers.
-  at::manual_seed(o.seed);
-  std::shared_ptr<models::ScoreModel> model = models::make_model(o.model, o.shape);
+  at::manual_seed(static_cast<std::uint64_t>(o.seed));
+  std::shared_ptr<models::ScoreModel> model = models::make_model(o.model, o.shape, o.sde);
   model->to(device);
   model->train();
   dist::GradientReducer reducer(parameters_of(*model), comm, o.reducer);
@@ -165,9 +165,9 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
 
   // Resume or initialise. Every rank reads the same checkpoint (a shared file system); a
   // damaged newest one falls back loudly, and damaged ones with no valid one stop the job.
-  CheckpointStore store(o.workdir, o.keep_meta);
+  CheckpointStore store(o.workdir, static_cast<int>(o.keep_meta));
   TrainingState state;
-  state.seed = static_cast<std::int64_t>(o.seed);
+  state.seed = o.seed;
   std::vector<at::Tensor> ema_start = reducer.flat_parameters();
   if (const std::optional<Checkpoint> resumed = store.load_latest()) {
     ema_start.clear();

@@ -13,40 +13,71 @@
 #include "trainer/models/options.h"
 #include "trainer/models/registry.h"
 #include "trainer/sde/registry.h"
+#include "trainer/sde/training_loss.h"
 #include "trainer/train/ema.h"
 #include "trainer/train/optimizer.h"
 #include "trainer/train/precision.h"
 
 namespace sgm::train {
 
-// Everything the loop needs, assembled from the configuration by sgm-train.
+// Everything the loop needs: the keys of a training run (the defaults are score_sde's
+// ve/cifar10_ncsnpp_continuous), and what sgm-train adds at run time.
 struct TrainOptions {
+  // Set by sgm-train.
   std::string workdir;
   std::string config_text;  // the resolved configuration, stored in checkpoints
-  std::uint64_t seed = 42;
-  std::string data_path;
-  data::LoaderOptions loader;  // global batch, flips, dequantisation, centring (rank set here)
-  models::ModelOptions model;
-  models::DataShape shape;
-  sde::SdeOptions sde;
-  bool continuous = true;
-  bool reduce_mean = false;
-  bool likelihood_weighting = false;
-  std::int64_t n_iters = 1000;    // optimizer steps in total
-  std::int64_t log_freq = 50;     // status line and metrics.jsonl
-  std::int64_t meta_freq = 1000;  // preemption checkpoints (training.snapshot_freq_for_preemption)
-  std::int64_t snapshot_freq = 5000;  // permanent checkpoints
-  int keep_meta = 3;
-  std::int64_t batch_per_rank = 0;  // micro-batch per rank (0: the whole local batch)
-  std::int64_t max_nonfinite = 10;  // consecutive skipped steps before giving up
   // Called on rank 0 at every snapshot with the model holding the EMA weights, in eval mode:
   // sgm-train binds the evaluation library's sampler here (the sample grid). Empty: nothing.
   std::function<void(std::int64_t step, models::ScoreModel& ema_model)> on_snapshot;
-  std::int64_t profile_steps = 0;  // the last N steps under the profiler (WORKDIR/profile.json)
+
+  // The run's keys.
+  std::int64_t seed = 42;
+  std::string data_path;
+  std::int64_t n_iters = 1300001;
+  std::int64_t log_freq = 50;
+  std::int64_t snapshot_freq = 50000;
+  std::int64_t meta_freq = 10000;
+  std::int64_t keep_meta = 3;
+  std::int64_t batch_per_rank = 0;
+  std::int64_t max_nonfinite = 10;
+  std::int64_t profile_steps = 0;
+  data::LoaderOptions loader;  // rank, world size, seed and centring are set by the loop
+  models::ModelOptions model;
+  models::DataShape shape;
+  sde::SdeOptions sde;
+  sde::TrainingLossOptions loss;
   AdamOptions adam;
   EmaOptions ema;
   dist::ReducerOptions reducer;
   PrecisionOptions precision;
+
+  void declare_keys(core::Keys& k) {
+    k("seed", seed, "random seed; all randomness is keyed by (seed, global sample index)");
+    k("training.n_iters", n_iters, "number of training steps");
+    k("training.snapshot_freq", snapshot_freq,
+      "steps between permanent snapshots (what sweeps evaluate)");
+    k("training.log_freq", log_freq, "steps between status lines and metrics.jsonl records");
+    k("training.snapshot_freq_for_preemption", meta_freq,
+      "steps between preemption (meta) checkpoints");
+    k("training.batch_per_rank", batch_per_rank,
+      "micro-batch per rank; smaller than batch_size / ranks accumulates gradients (0: off)");
+    k("training.max_nonfinite", max_nonfinite,
+      "skipped steps with non-finite gradients in a row before the job stops");
+    k("training.keep_meta", keep_meta, "preemption checkpoints to keep");
+    k("training.profile_steps", profile_steps,
+      "profile the last N steps with LibTorch's profiler: WORKDIR/profile.json (kernel time, "
+      "host synchronisations, copies, top kernels); 0: off");
+    k("data.path", data_path, "directory of HDF5 shards made by sgm-data");
+    loader.declare_keys(k);
+    loss.declare_keys(k);
+    sde.declare_keys(k);
+    ema.declare_keys(k);
+    precision.declare_keys(k);
+    shape.declare_keys(k);
+    model.declare_keys(k);
+    adam.declare_keys(k);
+    reducer.declare_keys(k);
+  }
 };
 
 // Trains until n_iters steps are done (returns core::kExitOk) or a stop signal arrives (saves a

@@ -31,7 +31,7 @@ std::shared_ptr<models::ScoreModel> small_ncsnpp() {
   models::DataShape data;
   data.image_size = 16;
   at::manual_seed(7);  // the same initial weights on every rank and for the reference
-  return models::make_model(o, data);
+  return models::make_model(o, data, core::SdeOptions{});
 }
 
 struct GlobalBatch {

@@ -27,17 +27,17 @@ ModelOptions mixture() {
   return o;
 }
 
-DataShape shape(const std::string& sde) {
-  DataShape d;
-  d.sde = sde;
-  return d;
+core::SdeOptions process(const std::string& sde) {
+  core::SdeOptions s;
+  s.name = sde;
+  return s;
 }
 
 const at::Tensor kT = at::tensor({1e-3, 0.2, 0.55, 1.0}, at::kDouble);
 
 TEST(Analytic, MarginalCoefficientsAgreeWithTheSdes) {
   for (const char* name : {"vpsde", "subvpsde", "vesde"}) {
-    GaussianMixtureScore model(mixture(), shape(name));
+    GaussianMixtureScore model(mixture(), DataShape{}, process(name));
     auto sde = sde::make_sde({name});
     sde::MeanStd m = sde->marginal_prob(at::ones({4, 1}, at::kDouble), kT);
     EXPECT_TRUE(
@@ -49,7 +49,7 @@ TEST(Analytic, MarginalCoefficientsAgreeWithTheSdes) {
 
 TEST(Analytic, ScoreIsTheGradientOfTheLogDensity) {
   for (const char* name : {"vpsde", "subvpsde", "vesde"}) {
-    GaussianMixtureScore model(mixture(), shape(name));
+    GaussianMixtureScore model(mixture(), DataShape{}, process(name));
     at::Tensor x = at::linspace(-1.5, 1.2, 4 * 6, at::kDouble).view({4, 6}).requires_grad_(true);
     at::Tensor logp = model.log_density(x, kT);
     at::Tensor grad = torch::autograd::grad({logp.sum()}, {x})[0];
@@ -64,7 +64,7 @@ TEST(Analytic, SingleGaussianClosedForm) {
   o.gaussian_mean = {0.3};
   o.gaussian_std = {0.5};
   o.gaussian_weight = {1.0};
-  GaussianMixtureScore model(o, shape("vpsde"));
+  GaussianMixtureScore model(o, DataShape{}, process("vpsde"));
   at::Tensor x = at::linspace(-1, 1, 8, at::kDouble).view({4, 2});
   at::Tensor a = model.mean_coeff(kT).unsqueeze(1);
   at::Tensor var = a.square().mul(0.25).add(a.square().neg().add(1));
@@ -74,7 +74,7 @@ TEST(Analytic, SingleGaussianClosedForm) {
 
 TEST(Analytic, ScoreWrappersReturnTheExactScore) {
   for (const char* name : {"vpsde", "subvpsde", "vesde"}) {
-    auto model = make_model(mixture(), shape(name));
+    auto model = make_model(mixture(), DataShape{}, process(name));
     auto* analytic = dynamic_cast<GaussianMixtureScore*>(model.get());
     ASSERT_NE(analytic, nullptr);
     auto sde = sde::make_sde({name});
@@ -91,10 +91,10 @@ TEST(Analytic, ScoreWrappersReturnTheExactScore) {
 TEST(Analytic, RejectsInconsistentComponents) {
   ModelOptions o = mixture();
   o.gaussian_std = {0.5};
-  EXPECT_THROW(GaussianMixtureScore(o, shape("vpsde")), core::UsageError);
-  DataShape discrete = shape("vpsde");
+  EXPECT_THROW(GaussianMixtureScore(o, DataShape{}, process("vpsde")), core::UsageError);
+  core::SdeOptions discrete = process("vpsde");
   discrete.continuous = false;
-  EXPECT_THROW(GaussianMixtureScore(mixture(), discrete), core::UsageError);
+  EXPECT_THROW(GaussianMixtureScore(mixture(), DataShape{}, discrete), core::UsageError);
 }
 
 }  // namespace

@@ -25,7 +25,7 @@ double fan_avg(const at::Tensor& w) {
 TEST(Init, NcsnppFollowsTheReference) {
   ModelOptions o;  // the CIFAR-10 NCSN++ at full width: enough samples per tensor for moments
   DataShape d;
-  auto model = make_model(o, d);
+  auto model = make_model(o, d, core::SdeOptions{});
   int near_zero = 0, default_scaled = 0;
   for (const auto& p : model->named_parameters()) {
     const std::string name = p.key();

@@ -40,9 +40,9 @@ void check_case(const std::string& path, const Numerics& numerics) {
   data::NamedArrayFile file(path);
   const sgm::testing::ScoreSdeCase c = sgm::testing::read_score_sde_case(file);
   std::printf("[case] %s: model %s, sde %s, continuous %d, %s%s\n", c.name.c_str(),
-              c.model.name.c_str(), c.sde.name.c_str(), c.continuous, device.str().c_str(),
+              c.model.name.c_str(), c.sde.name.c_str(), c.sde.continuous, device.str().c_str(),
               numerics.tf32 ? " with TF32" : "");
-  std::shared_ptr<ScoreModel> model = make_model(c.model, c.data);
+  std::shared_ptr<ScoreModel> model = make_model(c.model, c.data, c.sde);
   load_reference_state(*model, file.read_group("params"));
   model->to(device);
   model->eval();
@@ -61,13 +61,13 @@ void check_case(const std::string& path, const Numerics& numerics) {
     std::printf("[case] %s.pth: %zu model tensors, %zu EMA shadow tensors, step %lld\n",
                 c.name.c_str(), ckpt.model.size(), ckpt.ema_shadow.size(),
                 static_cast<long long>(ckpt.step));
-    std::shared_ptr<ScoreModel> imported = make_model(c.model, c.data);
+    std::shared_ptr<ScoreModel> imported = make_model(c.model, c.data, c.sde);
     load_reference_state(*imported, ckpt.model);
     imported->eval();
     EXPECT_TRUE(matches(c.name + " forward from .pth model",
                         imported->forward(file.read("forward/x"), file.read("forward/labels")),
                         file.read("forward/out")));
-    std::shared_ptr<ScoreModel> ema = make_model(c.model, c.data);
+    std::shared_ptr<ScoreModel> ema = make_model(c.model, c.data, c.sde);
     load_reference_state(*ema, file.read_group("params"));
     load_reference_ema(*ema, ckpt.ema_shadow);
     ema->eval();

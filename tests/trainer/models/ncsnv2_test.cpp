@@ -23,18 +23,19 @@ TEST(NCSNv2, EveryVariantRunsAndDividesBySigma) {
     o.nf = 8;
     o.normalization = "InstanceNorm++";
     o.nonlinearity = "elu";
-    o.num_scales = 10;
+    core::SdeOptions s;
+    s.num_scales = 10;
+    s.continuous = false;
     DataShape d;
     d.image_size = size;
-    d.continuous = false;
-    auto model = make_model(o, d);
+    auto model = make_model(o, d, s);
     model->eval();
     at::NoGradGuard no_grad;
     at::Tensor x = at::rand({2, 3, size, size});
     at::Tensor a = model->forward(x, at::tensor({0, 0}, at::kLong));
     at::Tensor b = model->forward(x, at::tensor({7, 7}, at::kLong));
     EXPECT_EQ(a.sizes(), x.sizes()) << name;
-    at::Tensor sigmas = reference_sigmas(o.sigma_min, o.sigma_max, o.num_scales).to(at::kFloat);
+    at::Tensor sigmas = reference_sigmas(s.sigma_min, s.sigma_max, s.num_scales).to(at::kFloat);
     EXPECT_TRUE(tensors_close(name + ": out * sigma does not depend on the label", a * sigmas[0],
                               b * sigmas[7], 1e-5 * (a * sigmas[0]).abs().max().item<double>()));
   }

@@ -23,7 +23,7 @@ std::shared_ptr<ScoreModel> small_ncsnpp() {
   o.attn_resolutions = {4};
   DataShape d;
   d.image_size = 8;
-  return make_model(o, d);
+  return make_model(o, d, core::SdeOptions{});
 }
 
 std::map<std::string, at::Tensor> own_state(ScoreModel& model) {

@@ -30,7 +30,7 @@ TEST(TrainingLoss, EachObjectiveDrawsItsTimesOrLabelsFromTheSamplesPositions) {
     so.num_scales = 10;
     const std::shared_ptr<SDE> sde = make_sde(so);
     for (const bool lw : {false, true}) {
-      const TrainingLoss loss = make_training_loss(sde, {true, false, lw}, rng);
+      const TrainingLoss loss = make_training_loss(sde, true, {false, lw}, rng);
       const at::Tensor t =
           training_time(rng.uniform(positions, 1, core::RngStream::kTime).view({-1}), *sde);
       const at::Tensor expected = sde_loss(*sde, get_score_fn(sde, kNet, true), x, t, z, false, lw);
@@ -44,19 +44,19 @@ TEST(TrainingLoss, EachObjectiveDrawsItsTimesOrLabelsFromTheSamplesPositions) {
   const auto vesde = std::dynamic_pointer_cast<const VESDE>(make_sde(ve));
   EXPECT_TRUE(sgm::testing::tensors_equal(
       "vesde discrete (SMLD)",
-      make_training_loss(vesde, {false, true, false}, rng)(kNet, x, z, positions),
+      make_training_loss(vesde, false, {true, false}, rng)(kNet, x, z, positions),
       smld_loss(*vesde, kNet, x, labels, z, true)));
   SdeOptions vp{"vpsde"};
   const auto vpsde = std::dynamic_pointer_cast<const VPSDE>(make_sde(vp));
   EXPECT_TRUE(sgm::testing::tensors_equal(
       "vpsde discrete (DDPM)",
-      make_training_loss(vpsde, {false, true, false}, rng)(kNet, x, z, positions),
+      make_training_loss(vpsde, false, {true, false}, rng)(kNet, x, z, positions),
       ddpm_loss(*vpsde, kNet, x, labels, z, true)));
 }
 
 TEST(TrainingLoss, DiscreteSubVpIsRefused) {
   try {
-    make_training_loss(make_sde({"subvpsde"}), {false, false, false}, core::CounterRng(1));
+    make_training_loss(make_sde({"subvpsde"}), false, {false, false}, core::CounterRng(1));
     FAIL() << "discrete sub-VP training was accepted";
   } catch (const core::UsageError& e) {
     std::printf("[evidence] %s\n", e.what());
