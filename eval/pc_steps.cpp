@@ -6,18 +6,11 @@
 #include <fmt/format.h>
 
 #include "trainer/core/error.h"
-#include "trainer/sde/vesde.h"
-#include "trainer/sde/vpsde.h"
 
 namespace sgm::eval {
 namespace {
 
 using sde::batch_view;
-
-// floor(t (N - 1) / T) as the reference's (t * (N - 1) / T).long() (t >= 0).
-at::Tensor timestep(const at::Tensor& t, const sde::SDE& s) {
-  return (t * static_cast<double>(s.N() - 1) / s.T()).to(at::kLong);
-}
 
 // Per-sample L2 norms [B], or their mean over the global batch as the reference computes them.
 at::Tensor norms(const StepContext& c, const at::Tensor& v, bool batch) {
@@ -27,9 +20,7 @@ at::Tensor norms(const StepContext& c, const at::Tensor& v, bool batch) {
 
 // alpha_i of the VP discretisation (Langevin and ALD scale their step by it), 1 for VE.
 at::Tensor corrector_alpha(const StepContext& c, const at::Tensor& t, const std::string& name) {
-  if (const auto* vp = dynamic_cast<const sde::VPSDE*>(c.sde.get()))
-    return vp->alphas().to(t.device()).index_select(0, timestep(t, *vp));
-  if (dynamic_cast<const sde::VESDE*>(c.sde.get()) != nullptr) return at::ones_like(t);
+  if (c.sde->has_discrete_form()) return c.sde->corrector_alpha(t);
   throw core::UsageError(fmt::format(
       "sampling.corrector = {} needs vesde or vpsde (the reference has no sub-VP alphas)", name));
 }
@@ -62,33 +53,15 @@ UpdateFn make_predictor(const std::string& name, const StepContext& c, bool prob
     if (probability_flow)
       throw core::UsageError(
           "sampling.predictor = ancestral_sampling with probability_flow = true");
-    if (const auto* ve = dynamic_cast<const sde::VESDE*>(c.sde.get())) {
-      return [c, ve](const at::Tensor& x, const at::Tensor& t) {
-        const at::Tensor step = timestep(t, *ve);
-        const at::Tensor sigmas = ve->discrete_sigmas().to(x.device());
-        const at::Tensor sigma = sigmas.index_select(0, step);
-        const at::Tensor previous = at::where(step == 0, at::zeros_like(sigma),
-                                              sigmas.index_select(0, (step - 1).clamp_min(0)));
-        const at::Tensor score = c.score(x, t);
-        ++*c.calls;
-        const at::Tensor gap = sigma.square() - previous.square();
-        const at::Tensor mean = x + score * batch_view(gap, x);
-        const at::Tensor std = (previous.square() * gap / sigma.square()).sqrt();
-        return Update{mean + batch_view(std, x) * c.noise->next(), mean};
-      };
-    }
-    if (const auto* vp = dynamic_cast<const sde::VPSDE*>(c.sde.get())) {
-      return [c, vp](const at::Tensor& x, const at::Tensor& t) {
-        const at::Tensor beta =
-            vp->discrete_betas().to(x.device()).index_select(0, timestep(t, *vp));
-        const at::Tensor score = c.score(x, t);
-        ++*c.calls;
-        const at::Tensor b = batch_view(beta, x);
-        const at::Tensor mean = (x + b * score) / (1 - b).sqrt();
-        return Update{mean + b.sqrt() * c.noise->next(), mean};
-      };
-    }
-    throw core::UsageError("sampling.predictor = ancestral_sampling needs vesde or vpsde");
+    if (!c.sde->has_discrete_form())
+      throw core::UsageError("sampling.predictor = ancestral_sampling needs vesde or vpsde");
+    // SMLD's step for VE, DDPM's for VP.
+    return [c](const at::Tensor& x, const at::Tensor& t) {
+      const at::Tensor score = c.score(x, t);
+      ++*c.calls;
+      const sde::MeanStd step = c.sde->ancestral_step(x, t, score);
+      return Update{step.mean + batch_view(step.std, x) * c.noise->next(), step.mean};
+    };
   }
   throw core::UsageError(
       fmt::format("sampling.predictor = '{}' is not one of euler_maruyama, "

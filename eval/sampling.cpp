@@ -11,7 +11,6 @@
 #include "eval/rk45.h"
 #include "eval/sample_noise.h"
 #include "trainer/core/error.h"
-#include "trainer/sde/vesde.h"
 
 namespace sgm::eval {
 namespace {
@@ -143,9 +142,7 @@ Samples ode_sampler(std::shared_ptr<const sde::SDE> sde, const sde::ScoreFn& sco
 
 }  // namespace
 
-double default_sampling_eps(const sde::SDE& sde) {
-  return dynamic_cast<const sde::VESDE*>(&sde) != nullptr ? 1e-5 : 1e-3;
-}
+double default_sampling_eps(const sde::SDE& sde) { return sde.default_sampling_eps(); }
 
 void validate(const SamplingOptions& o, const std::string& sde_name) {
   auto one_of = [](const std::string& key, const std::string& value,

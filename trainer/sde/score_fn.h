@@ -14,9 +14,6 @@
 
 namespace sgm::sde {
 
-// net(x [B, ...], labels [B] float or int64) -> [B, ...]
-using ModelFn = std::function<at::Tensor(const at::Tensor& x, const at::Tensor& labels)>;
-
 // The label the network receives for time t [B] (what score_fn feeds to `net`).
 at::Tensor network_labels(const SDE& sde, const at::Tensor& t, bool continuous);
 

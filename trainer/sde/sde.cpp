@@ -6,6 +6,8 @@
 
 #include <ATen/ops/zeros_like.h>
 
+#include "trainer/core/error.h"
+
 namespace sgm::sde {
 
 at::Tensor batch_view(const at::Tensor& v, const at::Tensor& x) {
@@ -26,6 +28,27 @@ DriftDiffusion SDE::discretize(const at::Tensor& x, const at::Tensor& t) const {
 
 std::shared_ptr<ReverseSDE> SDE::reverse(ScoreFn score, bool probability_flow) const {
   return std::make_shared<ReverseSDE>(shared_from_this(), std::move(score), probability_flow);
+}
+
+at::Tensor SDE::noise_std(const at::Tensor& x, const at::Tensor& t, const at::Tensor&, bool) const {
+  return marginal_prob(at::zeros_like(x), t).std;
+}
+
+at::Tensor SDE::timestep(const at::Tensor& t) const {
+  return t.mul(static_cast<double>(N() - 1)).div(T()).to(at::kLong);
+}
+
+at::Tensor SDE::corrector_alpha(const at::Tensor&) const {
+  throw core::Error("corrector_alpha: this SDE has no discrete form");
+}
+
+MeanStd SDE::ancestral_step(const at::Tensor&, const at::Tensor&, const at::Tensor&) const {
+  throw core::Error("ancestral_step: this SDE has no discrete form");
+}
+
+at::Tensor SDE::discrete_loss(const ModelFn&, const at::Tensor&, const at::Tensor&,
+                              const at::Tensor&, bool) const {
+  throw core::Error("discrete_loss: this SDE has no discrete form");
 }
 
 ReverseSDE::ReverseSDE(std::shared_ptr<const SDE> forward, ScoreFn score, bool probability_flow)

@@ -26,6 +26,8 @@ struct MeanStd {
 
 // s(x, t): the score estimate, [B, ...] for x [B, ...] and t [B].
 using ScoreFn = std::function<at::Tensor(const at::Tensor& x, const at::Tensor& t)>;
+// The network: output [B, ...] for x [B, ...] and its conditioning labels [B].
+using ModelFn = std::function<at::Tensor(const at::Tensor& x, const at::Tensor& labels)>;
 
 class ReverseSDE;
 
@@ -50,6 +52,36 @@ class SDE : public std::enable_shared_from_this<SDE> {
 
   // The reverse-time SDE (or the probability-flow ODE when probability_flow) for a score.
   std::shared_ptr<ReverseSDE> reverse(ScoreFn score, bool probability_flow) const;
+
+  // What else differs between the SDEs (score_sde decides it by isinstance checks in several
+  // files; here each SDE answers for itself).
+  //
+  // The label the network is conditioned on at t [B]: continuous VE sigma(t), VP and sub-VP
+  // 999 t; discrete VE the level index round((T - t)(N - 1)), VP (N - 1) t.
+  virtual at::Tensor network_labels(const at::Tensor& t, bool continuous) const = 0;
+  // The std [B] that turns the network output into the score, s = -out / std, for networks
+  // that predict the noise (VP, sub-VP); undefined for VE, whose network outputs the score.
+  virtual at::Tensor noise_std(const at::Tensor& x, const at::Tensor& t, const at::Tensor& labels,
+                               bool continuous) const;
+  // score_sde's sampling_eps: the last time of sampling.
+  virtual double default_sampling_eps() const { return 1e-3; }
+  // Whether the SDE has the discrete form of SMLD (VE) or DDPM (VP) that the Langevin and ALD
+  // correctors, ancestral sampling and the discrete losses use; sub-VP has none.
+  virtual bool has_discrete_form() const { return false; }
+  // The level index floor(t (N - 1) / T) of t [B], as the reference's (t * (N - 1) / T).long().
+  at::Tensor timestep(const at::Tensor& t) const;
+  // With a discrete form (else core::Error):
+  // alpha_i at t [B], by which the Langevin and ALD correctors scale their step (1 for VE).
+  virtual at::Tensor corrector_alpha(const at::Tensor& t) const;
+  // One ancestral-sampling step from x at t given the score there: the mean and the std [B] of
+  // the noise added to it.
+  virtual MeanStd ancestral_step(const at::Tensor& x, const at::Tensor& t,
+                                 const at::Tensor& score) const;
+  // The discrete-time training loss per example [B] (SMLD for VE, DDPM for VP) of x0 at the
+  // noise levels `labels` with noise z.
+  virtual at::Tensor discrete_loss(const ModelFn& net, const at::Tensor& x0,
+                                   const at::Tensor& labels, const at::Tensor& z,
+                                   bool reduce_mean) const;
 
  private:
   std::int64_t N_;

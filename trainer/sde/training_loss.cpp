@@ -24,19 +24,13 @@ TrainingLoss make_training_loss(std::shared_ptr<const SDE> sde, bool continuous,
         .remainder(sde->N())
         .to(device);
   };
-  if (auto ve = std::dynamic_pointer_cast<const VESDE>(sde)) {
-    return [ve, o, labels](const ModelFn& net, const at::Tensor& x, const at::Tensor& z,
-                           const at::Tensor& positions) {
-      return smld_loss(*ve, net, x, labels(positions, x.device()), z, o.reduce_mean);
-    };
-  }
-  if (auto vp = std::dynamic_pointer_cast<const VPSDE>(sde)) {
-    return [vp, o, labels](const ModelFn& net, const at::Tensor& x, const at::Tensor& z,
-                           const at::Tensor& positions) {
-      return ddpm_loss(*vp, net, x, labels(positions, x.device()), z, o.reduce_mean);
-    };
-  }
-  throw core::UsageError("training.continuous = false needs vesde (SMLD) or vpsde (DDPM)");
+  if (!sde->has_discrete_form())
+    throw core::UsageError("training.continuous = false needs vesde (SMLD) or vpsde (DDPM)");
+  // SMLD for VE, DDPM for VP.
+  return [sde, o, labels](const ModelFn& net, const at::Tensor& x, const at::Tensor& z,
+                          const at::Tensor& positions) {
+    return sde->discrete_loss(net, x, labels(positions, x.device()), z, o.reduce_mean);
+  };
 }
 
 }  // namespace sgm::sde

@@ -18,6 +18,19 @@ class VESDE : public SDE {
   // SMLD form: f_i = 0, G_i = sqrt(sigma_i^2 - sigma_{i-1}^2), sigma_{-1} = 0.
   DriftDiffusion discretize(const at::Tensor& x, const at::Tensor& t) const override;
 
+  at::Tensor network_labels(const at::Tensor& t, bool continuous) const override;
+  // Undefined: the VE networks output the score itself.
+  at::Tensor noise_std(const at::Tensor& x, const at::Tensor& t, const at::Tensor& labels,
+                       bool continuous) const override;
+  double default_sampling_eps() const override { return 1e-5; }
+  bool has_discrete_form() const override { return true; }
+  at::Tensor corrector_alpha(const at::Tensor& t) const override;  // 1
+  // SMLD's: mean x + (sigma_i^2 - sigma_{i-1}^2) s, std sqrt(sigma_{i-1}^2 gap / sigma_i^2).
+  MeanStd ancestral_step(const at::Tensor& x, const at::Tensor& t,
+                         const at::Tensor& score) const override;
+  at::Tensor discrete_loss(const ModelFn& net, const at::Tensor& x0, const at::Tensor& labels,
+                           const at::Tensor& z, bool reduce_mean) const override;  // SMLD
+
   double sigma_min() const { return sigma_min_; }
   double sigma_max() const { return sigma_max_; }
   // exp(linspace(ln sigma_min, ln sigma_max, N)), ascending, float32 as the reference.

@@ -19,6 +19,18 @@ class VPSDE : public SDE {
   // DDPM form: f_i = (sqrt(alpha_i) - 1) x, G_i = sqrt(beta_i), i = floor(t (N-1) / T).
   DriftDiffusion discretize(const at::Tensor& x, const at::Tensor& t) const override;
 
+  at::Tensor network_labels(const at::Tensor& t, bool continuous) const override;
+  // Continuous: the marginal std; discrete: sqrt(1 - alphas_cumprod) at the label.
+  at::Tensor noise_std(const at::Tensor& x, const at::Tensor& t, const at::Tensor& labels,
+                       bool continuous) const override;
+  bool has_discrete_form() const override { return true; }
+  at::Tensor corrector_alpha(const at::Tensor& t) const override;  // alphas[i]
+  // DDPM's: mean (x + beta_i s) / sqrt(1 - beta_i), std sqrt(beta_i).
+  MeanStd ancestral_step(const at::Tensor& x, const at::Tensor& t,
+                         const at::Tensor& score) const override;
+  at::Tensor discrete_loss(const ModelFn& net, const at::Tensor& x0, const at::Tensor& labels,
+                           const at::Tensor& z, bool reduce_mean) const override;  // DDPM
+
   double beta_0() const { return beta_0_; }
   double beta_1() const { return beta_1_; }
   // Discrete DDPM arrays [N] (float32, as the reference): beta_i = linspace(b0/N, b1/N, N)[i].
@@ -34,7 +46,8 @@ class VPSDE : public SDE {
  private:
   double beta_0_;
   double beta_1_;
-  at::Tensor discrete_betas_, alphas_, alphas_cumprod_, sqrt_alphas_cumprod_, sqrt_1m_alphas_cumprod_;
+  at::Tensor discrete_betas_, alphas_, alphas_cumprod_, sqrt_alphas_cumprod_,
+      sqrt_1m_alphas_cumprod_;
 };
 
 class SubVPSDE : public SDE {
@@ -47,6 +60,8 @@ class SubVPSDE : public SDE {
   at::Tensor prior_sampling(const at::Tensor& z) const override;
   at::Tensor prior_logp(const at::Tensor& z) const override;
   // No discrete form in the reference: the base Euler-Maruyama discretisation.
+  // 999 t, continuous or not (the reference's labels for sub-VP).
+  at::Tensor network_labels(const at::Tensor& t, bool continuous) const override;
 
   double beta_0() const { return beta_0_; }
   double beta_1() const { return beta_1_; }
