@@ -2,11 +2,13 @@
 // that telescope to the marginals, a forward simulation whose moments match the marginals,
 // score wrappers and labels, and the VE/VP equivalence x_VP = x_VE / sqrt(1 + sigma^2).
 #include <cmath>
+#include <cstdio>
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
 #include "tests/support/compare.h"
+#include "trainer/core/error.h"
 #include "trainer/core/rng.h"
 #include "trainer/sde/registry.h"
 #include "trainer/sde/score_fn.h"
@@ -134,6 +136,40 @@ TEST(Sde, ForwardSimulationMatchesMarginalMoments) {
                                    x.var().item<double>() / var, 1.0,
                                    4 * std::sqrt(2.0 / n) + 2e-3));
   }
+}
+
+// What each SDE says about itself instead of being asked its type: the reference's sampling_eps,
+// which SDEs have SMLD/DDPM's discrete form, and the discrete quantities the samplers use.
+TEST(Sde, EachSdeAnswersForItsOwnDiscreteForm) {
+  auto vp = std::dynamic_pointer_cast<const VPSDE>(make_sde({"vpsde"}));
+  auto ve = std::dynamic_pointer_cast<const VESDE>(make_sde({"vesde"}));
+  auto sub = make_sde({"subvpsde"});
+  std::printf("[evidence] sampling eps: ve %g vp %g subvp %g; discrete form: %d %d %d\n",
+              ve->default_sampling_eps(), vp->default_sampling_eps(), sub->default_sampling_eps(),
+              ve->has_discrete_form(), vp->has_discrete_form(), sub->has_discrete_form());
+  EXPECT_EQ(ve->default_sampling_eps(), 1e-5);
+  EXPECT_EQ(vp->default_sampling_eps(), 1e-3);
+  EXPECT_EQ(sub->default_sampling_eps(), 1e-3);
+  EXPECT_TRUE(ve->has_discrete_form());
+  EXPECT_TRUE(vp->has_discrete_form());
+  EXPECT_FALSE(sub->has_discrete_form());
+  EXPECT_THROW(sub->corrector_alpha(at::tensor({0.5f})), core::Error);
+  const at::Tensor t = at::tensor({0.0f, 0.5f, 1.0f});
+  EXPECT_EQ(vp->timestep(t)[1].item<std::int64_t>(), 499);  // floor(0.5 * 999)
+  EXPECT_TRUE(tensors_close("VE corrector alpha = 1", ve->corrector_alpha(t), at::ones_like(t), 0));
+  EXPECT_TRUE(tensors_close("VP corrector alpha = alphas[i]", vp->corrector_alpha(t),
+                            vp->alphas().index_select(0, vp->timestep(t)), 0));
+  // Ancestral step at the lowest level (i = 0): VE adds sigma_0^2 s and no noise; VP's std is
+  // sqrt(beta_0).
+  const at::Tensor x = at::ones({3, 2});
+  const at::Tensor score = at::full({3, 2}, 2.0f);
+  const MeanStd first = ve->ancestral_step(x, at::zeros({3}), score);
+  const float s0 = ve->discrete_sigmas()[0].item<float>();
+  EXPECT_TRUE(tensors_close("VE ancestral mean at i=0", first.mean, x + score * (s0 * s0), 1e-7));
+  EXPECT_TRUE(tensors_close("VE ancestral std at i=0", first.std, at::zeros({3}), 0));
+  EXPECT_TRUE(tensors_close("VP ancestral std at i=0",
+                            vp->ancestral_step(x, at::zeros({3}), score).std,
+                            vp->discrete_betas()[0].sqrt().expand({3}), 0));
 }
 
 TEST(Sde, ScoreWrappersAndLabelsFollowTheReference) {
