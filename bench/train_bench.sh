@@ -5,13 +5,15 @@
 #   bench/train_bench.sh [--device cpu|cuda] [--config FILE] [--batch N] [--steps N]
 #                        [--resolution N] [--launcher "mpirun -np 8"] [--set "--key=value ..."]
 #                        [--variants "fp32 tf32 bf16 channels_last bf16+channels_last"]
-#                        [--json FILE]
+#                        [--json FILE] [--baseline DIR]
 # --set passes more options to every sgm-train run; --json writes the table as JSON as well.
+# --baseline DIR: also run DIR/sgm-train (another build, e.g. of the previous commit) before
+# each variant, as row "<variant>@baseline": old and new side by side, ratios to the first row.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${SGM_BIN:-$here/build/launch}
 device=cpu config=$here/configs/small/ncsnpp_ve_16px.cfg batch=16 steps=20 resolution=16 launcher=""
-extra="" json="" variants="fp32 tf32 bf16 channels_last bf16+channels_last"
+extra="" json="" baseline="" variants="fp32 tf32 bf16 channels_last bf16+channels_last"
 while [ $# -gt 0 ]; do
   case $1 in
     --device) device=$2; shift 2 ;;
@@ -23,27 +25,31 @@ while [ $# -gt 0 ]; do
     --set) extra=$2; shift 2 ;;
     --variants) variants=$2; shift 2 ;;
     --json) json=$2; shift 2 ;;
+    --baseline) baseline=$2; shift 2 ;;
     -h | --help) sed -n 2,10p "$0"; exit 0 ;;
     *) echo "train_bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 [ -x "$bin/sgm-train" ] || { echo "train_bench.sh: no $bin/sgm-train (build first)" >&2; exit 2; }
+[ -z "$baseline" ] || [ -x "$baseline/sgm-train" ] ||
+  { echo "train_bench.sh: --baseline: no $baseline/sgm-train" >&2; exit 2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$bin/sgm-data" make --from shapes --num $((batch * 4)) --resolution "$resolution" \
   --out "$tmp/data" > /dev/null
 # images/s over the second half of the run (the first half warms up caches and autotuning).
-measure() {  # measure NAME OPTIONS...
-  local name=$1
-  shift
+measure() {  # measure NAME TRAIN_BINARY OPTIONS...
+  local name=$1 train=$2 dir
+  shift 2
+  dir=$(mktemp -d "$tmp/run.XXXXXX")  # a variant may be given twice: every run its own directory
   # shellcheck disable=SC2086
-  $launcher "$bin/sgm-train" --config "$config" --data.path="$tmp/data" --data.image_size="$resolution" \
+  $launcher "$train" --config "$config" --data.path="$tmp/data" --data.image_size="$resolution" \
     --training.batch_size="$batch" --training.n_iters="$steps" --training.log_freq=$((steps / 2)) \
     --training.snapshot_freq=$((steps * 10)) --training.snapshot_freq_for_preemption=$((steps * 10)) \
-    --training.snapshot_sampling=false --dist.device="$device" --workdir "$tmp/$name" $extra "$@" \
-    > "$tmp/$name.log" 2>&1 || { echo "train_bench.sh: run '$name' failed:" >&2; tail -n 3 "$tmp/$name.log" >&2; exit 1; }
+    --training.snapshot_sampling=false --dist.device="$device" --workdir "$dir/work" $extra "$@" \
+    > "$dir/log" 2>&1 || { echo "train_bench.sh: run '$name' failed:" >&2; tail -n 3 "$dir/log" >&2; exit 1; }
   # the two records: images/s since the start at the half and at the end -> second half alone
-  python3 - "$tmp/$name/metrics.jsonl" "$steps" "$batch" << 'PY'
+  python3 - "$dir/work/metrics.jsonl" "$steps" "$batch" << 'PY'
 import json, sys
 r = [json.loads(l) for l in open(sys.argv[1])]
 steps, batch = int(sys.argv[2]), int(sys.argv[3])
@@ -63,13 +69,18 @@ for name in $variants; do
     bf16+channels_last) options="--training.autocast=bf16 --training.channels_last=true" ;;
     *) echo "train_bench.sh: unknown variant '$name'" >&2; exit 2 ;;
   esac
-  # shellcheck disable=SC2086
-  out=$(measure "$name" $options) || exit 1
-  read -r ips gpu <<< "$out"
-  [ -z "$base" ] && base=$ips
-  ratio=$(python3 -c "print(f'{$ips / $base:.2f}')")
-  printf '%-24s %12s %10s %14s\n' "$name" "$ips" "$ratio" "$gpu"
-  rows+=("$name $ips $ratio $gpu")
+  runs=("$name $bin/sgm-train")
+  [ -z "$baseline" ] || runs=("$name@baseline $baseline/sgm-train" "${runs[@]}")
+  for run in "${runs[@]}"; do
+    read -r label train <<< "$run"
+    # shellcheck disable=SC2086
+    out=$(measure "$label" "$train" $options) || exit 1
+    read -r ips gpu <<< "$out"
+    [ -z "$base" ] && base=$ips
+    ratio=$(python3 -c "print(f'{$ips / $base:.2f}')")
+    printf '%-24s %12s %10s %14s\n' "$label" "$ips" "$ratio" "$gpu"
+    rows+=("$label $ips $ratio $gpu")
+  done
 done
 if [ -n "$json" ]; then
   printf '%s\n' "${rows[@]}" | python3 -c '
