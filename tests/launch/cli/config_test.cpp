@@ -12,6 +12,7 @@
 #include "launch/cli/options.h"
 #include "launch/cli/validate.h"
 #include "trainer/core/error.h"
+#include "trainer/models/registry.h"
 
 namespace sgm::cli {
 namespace {
@@ -215,6 +216,21 @@ TEST_F(ConfigTest, HelpListsEveryKeyWithItsDefault) {
     for (const auto& k : s.keys) EXPECT_NE(help.find("--" + k.name), std::string::npos) << k.name;
   }
   EXPECT_NE(help.find("--model.ch_mult arg (=1,2,2,2)"), std::string::npos);
+}
+
+// model.name is read from the model registry by --help, the validator and the factory alike:
+// every registered model is listed, accepted and built; any other name is refused naming them.
+TEST_F(ConfigTest, ModelNamesComeFromTheRegistry) {
+  const std::string help = help_text(kTrain);
+  for (const models::ModelEntry& e : models::model_registry()) {
+    EXPECT_NE(help.find(e.name), std::string::npos) << e.name << " missing from --help";
+    EXPECT_NO_THROW(parse({"--model.name=" + e.name, "--model.normalization=InstanceNorm++"}))
+        << e.name;
+  }
+  const std::string error = error_of({"--model.name=ncsn"});
+  std::printf("[evidence] %s\n", error.c_str());
+  EXPECT_NE(error.find("model.name: 'ncsn' is not one of " + models::model_names()),
+            std::string::npos);
 }
 
 TEST_F(ConfigTest, EveryShippedConfigParsesAndValidates) {
