@@ -8,6 +8,7 @@
 
 #include "eval/inception.h"
 #include "eval/metric_plot.h"
+#include "eval/ode_solvers.h"
 #include "eval/reference_stats.h"
 #include "trainer/core/checksum.h"
 #include "trainer/core/error.h"
@@ -130,8 +131,8 @@ std::vector<ResultRecord> Evaluator::evaluate(const Weights& w) {
           so.method == "ode"
               ? fmt::format("ode {} rtol {} atol {}", so.ode_solver, so.rtol, so.atol)
               : fmt::format("pc {}/{} snr {}", so.predictor, so.corrector, so.snr);
-      if (so.method == "ode" && so.ode_solver == "edm_heun")
-        sampler = fmt::format("ode edm_heun {} steps rho {}", so.edm.steps, so.edm.rho);
+      if (so.method == "ode" && ode_solver(so.ode_solver).edm_schedule)
+        sampler = fmt::format("ode {} {} steps rho {}", so.ode_solver, so.edm.steps, so.edm.rho);
       if (o_.samples.task != "sample") sampler = o_.samples.task + ", " + sampler;
       if (!o_.samples.classifier.empty()) {
         sampler += fmt::format(", guided by {} (label {}, scale {})", o_.samples.classifier,

@@ -17,6 +17,7 @@
 #include "eval/dataset_batch.h"
 #include "eval/image_features.h"
 #include "eval/metrics.h"
+#include "eval/ode_solvers.h"
 #include "trainer/core/checksum.h"
 #include "trainer/core/error.h"
 #include "trainer/core/log.h"
@@ -106,7 +107,7 @@ std::string sample_manifest(const SampleJobOptions& o, const std::string& weight
                        {"classes", o.num_classes},
                        {"scale", o.guidance_scale}};
   }
-  if (s.method == "ode" && s.ode_solver == "edm_heun") {
+  if (s.method == "ode" && ode_solver(s.ode_solver).edm_schedule) {
     j["sampler"]["edm"] = {{"steps", s.edm.steps},         {"rho", s.edm.rho},
                            {"sigma_min", s.edm.sigma_min}, {"sigma_max", s.edm.sigma_max},
                            {"churn", s.edm.churn},         {"s_min", s.edm.s_min},

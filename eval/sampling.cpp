@@ -7,10 +7,12 @@
 #include <fmt/format.h>
 
 #include "eval/controllable.h"
+#include "eval/ode_solvers.h"
 #include "eval/pc_steps.h"
-#include "eval/rk45.h"
 #include "eval/sample_noise.h"
 #include "trainer/core/error.h"
+#include "trainer/core/key_checks.h"
+#include "trainer/sde/registry.h"
 
 namespace sgm::eval {
 namespace {
@@ -29,7 +31,7 @@ Samples pc_sampler(std::shared_ptr<const sde::SDE> sde, const sde::ScoreFn& scor
     context.batch_mean = [](const at::Tensor& v) { return v.mean().expand({v.size(0)}); };
   }
   UpdateFn predictor = make_predictor(o.predictor, context, o.probability_flow);
-  UpdateFn corrector = make_corrector(o.corrector, context, o.snr, o.n_steps_each, o.batch_norms);
+  UpdateFn corrector = make_corrector(o.corrector, context, {o.snr, o.n_steps_each, o.batch_norms});
   const std::int64_t B = noise.batch(), N = sde->N();
   at::Tensor x = sde->prior_sampling(noise.normal(core::RngStream::kPrior, 0));
   if (constraint != nullptr) {
@@ -66,77 +68,22 @@ Samples pc_sampler(std::shared_ptr<const sde::SDE> sde, const sde::ScoreFn& scor
   return out;
 }
 
-// The probability-flow drift on float32 inputs (as the reference casts the solver state).
-at::Tensor ode_drift(const sde::ReverseSDE& reverse, const at::Tensor& x, const at::Tensor& t) {
-  return reverse.sde(x.to(at::kFloat), t.to(at::kFloat)).drift;
-}
-
 Samples ode_sampler(std::shared_ptr<const sde::SDE> sde, const sde::ScoreFn& score,
                     const at::Tensor& indices, SampleNoise& noise,
                     const std::vector<std::int64_t>& shape, const SamplingOptions& o, double eps,
                     const at::Device& device) {
-  const std::shared_ptr<sde::ReverseSDE> reverse = sde->reverse(score, true);
-  const std::int64_t B = noise.batch();
-  std::vector<std::int64_t> full{B};
-  full.insert(full.end(), shape.begin(), shape.end());
-  Samples out;
-  if (o.ode_solver == "edm_heun") {  // draws its own prior, scaled to its first noise level
-    const EdmResult r = edm_heun(*sde, score, noise, eps, o.edm, device);
-    out.x = r.x;
-    out.nfe.assign(static_cast<std::size_t>(B), r.nfe);
-    out.reference_nfe = r.nfe;
-    return out;
-  }
-  const at::Tensor x0 = sde->prior_sampling(noise.normal(core::RngStream::kPrior, 0));
-  at::Tensor x;
-  if (o.ode_solver == "rk45") {
-    Rk45Options ro;
-    ro.rtol = o.rtol;
-    ro.atol = o.atol;
-    const SystemRhs rhs = [&](const at::Tensor&, const at::Tensor& t, const at::Tensor& y) {
-      std::vector<std::int64_t> s = full;
-      s[0] = y.size(0);
-      return ode_drift(*reverse, y.view(s), t).reshape({y.size(0), -1}).to(at::kDouble);
-    };
-    const Rk45Result r = solve_rk45(rhs, sde->T(), eps, x0.to(at::kDouble).reshape({B, -1}), ro);
-    for (std::size_t i = 0; i < r.failure.size(); ++i) {
-      if (!r.failure[i].empty()) {
-        throw core::Error(fmt::format("probability-flow ODE failed for sample {}: {}",
-                                      indices[static_cast<std::int64_t>(i)].item<std::int64_t>(),
-                                      r.failure[i]));
-      }
-    }
-    x = r.y.view(full).to(at::kFloat);
-    out.nfe = r.nfev;
-    std::int64_t most = 0;
-    for (std::int64_t n : r.nfev) most = std::max(most, n);
-    out.reference_nfe = most;
-  } else {
-    // Fixed steps on linspace(T, eps, steps + 1): Euler, or Heun (trapezoidal corrector).
-    const std::int64_t steps = sde->N();
-    const bool heun = o.ode_solver == "heun";
-    x = x0;
-    for (std::int64_t i = 0; i < steps; ++i) {
-      const double t0 =
-          sde->T() + (eps - sde->T()) * static_cast<double>(i) / static_cast<double>(steps);
-      const double t1 =
-          sde->T() + (eps - sde->T()) * static_cast<double>(i + 1) / static_cast<double>(steps);
-      const at::Tensor d0 = ode_drift(*reverse, x, full_time(t0, B, device));
-      const at::Tensor euler = x + d0 * (t1 - t0);
-      x = heun ? x + (d0 + ode_drift(*reverse, euler, full_time(t1, B, device))) * (0.5 * (t1 - t0))
-               : euler;
-    }
-    out.nfe.assign(static_cast<std::size_t>(B), steps * (heun ? 2 : 1));
-    out.reference_nfe = out.nfe[0];
-  }
-  if (o.noise_removal) {
+  const OdeSolverEntry& solver = ode_solver(o.ode_solver);
+  OdeProblem problem{sde, score, indices, &noise, {noise.batch()}, &o, eps, device};
+  problem.shape.insert(problem.shape.end(), shape.begin(), shape.end());
+  Samples out = solver.solve(problem);
+  if (o.noise_removal && !solver.edm_schedule) {
     // One reverse-diffusion step at eps keeping the mean (the reference's denoise_update_fn).
+    const std::int64_t B = noise.batch();
     const sde::DriftDiffusion d =
-        sde->reverse(score, false)->discretize(x, full_time(eps, B, device));
-    x = x - d.drift;
+        sde->reverse(score, false)->discretize(out.x, full_time(eps, B, device));
+    out.x = out.x - d.drift;
     for (auto& n : out.nfe) ++n;
   }
-  out.x = x;
   return out;
 }
 
@@ -144,37 +91,56 @@ Samples ode_sampler(std::shared_ptr<const sde::SDE> sde, const sde::ScoreFn& sco
 
 double default_sampling_eps(const sde::SDE& sde) { return sde.default_sampling_eps(); }
 
-void validate(const SamplingOptions& o, const std::string& sde_name) {
-  auto one_of = [](const std::string& key, const std::string& value,
-                   std::initializer_list<const char*> allowed) {
-    for (const char* a : allowed)
-      if (value == a) return;
-    std::string list;
-    for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-    throw core::UsageError(fmt::format("{} = '{}': expected one of {}", key, value, list));
-  };
-  one_of("sampling.method", o.method, {"pc", "ode"});
-  one_of("sampling.predictor", o.predictor,
-         {"euler_maruyama", "reverse_diffusion", "ancestral_sampling", "none"});
-  one_of("sampling.corrector", o.corrector, {"langevin", "ald", "none"});
-  one_of("sampling.ode_solver", o.ode_solver, {"rk45", "euler", "heun", "edm_heun"});
+std::string predictor_names() { return core::entry_names(predictor_registry()); }
+std::string corrector_names() { return core::entry_names(corrector_registry()); }
+std::string ode_solver_names() { return core::entry_names(ode_solver_registry()); }
+
+void validate(const SamplingOptions& o, const sde::SDE& sde) {
+  using core::at_least;
+  using core::fail_key;
+  using core::positive;
+  if (o.method != "pc" && o.method != "ode")
+    fail_key("sampling.method", fmt::format("'{}' is not one of pc, ode", o.method));
+  const PredictorEntry& p =
+      core::registered("sampling.predictor", o.predictor, predictor_registry());
+  const CorrectorEntry& c =
+      core::registered("sampling.corrector", o.corrector, corrector_registry());
+  core::registered("sampling.ode_solver", o.ode_solver, ode_solver_registry());
+  at_least<std::int64_t>("sampling.n_steps_each", o.n_steps_each, 1);
+  positive("sampling.snr", o.snr);
+  at_least("sampling.eps", o.eps, 0.0);
+  positive("sampling.rtol", o.rtol);
+  positive("sampling.atol", o.atol);
   const EdmOptions& e = o.edm;
-  if (e.steps < 2) throw core::UsageError("sampling.edm_steps must be >= 2");
-  if (!(e.rho > 0)) throw core::UsageError("sampling.edm_rho must be > 0");
-  if (!(e.sigma_min > 0) || !(e.sigma_max > e.sigma_min))
-    throw core::UsageError("sampling.edm_sigma_min/max: need 0 < edm_sigma_min < edm_sigma_max");
-  if (!(e.churn >= 0) || !(e.s_noise > 0) || !(e.s_min <= e.s_max))
-    throw core::UsageError(
-        "sampling.edm_churn must be >= 0, edm_s_noise > 0 and edm_s_min <= edm_s_max");
-  if (o.method == "pc" && o.corrector != "none" && sde_name == "subvpsde") {
-    throw core::UsageError(fmt::format(
-        "sampling.corrector = {} with subvpsde: the reference has no sub-VP alphas", o.corrector));
+  at_least<std::int64_t>("sampling.edm_steps", e.steps, 2);
+  positive("sampling.edm_rho", e.rho);
+  positive("sampling.edm_sigma_min", e.sigma_min);
+  if (!(e.sigma_max > e.sigma_min))
+    fail_key("sampling.edm_sigma_max", "must be larger than sampling.edm_sigma_min");
+  at_least("sampling.edm_churn", e.churn, 0.0);
+  positive("sampling.edm_s_noise", e.s_noise);
+  if (!(e.s_min <= e.s_max)) fail_key("sampling.edm_s_min", "must not exceed sampling.edm_s_max");
+  if (o.method != "pc") return;
+  // What the PC sampler's parts need of the SDE (the factories check the same).
+  if (p.needs_discrete_form && !sde.has_discrete_form()) {
+    fail_key("sampling.predictor",
+             o.predictor + " is defined for the discrete forms of vesde and vpsde only");
   }
-  if (o.method == "pc" && o.predictor == "ancestral_sampling" && sde_name == "subvpsde")
-    throw core::UsageError("sampling.predictor = ancestral_sampling needs vesde or vpsde");
-  if (o.n_steps_each < 1) throw core::UsageError("sampling.n_steps_each must be >= 1");
-  if (!(o.rtol > 0) || !(o.atol > 0))
-    throw core::UsageError("sampling.rtol and sampling.atol must be > 0");
+  if (o.probability_flow && !p.follows_probability_flow) {
+    fail_key(
+        "sampling.predictor",
+        o.predictor + " cannot follow the probability flow (sampling.probability_flow = true)");
+  }
+  if (c.needs_discrete_form && !sde.has_discrete_form()) {
+    fail_key("sampling.corrector",
+             o.corrector + " needs the discrete alphas of vesde or vpsde, which this SDE lacks");
+  }
+}
+
+void validate(const SamplingOptions& o, const std::string& sde_name) {
+  sde::SdeOptions so;
+  so.name = sde_name;
+  validate(o, *sde::make_sde(so));
 }
 
 Samples draw_samples(std::shared_ptr<const sde::SDE> sde, const sde::ScoreFn& score,

@@ -1,8 +1,8 @@
-// Sampling from a score model (score_sde_pytorch sampling.py): predictors
-// (Euler-Maruyama, reverse diffusion, ancestral, none), correctors (Langevin, annealed Langevin,
-// none), the PC sampler, and the probability-flow ODE (RK45 with scipy's control, or fixed-step
-// Euler / Heun). Noise is keyed per sample (eval/sample_noise.h) and the ODE's step control is
-// per sample, so a sample does not depend on its batch or on the world size.
+// Sampling from a score model (score_sde_pytorch sampling.py): the PC sampler with a predictor
+// and a corrector from the tables of eval/pc_steps.h, and the probability-flow ODE with a solver
+// from eval/ode_solvers.h (RK45 with scipy's control, fixed-step Euler / Heun, EDM's Heun). Noise
+// is keyed per sample (eval/sample_noise.h) and the ODE's step control is per sample, so a sample
+// does not depend on its batch or on the world size.
 #pragma once
 
 #include <cstdint>
@@ -18,11 +18,15 @@
 
 namespace sgm::eval {
 
+// The names of the predictor, corrector and ODE solver registries (pc_steps.h, ode_solvers.h).
+std::string predictor_names();
+std::string corrector_names();
+std::string ode_solver_names();
+
 struct SamplingOptions {
   std::string method = "pc";                    // pc | ode
-  std::string predictor = "reverse_diffusion";  // euler_maruyama | reverse_diffusion |
-                                                // ancestral_sampling | none
-  std::string corrector = "langevin";           // langevin | ald | none
+  std::string predictor = "reverse_diffusion";  // predictor_registry() (pc_steps.h)
+  std::string corrector = "langevin";           // corrector_registry()
   std::int64_t n_steps_each = 1;                // corrector steps per noise level
   double snr = 0.16;
   bool noise_removal = true;  // PC: return the last x_mean; ODE: one reverse-diffusion step at eps
@@ -35,18 +39,15 @@ struct SamplingOptions {
   // per-sample rule is batch-free but biased upwards in variance at small dimension (a step
   // size that depends on the state).
   bool batch_norms = true;
-  // rk45 | euler | heun (fixed steps: the SDE's N) | edm_heun (EDM's schedule, `edm`; ends at
-  // noise level 0, so without the denoising step)
-  std::string ode_solver = "rk45";
+  std::string ode_solver = "rk45";  // ode_solver_registry() (ode_solvers.h)
   double rtol = 1e-5;
   double atol = 1e-5;
   EdmOptions edm;
 
   void declare_keys(core::Keys& k) {
     k("sampling.method", method, "pc (predictor-corrector) | ode (probability flow)");
-    k("sampling.predictor", predictor,
-      "euler_maruyama | reverse_diffusion | ancestral_sampling | none");
-    k("sampling.corrector", corrector, "langevin | ald | none");
+    k("sampling.predictor", predictor, "PC sampler's predictor: " + predictor_names());
+    k("sampling.corrector", corrector, "PC sampler's corrector: " + corrector_names());
     k("sampling.n_steps_each", n_steps_each, "corrector steps per noise level");
     k("sampling.noise_removal", noise_removal, "finish with one noise-free denoising step");
     k("sampling.probability_flow", probability_flow,
@@ -58,9 +59,7 @@ struct SamplingOptions {
       "predictor then corrector (the paper's Algorithm 1) instead of the reference code's order");
     k("sampling.batch_norms", batch_norms,
       "Langevin step size from norms averaged over the global batch (reference) or per sample");
-    k("sampling.ode_solver", ode_solver,
-      "probability-flow ODE solver: rk45 (adaptive) | euler | heun (model.num_scales steps) | "
-      "edm_heun (EDM's schedule, sampling.edm_*)");
+    k("sampling.ode_solver", ode_solver, "probability-flow ODE solver: " + ode_solver_names());
     k("sampling.rtol", rtol, "RK45 relative tolerance of the ODE sampler");
     k("sampling.atol", atol, "RK45 absolute tolerance of the ODE sampler");
     edm.declare_keys(k);
@@ -68,7 +67,8 @@ struct SamplingOptions {
 };
 
 // Throws core::UsageError naming the sampling.* key for a value or combination that the
-// reference refuses or that does not exist.
+// reference refuses or that does not exist (the SDE's name: an SDE of that kind).
+void validate(const SamplingOptions& options, const sde::SDE& sde);
 void validate(const SamplingOptions& options, const std::string& sde_name);
 
 struct Samples {

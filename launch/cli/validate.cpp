@@ -7,14 +7,19 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "trainer/core/error.h"
+#include "eval/sampling.h"
+#include "trainer/core/key_checks.h"
 #include "trainer/models/registry.h"
+#include "trainer/sde/registry.h"
 
 namespace sgm::cli {
 namespace {
 
+using core::at_least;
+using core::positive;
+
 [[noreturn]] void fail(const std::string& key, const std::string& what) {
-  throw core::UsageError(fmt::format("{}: {}", key, what));
+  core::fail_key(key, what);
 }
 
 void one_of(const std::string& key, const std::string& value,
@@ -25,24 +30,13 @@ void one_of(const std::string& key, const std::string& value,
   fail(key, fmt::format("'{}' is not one of {}", value, fmt::join(choices, ", ")));
 }
 
-template <typename T>
-void at_least(const std::string& key, T value, T minimum) {
-  if (value < minimum) fail(key, fmt::format("{} is below the minimum {}", value, minimum));
-}
-
-void positive(const std::string& key, double value) {
-  if (!(value > 0)) fail(key, fmt::format("{} must be positive", value));
-}
-
 void in_unit_interval(const std::string& key, double value) {
   if (!(value >= 0 && value < 1)) fail(key, fmt::format("{} must lie in [0, 1)", value));
 }
 
 void validate_model(const Config& c) {
   const models::ModelOptions& m = c.train.model;
-  bool known = false;
-  for (const models::ModelEntry& e : models::model_registry()) known = known || e.name == m.name;
-  if (!known)
+  if (core::find_entry(models::model_registry(), m.name) == nullptr)
     fail("model.name", fmt::format("'{}' is not one of {}", m.name, models::model_names()));
   const sde::SdeOptions& sd = c.train.sde;
   one_of("model.embedding_type", m.embedding_type, {"fourier", "positional"});
@@ -119,7 +113,7 @@ void validate_model(const Config& c) {
 
 void validate_training_and_sampling(const Config& c) {
   const train::TrainOptions& t = c.train;
-  one_of("training.sde", t.sde.name, {"vesde", "vpsde", "subvpsde"});
+  core::registered("training.sde", t.sde.name, sde::sde_registry());
   one_of("training.autocast", t.precision.autocast, {"none", "bf16"});
   at_least<std::int64_t>("training.batch_size", t.loader.global_batch, 1);
   at_least<std::int64_t>("training.n_iters", t.n_iters, 1);
@@ -143,36 +137,8 @@ void validate_training_and_sampling(const Config& c) {
     fail("training.likelihood_weighting",
          "needs training.continuous = true (score_sde refuses it for SMLD/DDPM losses)");
   }
-  const eval::SamplingOptions& s = c.eval.samples.sampling;
-  one_of("sampling.method", s.method, {"pc", "ode"});
-  one_of("sampling.predictor", s.predictor,
-         {"euler_maruyama", "reverse_diffusion", "ancestral_sampling", "none"});
-  one_of("sampling.corrector", s.corrector, {"langevin", "ald", "none"});
-  at_least<std::int64_t>("sampling.n_steps_each", s.n_steps_each, 1);
-  positive("sampling.snr", s.snr);
-  at_least("sampling.eps", s.eps, 0.0);
-  one_of("sampling.ode_solver", s.ode_solver, {"rk45", "euler", "heun", "edm_heun"});
-  at_least<std::int64_t>("sampling.edm_steps", s.edm.steps, 2);
-  positive("sampling.edm_rho", s.edm.rho);
-  positive("sampling.edm_sigma_min", s.edm.sigma_min);
-  positive("sampling.edm_s_noise", s.edm.s_noise);
-  at_least("sampling.edm_churn", s.edm.churn, 0.0);
-  if (!(s.edm.sigma_max > s.edm.sigma_min))
-    fail("sampling.edm_sigma_max", "must be larger than sampling.edm_sigma_min");
-  positive("sampling.rtol", s.rtol);
-  positive("sampling.atol", s.atol);
-  if (s.predictor == "ancestral_sampling" && t.sde.name == "subvpsde") {
-    fail("sampling.predictor", "ancestral_sampling is defined for vesde and vpsde only");
-  }
-  if (s.predictor == "ancestral_sampling" && s.probability_flow) {
-    fail(
-        "sampling.predictor",
-        "ancestral_sampling cannot follow the probability flow (sampling.probability_flow = true)");
-  }
-  if (s.corrector != "none" && t.sde.name == "subvpsde") {
-    fail("sampling.corrector",
-         "langevin/ald correctors need the discrete alphas that subvpsde lacks");
-  }
+  // The sampling keys, and what the sampler's parts need of the SDE, are the sampler's rules.
+  eval::validate(c.eval.samples.sampling, t.sde.name);
 }
 
 void validate_rest(const Config& c) {

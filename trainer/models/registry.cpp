@@ -1,6 +1,7 @@
 #include "trainer/models/registry.h"
 
 #include "trainer/core/error.h"
+#include "trainer/core/registry.h"
 #include "trainer/models/analytic.h"
 #include "trainer/models/ddpm.h"
 #include "trainer/models/mlp.h"
@@ -33,17 +34,12 @@ const std::vector<ModelEntry>& model_registry() {
   return table;
 }
 
-std::string model_names() {
-  std::string out;
-  for (const ModelEntry& e : model_registry()) out += (out.empty() ? "" : " | ") + e.name;
-  return out;
-}
+std::string model_names() { return core::entry_names(model_registry()); }
 
 std::shared_ptr<ScoreModel> make_model(const ModelOptions& options, const DataShape& data,
                                        const core::SdeOptions& sde) {
-  for (const ModelEntry& e : model_registry()) {
-    if (e.name == options.name) return e.make(options, data, sde);
-  }
+  if (const ModelEntry* e = core::find_entry(model_registry(), options.name))
+    return e->make(options, data, sde);
   throw core::UsageError("model.name: '" + options.name +
                          "' is not a model of this build (available: " + model_names() + ")");
 }

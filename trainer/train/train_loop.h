@@ -70,7 +70,7 @@ struct TrainOptions {
     k("data.path", data_path, "directory of HDF5 shards made by sgm-data");
     loader.declare_keys(k);
     loss.declare_keys(k);
-    sde.declare_keys(k);
+    sde::declare_keys(sde, k);
     ema.declare_keys(k);
     precision.declare_keys(k);
     shape.declare_keys(k);
