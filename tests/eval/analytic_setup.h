@@ -22,18 +22,16 @@ struct Analytic {
 inline Analytic analytic(const std::string& sde_name, std::vector<double> means,
                          std::vector<double> stds, std::vector<double> weights,
                          std::int64_t N = 1000) {
-  models::ModelOptions m;
-  m.name = "gaussian";
-  m.gaussian_mean = std::move(means);
-  m.gaussian_std = std::move(stds);
-  m.gaussian_weight = std::move(weights);
-  models::DataShape d;
   sde::SdeOptions so;
   so.name = sde_name;
   so.num_scales = N;
   Analytic s;
   s.sde = sde::make_sde(so);
-  s.model = std::make_shared<models::GaussianMixtureScore>(m, d, so);
+  s.model = std::make_shared<models::GaussianMixtureScore>(models::GaussianMixtureOptions()
+                                                               .mean(std::move(means))
+                                                               .std(std::move(stds))
+                                                               .weight(std::move(weights))
+                                                               .sde(so));
   auto model = s.model;
   s.score = sde::get_score_fn(
       s.sde, [model](const at::Tensor& x, const at::Tensor& l) { return model->forward(x, l); },

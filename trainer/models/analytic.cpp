@@ -15,11 +15,10 @@ torch::Tensor per_sample(const torch::Tensor& v, const torch::Tensor& x) {
 
 }  // namespace
 
-GaussianMixtureScore::GaussianMixtureScore(const ModelOptions& options, const DataShape& data,
-                                           const core::SdeOptions& sde)
-    : o_(options), data_(data), sde_(sde) {
-  const std::size_t k = o_.gaussian_mean.size();
-  if (k == 0 || o_.gaussian_std.size() != k || o_.gaussian_weight.size() != k) {
+GaussianMixtureScore::GaussianMixtureScore(const GaussianMixtureOptions& options)
+    : o_(options), sde_(options.sde()) {
+  const std::size_t k = o_.mean().size();
+  if (k == 0 || o_.std().size() != k || o_.weight().size() != k) {
     throw core::UsageError(
         "model.gaussian_mean, model.gaussian_std and model.gaussian_weight need the same number "
         "(>= 1) of entries");
@@ -63,17 +62,17 @@ std::vector<GaussianMixtureScore::Component> GaussianMixtureScore::components(
     const torch::Tensor& x, const torch::Tensor& t) const {
   const double D = static_cast<double>(x.numel() / x.size(0));
   double total_weight = 0;
-  for (double w : o_.gaussian_weight) total_weight += w;
+  for (double w : o_.weight()) total_weight += w;
   torch::Tensor a = mean_coeff(t), v = added_variance(t);
   std::vector<Component> out;
-  for (std::size_t k = 0; k < o_.gaussian_mean.size(); ++k) {
-    torch::Tensor var = a.square().mul(o_.gaussian_std[k] * o_.gaussian_std[k]).add(v);  // [B]
-    torch::Tensor diff = x.sub(per_sample(a.mul(o_.gaussian_mean[k]), x));
+  for (std::size_t k = 0; k < o_.mean().size(); ++k) {
+    torch::Tensor var = a.square().mul(o_.std()[k] * o_.std()[k]).add(v);  // [B]
+    torch::Tensor diff = x.sub(per_sample(a.mul(o_.mean()[k]), x));
     torch::Tensor sq = diff.square().reshape({x.size(0), -1}).sum(1);
     torch::Tensor logp =
         sq.div(var).mul(-0.5).sub(var.log().mul(0.5 * D)).sub(0.5 * D * std::log(2 * M_PI));
-    out.push_back({logp.add(std::log(o_.gaussian_weight[k] / total_weight)),
-                   diff.neg().div(per_sample(var, x))});
+    out.push_back(
+        {logp.add(std::log(o_.weight()[k] / total_weight)), diff.neg().div(per_sample(var, x))});
   }
   return out;
 }

@@ -10,16 +10,26 @@
 #include <utility>
 #include <vector>
 
+#include <torch/arg.h>
+
 #include "trainer/core/sde_options.h"
-#include "trainer/models/options.h"
 #include "trainer/models/score_model.h"
 
 namespace sgm::models {
 
+// The mixture (one mean, std and weight per component; a mean is the same in every dimension)
+// and the SDE that perturbs it, in LibTorch's builder style. The model registry builds them from
+// model.gaussian_* and the run's SDE.
+struct GaussianMixtureOptions {
+  TORCH_ARG(std::vector<double>, mean) = std::vector<double>{0.0};
+  TORCH_ARG(std::vector<double>, std) = std::vector<double>{0.5};
+  TORCH_ARG(std::vector<double>, weight) = std::vector<double>{1.0};
+  TORCH_ARG(core::SdeOptions, sde);
+};
+
 class GaussianMixtureScore : public ScoreModel {
  public:
-  GaussianMixtureScore(const ModelOptions& options, const DataShape& data,
-                       const core::SdeOptions& sde);
+  explicit GaussianMixtureScore(const GaussianMixtureOptions& options);
   // labels: continuous-time labels as get_score_fn makes them (999 t, or sigma(t) for VE).
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels) override;
   std::vector<std::pair<std::string, std::string>> reference_names() const override { return {}; }
@@ -48,8 +58,7 @@ class GaussianMixtureScore : public ScoreModel {
   // log(w_k N_k(x)) of every component: [B, K].
   torch::Tensor log_weighted_densities(const torch::Tensor& x, const torch::Tensor& t) const;
 
-  ModelOptions o_;
-  DataShape data_;
+  GaussianMixtureOptions o_;
   core::SdeOptions sde_;
 };
 

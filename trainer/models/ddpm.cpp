@@ -21,8 +21,8 @@ std::shared_ptr<ResBlock> DDPM::res_block(std::int64_t in, std::int64_t out) {
   r.act = act_;
   r.in_ch = in;
   r.out_ch = out;
-  r.temb_dim = 4 * o_.nf;
-  r.dropout = o_.dropout;
+  r.temb_dim = 4 * o_.nf();
+  r.dropout = o_.dropout();
   r.skip_rescale = false;
   r.init_scale = 0.0;
   r.groups = kGroups;
@@ -33,17 +33,16 @@ AttnBlockpp DDPM::attn_block(std::int64_t channels) {
   return AttnBlockpp(channels, false, 0.0, kGroups);
 }
 
-DDPM::DDPM(const ModelOptions& options, const DataShape& data, const core::SdeOptions& sde)
-    : o_(options), data_(data), act_(activation(options.nonlinearity)) {
-  const std::int64_t levels = static_cast<std::int64_t>(o_.ch_mult.size());
-  const std::int64_t nf = o_.nf;
-  const std::int64_t channels = data_.num_channels;
-  for (std::int64_t l = 0; l < levels; ++l) resolutions_.push_back(data_.image_size >> l);
+DDPM::DDPM(const DDPMOptions& options) : o_(options), act_(activation(options.nonlinearity())) {
+  const std::int64_t levels = static_cast<std::int64_t>(o_.ch_mult().size());
+  const std::int64_t nf = o_.nf();
+  const std::int64_t channels = o_.channels();
+  for (std::int64_t l = 0; l < levels; ++l) resolutions_.push_back(o_.image_size() >> l);
   sigmas_ =
-      register_buffer("sigmas", reference_sigmas(sde.sigma_min, sde.sigma_max, sde.num_scales));
+      register_buffer("sigmas", reference_sigmas(o_.sigma_min(), o_.sigma_max(), o_.num_scales()));
   // score_sde builds its module list only inside `if conditional`; here an
   // unconditional DDPM simply has no embedding MLP.
-  if (o_.conditional) {
+  if (o_.conditional()) {
     auto embed = namespace_module(*this, "embed");
     dense_0_ = add(*embed, "embed", "dense_0", dense(nf, 4 * nf));
     dense_1_ = add(*embed, "embed", "dense_1", dense(4 * nf, 4 * nf));
@@ -57,18 +56,18 @@ DDPM::DDPM(const ModelOptions& options, const DataShape& data, const core::SdeOp
     const std::string path = "down." + std::to_string(l);
     auto level = namespace_module(*down, std::to_string(l));
     Level d;
-    for (std::int64_t b = 0; b < o_.num_res_blocks; ++b) {
-      const std::int64_t out_ch = nf * o_.ch_mult[l];
+    for (std::int64_t b = 0; b < o_.num_res_blocks(); ++b) {
+      const std::int64_t out_ch = nf * o_.ch_mult()[l];
       d.res.push_back(add(*level, path, "res_" + std::to_string(b), res_block(in_ch, out_ch)));
       in_ch = out_ch;
-      if (contains(o_.attn_resolutions, resolutions_[l])) {
+      if (contains(o_.attn_resolutions(), resolutions_[l])) {
         d.attn.push_back(add(*level, path, "attn_" + std::to_string(b), attn_block(in_ch)));
       }
       hs_c.push_back(in_ch);
     }
     if (l != levels - 1) {
       d.down = add(*level, path, "down",
-                   Downsample(in_ch, in_ch, o_.resamp_with_conv, false, o_.fir_kernel));
+                   Downsample(in_ch, in_ch, o_.resamp_with_conv(), false, o_.fir_kernel()));
       hs_c.push_back(in_ch);
     }
     down_.push_back(std::move(d));
@@ -86,19 +85,19 @@ DDPM::DDPM(const ModelOptions& options, const DataShape& data, const core::SdeOp
     const std::string path = "up." + std::to_string(l);
     auto level = namespace_module(*up, std::to_string(l));
     Level& u = up_[static_cast<std::size_t>(l)];
-    for (std::int64_t b = 0; b <= o_.num_res_blocks; ++b) {
-      const std::int64_t out_ch = nf * o_.ch_mult[l];
+    for (std::int64_t b = 0; b <= o_.num_res_blocks(); ++b) {
+      const std::int64_t out_ch = nf * o_.ch_mult()[l];
       const std::int64_t skip = hs_c.back();
       hs_c.pop_back();
       u.res.push_back(
           add(*level, path, "res_" + std::to_string(b), res_block(in_ch + skip, out_ch)));
       in_ch = out_ch;
     }
-    if (contains(o_.attn_resolutions, resolutions_[l]))
+    if (contains(o_.attn_resolutions(), resolutions_[l]))
       u.attn.push_back(add(*level, path, "attn", attn_block(in_ch)));
     if (l != 0)
       u.up = add(*level, path, "up",
-                 Upsample(in_ch, in_ch, o_.resamp_with_conv, false, o_.fir_kernel));
+                 Upsample(in_ch, in_ch, o_.resamp_with_conv(), false, o_.fir_kernel()));
   }
   SGM_CHECK(hs_c.empty(), "skip channels left over: {}", hs_c.size());
   auto out = namespace_module(*this, "out");
@@ -108,10 +107,10 @@ DDPM::DDPM(const ModelOptions& options, const DataShape& data, const core::SdeOp
 
 torch::Tensor DDPM::forward(const torch::Tensor& x_in, const torch::Tensor& labels) {
   torch::Tensor temb;
-  if (o_.conditional) {
-    temb = dense_1_->forward(act_(dense_0_->forward(timestep_embedding(labels, o_.nf))));
+  if (o_.conditional()) {
+    temb = dense_1_->forward(act_(dense_0_->forward(timestep_embedding(labels, o_.nf()))));
   }
-  torch::Tensor h = data_.centered ? x_in : x_in.mul(2).sub(1);
+  torch::Tensor h = o_.centered() ? x_in : x_in.mul(2).sub(1);
   std::vector<torch::Tensor> hs = {conv_in_->forward(h)};
   for (std::size_t l = 0; l < down_.size(); ++l) {
     Level& d = down_[l];
@@ -135,7 +134,7 @@ torch::Tensor DDPM::forward(const torch::Tensor& x_in, const torch::Tensor& labe
   }
   SGM_CHECK(hs.empty(), "{} skip activations left over", hs.size());
   h = out_conv_->forward(act_(out_norm_->forward(h)));
-  if (o_.scale_by_sigma) {
+  if (o_.scale_by_sigma()) {
     torch::Tensor used = sigmas_.index_select(0, labels.to(torch::kLong).to(sigmas_.device()));
     h = h.div(used.view({-1, 1, 1, 1}).to(h.dtype()));
   }

@@ -9,18 +9,43 @@
 #include <utility>
 #include <vector>
 
-#include "trainer/core/sde_options.h"
+#include <torch/arg.h>
+
 #include "trainer/models/blocks.h"
-#include "trainer/models/options.h"
 #include "trainer/models/reference_modules.h"
 #include "trainer/models/resample.h"
 #include "trainer/models/score_model.h"
 
 namespace sgm::models {
 
+// The options of DDPM (score_sde's config.model for ddpm, with the data shape and noise levels),
+// in LibTorch's builder style. Defaults: score_sde's vp/cifar10_ddpm. The model registry builds
+// them from [model], [data] and the SDE.
+struct DDPMOptions {
+  DDPMOptions(std::int64_t channels, std::int64_t image_size)
+      : channels_(channels), image_size_(image_size) {}
+  TORCH_ARG(std::int64_t, channels);
+  TORCH_ARG(std::int64_t, image_size);
+  TORCH_ARG(bool, centered) = true;  // data in [-1, 1]; otherwise x -> 2x - 1 first
+  TORCH_ARG(std::int64_t, nf) = 128;
+  TORCH_ARG(std::vector<std::int64_t>, ch_mult) = std::vector<std::int64_t>{1, 2, 2, 2};
+  TORCH_ARG(std::int64_t, num_res_blocks) = 2;
+  TORCH_ARG(std::vector<std::int64_t>, attn_resolutions) = std::vector<std::int64_t>{16};
+  TORCH_ARG(double, dropout) = 0.1;
+  TORCH_ARG(std::string, nonlinearity) = "swish";
+  TORCH_ARG(bool, resamp_with_conv) = true;
+  TORCH_ARG(bool, conditional) = true;
+  TORCH_ARG(std::vector<std::int64_t>, fir_kernel) = std::vector<std::int64_t>{1, 3, 3, 1};
+  TORCH_ARG(bool, scale_by_sigma) = false;
+  // The `sigmas` buffer of the reference (kept for its parameter names).
+  TORCH_ARG(double, sigma_min) = 0.01;
+  TORCH_ARG(double, sigma_max) = 50.0;
+  TORCH_ARG(std::int64_t, num_scales) = 1000;
+};
+
 class DDPM : public ScoreModel {
  public:
-  DDPM(const ModelOptions& options, const DataShape& data, const core::SdeOptions& sde);
+  explicit DDPM(const DDPMOptions& options);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels) override;
   std::vector<std::pair<std::string, std::string>> reference_names() const override;
 
@@ -39,8 +64,7 @@ class DDPM : public ScoreModel {
   std::shared_ptr<ResBlock> res_block(std::int64_t in, std::int64_t out);
   AttnBlockpp attn_block(std::int64_t channels);
 
-  ModelOptions o_;
-  DataShape data_;
+  DDPMOptions o_;
   Activation act_;
   std::vector<std::int64_t> resolutions_;
   torch::Tensor sigmas_;

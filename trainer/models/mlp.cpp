@@ -6,22 +6,23 @@
 
 namespace sgm::models {
 
-MlpScore::MlpScore(const ModelOptions& options, const DataShape& data, const core::SdeOptions& sde)
+MlpScore::MlpScore(const MlpOptions& options)
     : options_(options),
-      data_size_(data.num_channels * data.image_size * data.image_size),
-      width_(options.nf * 4),
-      act_(activation(options.nonlinearity)) {
-  SGM_CHECK(options.embedding_type == "fourier" || options.embedding_type == "positional",
-            "model.embedding_type = {} (mlp: fourier or positional)", options.embedding_type);
-  if (options.embedding_type == "fourier") {
-    SGM_CHECK(sde.continuous, "model.embedding_type: fourier needs training.continuous = true");
-    fourier_ =
-        register_module("fourier", GaussianFourierProjection(options.nf, options.fourier_scale));
+      data_size_(options.channels() * options.image_size() * options.image_size()),
+      width_(options.nf() * 4),
+      act_(activation(options.nonlinearity())) {
+  SGM_CHECK(options.embedding_type() == "fourier" || options.embedding_type() == "positional",
+            "model.embedding_type = {} (mlp: fourier or positional)", options.embedding_type());
+  if (options.embedding_type() == "fourier") {
+    SGM_CHECK(options.continuous(),
+              "model.embedding_type: fourier needs training.continuous = true");
+    fourier_ = register_module("fourier",
+                               GaussianFourierProjection(options.nf(), options.fourier_scale()));
   }
-  temb0_ = register_module("temb0", dense(2 * options.nf, width_));
+  temb0_ = register_module("temb0", dense(2 * options.nf(), width_));
   temb1_ = register_module("temb1", dense(width_, width_));
   input_ = register_module("input", dense(data_size_, width_));
-  for (std::int64_t i = 0; i < options.num_res_blocks; ++i) {
+  for (std::int64_t i = 0; i < options.num_res_blocks(); ++i) {
     blocks_->push_back(dense(width_, width_));
     blocks_->push_back(dense(width_, width_));
     blocks_->push_back(dense(width_, width_));
@@ -32,9 +33,9 @@ MlpScore::MlpScore(const ModelOptions& options, const DataShape& data, const cor
 
 torch::Tensor MlpScore::forward(const torch::Tensor& x, const torch::Tensor& labels) {
   const auto B = x.size(0);
-  torch::Tensor temb = options_.embedding_type == "fourier"
+  torch::Tensor temb = options_.embedding_type() == "fourier"
                            ? fourier_->forward(torch::log(labels))
-                           : timestep_embedding(labels, 2 * options_.nf);
+                           : timestep_embedding(labels, 2 * options_.nf());
   temb = temb1_->forward(act_(temb0_->forward(temb)));
   torch::Tensor h = input_->forward(x.reshape({B, data_size_}));
   for (std::size_t i = 0; i + 2 < blocks_->size(); i += 3) {
@@ -44,7 +45,7 @@ torch::Tensor MlpScore::forward(const torch::Tensor& x, const torch::Tensor& lab
     h = h + second->forward(act_(first->forward(act_(h)) + time->forward(act_(temb))));
   }
   torch::Tensor out = output_->forward(act_(h)).view(x.sizes());
-  if (options_.scale_by_sigma) {
+  if (options_.scale_by_sigma()) {
     // VE: labels are sigma(t); the network predicts sigma * score.
     out = out / labels.reshape({B, 1, 1, 1});
   }

@@ -9,25 +9,40 @@
 //   - with model.scale_by_sigma (VE) the output is divided by sigma, as NCSN++ does.
 #pragma once
 
+#include <torch/arg.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/linear.h>
 
-#include "trainer/core/sde_options.h"
 #include "trainer/models/layers.h"
-#include "trainer/models/options.h"
 #include "trainer/models/score_model.h"
 
 namespace sgm::models {
 
+// The options of the residual MLP, in LibTorch's builder style; the model registry builds them
+// from [model] (nf, num_res_blocks, embedding_type, ...), [data] and training.continuous.
+struct MlpOptions {
+  MlpOptions(std::int64_t channels, std::int64_t image_size)
+      : channels_(channels), image_size_(image_size) {}
+  TORCH_ARG(std::int64_t, channels);
+  TORCH_ARG(std::int64_t, image_size);
+  TORCH_ARG(std::int64_t, nf) = 128;  // width 4 nf
+  TORCH_ARG(std::int64_t, num_res_blocks) = 4;
+  TORCH_ARG(std::string, nonlinearity) = "swish";
+  TORCH_ARG(std::string, embedding_type) = "fourier";  // fourier | positional
+  TORCH_ARG(double, fourier_scale) = 16.0;
+  TORCH_ARG(bool, scale_by_sigma) = true;  // VE: divide by the label sigma(t)
+  TORCH_ARG(bool, continuous) = true;
+};
+
 class MlpScore : public ScoreModel {
  public:
-  MlpScore(const ModelOptions& options, const DataShape& data, const core::SdeOptions& sde);
+  explicit MlpScore(const MlpOptions& options);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels) override;
   std::vector<std::pair<std::string, std::string>> reference_names() const override { return {}; }
 
  private:
-  ModelOptions options_;
+  MlpOptions options_;
   std::int64_t data_size_;
   std::int64_t width_;
   GaussianFourierProjection fourier_{nullptr};

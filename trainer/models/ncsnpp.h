@@ -9,18 +9,54 @@
 #include <utility>
 #include <vector>
 
-#include "trainer/core/sde_options.h"
+#include <torch/arg.h>
+
 #include "trainer/models/blocks.h"
-#include "trainer/models/options.h"
 #include "trainer/models/reference_modules.h"
 #include "trainer/models/resample.h"
 #include "trainer/models/score_model.h"
 
 namespace sgm::models {
 
+// The options of NCSN++ / DDPM++ (score_sde's config.model for ncsnpp, with the data shape and
+// noise levels the network needs), in LibTorch's builder style:
+//   NCSNpp(NCSNppOptions(3, 32).nf(64).ch_mult({1, 2})). Defaults: score_sde's
+// ve/cifar10_ncsnpp_continuous. The model registry builds them from [model], [data] and the SDE.
+struct NCSNppOptions {
+  NCSNppOptions(std::int64_t channels, std::int64_t image_size)
+      : channels_(channels), image_size_(image_size) {}
+  TORCH_ARG(std::int64_t, channels);
+  TORCH_ARG(std::int64_t, image_size);
+  TORCH_ARG(bool, centered) = false;  // data in [-1, 1]; otherwise x -> 2x - 1 first
+  TORCH_ARG(std::int64_t, nf) = 128;
+  TORCH_ARG(std::vector<std::int64_t>, ch_mult) = std::vector<std::int64_t>{1, 2, 2, 2};
+  TORCH_ARG(std::int64_t, num_res_blocks) = 4;
+  TORCH_ARG(std::vector<std::int64_t>, attn_resolutions) = std::vector<std::int64_t>{16};
+  TORCH_ARG(double, dropout) = 0.1;
+  TORCH_ARG(std::string, nonlinearity) = "swish";
+  TORCH_ARG(bool, resamp_with_conv) = true;
+  TORCH_ARG(bool, conditional) = true;
+  TORCH_ARG(bool, fir) = true;
+  TORCH_ARG(std::vector<std::int64_t>, fir_kernel) = std::vector<std::int64_t>{1, 3, 3, 1};
+  TORCH_ARG(bool, skip_rescale) = true;
+  TORCH_ARG(std::string, resblock_type) = "biggan";        // biggan | ddpm
+  TORCH_ARG(std::string, progressive) = "none";            // none | output_skip | residual
+  TORCH_ARG(std::string, progressive_input) = "residual";  // none | input_skip | residual
+  TORCH_ARG(std::string, progressive_combine) = "sum";     // sum | cat
+  TORCH_ARG(std::string, embedding_type) = "fourier";      // fourier | positional
+  TORCH_ARG(double, init_scale) = 0.0;
+  TORCH_ARG(double, fourier_scale) = 16.0;
+  TORCH_ARG(bool, scale_by_sigma) = true;
+  // The `sigmas` buffer (positional labels index it) and whether labels are continuous.
+  TORCH_ARG(double, sigma_min) = 0.01;
+  TORCH_ARG(double, sigma_max) = 50.0;
+  TORCH_ARG(std::int64_t, num_scales) = 1000;
+  TORCH_ARG(bool, continuous) = true;
+};
+
 class NCSNpp : public ScoreModel {
  public:
-  NCSNpp(const ModelOptions& options, const DataShape& data, const core::SdeOptions& sde);
+  explicit NCSNpp(const NCSNppOptions& options);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels) override;
   std::vector<std::pair<std::string, std::string>> reference_names() const override;
 
@@ -51,8 +87,7 @@ class NCSNpp : public ScoreModel {
   std::shared_ptr<ResBlock> res_block(std::int64_t in, std::int64_t out, bool up = false,
                                       bool down = false);
 
-  ModelOptions o_;
-  DataShape data_;
+  NCSNppOptions o_;
   Activation act_;
   std::vector<std::int64_t> resolutions_;
   torch::Tensor sigmas_;  // float64 [N], descending: the reference's `sigmas` buffer

@@ -279,25 +279,25 @@ torch::Tensor InstanceNorm2dPlusImpl::forward(const torch::Tensor& x) {
   return gamma_.view({1, -1, 1, 1}) * h + beta_.view({1, -1, 1, 1});
 }
 
-NCSNv2::NCSNv2(const ModelOptions& options, const DataShape& data, const core::SdeOptions& sde)
-    : o_(options), data_(data), act_(activation(options.nonlinearity)) {
-  if (data_.image_size == 28)
+NCSNv2::NCSNv2(const NCSNv2Options& options)
+    : o_(options), act_(activation(options.nonlinearity())) {
+  if (o_.image_size() == 28)
     throw core::UsageError(
         "data.image_size: NCSNv2's 28-pixel variant (adjust_padding) is not supported");
-  const std::int64_t nf = o_.nf;
-  const Architecture arch = architecture(o_.name);
+  const std::int64_t nf = o_.nf();
+  const Architecture arch = architecture(o_.architecture());
   sigmas_ =
-      register_buffer("sigmas", reference_sigmas(sde.sigma_min, sde.sigma_max, sde.num_scales));
-  begin_conv_ = register_module("begin_conv", ncsn_conv(data_.num_channels, nf, 3));
-  normalizer_ = register_module("normalizer", make_norm(o_.normalization, nf));
-  end_conv_ = register_module("end_conv", ncsn_conv(nf, data_.num_channels, 3));
+      register_buffer("sigmas", reference_sigmas(o_.sigma_min(), o_.sigma_max(), o_.num_scales()));
+  begin_conv_ = register_module("begin_conv", ncsn_conv(o_.channels(), nf, 3));
+  normalizer_ = register_module("normalizer", make_norm(o_.normalization(), nf));
+  end_conv_ = register_module("end_conv", ncsn_conv(nf, o_.channels(), 3));
   for (const StageSpec& s : arch.stages) {
     // Each stage: a (possibly down-sampling) block, then a block at the stage's width.
     auto list = register_module(s.name, torch::nn::ModuleList());
-    list->push_back(
-        ResidualBlock(s.in_mult * nf, s.out_mult * nf, s.down, s.dilation, o_.normalization, act_));
-    list->push_back(
-        ResidualBlock(s.out_mult * nf, s.out_mult * nf, false, s.dilation, o_.normalization, act_));
+    list->push_back(ResidualBlock(s.in_mult * nf, s.out_mult * nf, s.down, s.dilation,
+                                  o_.normalization(), act_));
+    list->push_back(ResidualBlock(s.out_mult * nf, s.out_mult * nf, false, s.dilation,
+                                  o_.normalization(), act_));
     res_.push_back(list);
   }
   std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> blocks;
@@ -321,7 +321,7 @@ NCSNv2::NCSNv2(const ModelOptions& options, const DataShape& data, const core::S
 }
 
 torch::Tensor NCSNv2::forward(const torch::Tensor& x, const torch::Tensor& labels) {
-  torch::Tensor h = begin_conv_->forward(data_.centered ? x : x * 2 - 1);
+  torch::Tensor h = begin_conv_->forward(o_.centered() ? x : x * 2 - 1);
   std::vector<torch::Tensor> layers;
   for (auto& stage : res_) {
     for (std::size_t i = 0; i < stage->size(); ++i) h = stage[i]->as<ResidualBlock>()->forward(h);

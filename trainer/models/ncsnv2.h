@@ -11,12 +11,11 @@
 #include <utility>
 #include <vector>
 
+#include <torch/arg.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/conv.h>
 
-#include "trainer/core/sde_options.h"
 #include "trainer/models/layers.h"
-#include "trainer/models/options.h"
 #include "trainer/models/score_model.h"
 
 namespace sgm::models {
@@ -33,16 +32,34 @@ class InstanceNorm2dPlusImpl : public torch::nn::Module {
 };
 TORCH_MODULE(InstanceNorm2dPlus);
 
+// The options of NCSNv2 (score_sde's config.model for ncsnv2_*, with the data shape and noise
+// levels), in LibTorch's builder style. The model registry builds them from [model], [data] and
+// the SDE.
+struct NCSNv2Options {
+  NCSNv2Options(std::int64_t channels, std::int64_t image_size)
+      : channels_(channels), image_size_(image_size) {}
+  TORCH_ARG(std::int64_t, channels);
+  TORCH_ARG(std::int64_t, image_size);
+  TORCH_ARG(bool, centered) = false;                   // data in [-1, 1]; otherwise x -> 2x - 1
+  TORCH_ARG(std::string, architecture) = "ncsnv2_64";  // ncsnv2_64 | ncsnv2_128 | ncsnv2_256
+  TORCH_ARG(std::int64_t, nf) = 128;
+  TORCH_ARG(std::string, normalization) = "InstanceNorm++";  // InstanceNorm++ | InstanceNorm
+  TORCH_ARG(std::string, nonlinearity) = "elu";
+  // The descending noise levels the output is divided by (labels index them).
+  TORCH_ARG(double, sigma_min) = 0.01;
+  TORCH_ARG(double, sigma_max) = 50.0;
+  TORCH_ARG(std::int64_t, num_scales) = 1000;
+};
+
 class NCSNv2 : public ScoreModel {
  public:
-  NCSNv2(const ModelOptions& options, const DataShape& data, const core::SdeOptions& sde);
+  explicit NCSNv2(const NCSNv2Options& options);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels) override;
   std::vector<std::pair<std::string, std::string>> reference_names() const override;
 
  private:
   struct Stage;
-  ModelOptions o_;
-  DataShape data_;
+  NCSNv2Options o_;
   Activation act_;
   torch::Tensor sigmas_;
   torch::nn::Conv2d begin_conv_{nullptr}, end_conv_{nullptr};

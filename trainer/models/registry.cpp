@@ -11,10 +11,93 @@
 namespace sgm::models {
 namespace {
 
-template <typename Model>
-ModelEntry entry(const char* name, const char* help) {
-  return {name, help, [](const ModelOptions& o, const DataShape& d, const core::SdeOptions& s) {
-            return std::static_pointer_cast<ScoreModel>(std::make_shared<Model>(o, d, s));
+// Each network gets its own options, built here from [model], [data] and the run's SDE.
+
+NCSNppOptions ncsnpp_options(const ModelOptions& m, const DataShape& d, const core::SdeOptions& s) {
+  return NCSNppOptions(d.num_channels, d.image_size)
+      .centered(d.centered)
+      .nf(m.nf)
+      .ch_mult(m.ch_mult)
+      .num_res_blocks(m.num_res_blocks)
+      .attn_resolutions(m.attn_resolutions)
+      .dropout(m.dropout)
+      .nonlinearity(m.nonlinearity)
+      .resamp_with_conv(m.resamp_with_conv)
+      .conditional(m.conditional)
+      .fir(m.fir)
+      .fir_kernel(m.fir_kernel)
+      .skip_rescale(m.skip_rescale)
+      .resblock_type(m.resblock_type)
+      .progressive(m.progressive)
+      .progressive_input(m.progressive_input)
+      .progressive_combine(m.progressive_combine)
+      .embedding_type(m.embedding_type)
+      .init_scale(m.init_scale)
+      .fourier_scale(m.fourier_scale)
+      .scale_by_sigma(m.scale_by_sigma)
+      .sigma_min(s.sigma_min)
+      .sigma_max(s.sigma_max)
+      .num_scales(s.num_scales)
+      .continuous(s.continuous);
+}
+
+DDPMOptions ddpm_options(const ModelOptions& m, const DataShape& d, const core::SdeOptions& s) {
+  return DDPMOptions(d.num_channels, d.image_size)
+      .centered(d.centered)
+      .nf(m.nf)
+      .ch_mult(m.ch_mult)
+      .num_res_blocks(m.num_res_blocks)
+      .attn_resolutions(m.attn_resolutions)
+      .dropout(m.dropout)
+      .nonlinearity(m.nonlinearity)
+      .resamp_with_conv(m.resamp_with_conv)
+      .conditional(m.conditional)
+      .fir_kernel(m.fir_kernel)
+      .scale_by_sigma(m.scale_by_sigma)
+      .sigma_min(s.sigma_min)
+      .sigma_max(s.sigma_max)
+      .num_scales(s.num_scales);
+}
+
+NCSNv2Options ncsnv2_options(const ModelOptions& m, const DataShape& d, const core::SdeOptions& s) {
+  return NCSNv2Options(d.num_channels, d.image_size)
+      .centered(d.centered)
+      .architecture(m.name)
+      .nf(m.nf)
+      .normalization(m.normalization)
+      .nonlinearity(m.nonlinearity)
+      .sigma_min(s.sigma_min)
+      .sigma_max(s.sigma_max)
+      .num_scales(s.num_scales);
+}
+
+MlpOptions mlp_options(const ModelOptions& m, const DataShape& d, const core::SdeOptions& s) {
+  return MlpOptions(d.num_channels, d.image_size)
+      .nf(m.nf)
+      .num_res_blocks(m.num_res_blocks)
+      .nonlinearity(m.nonlinearity)
+      .embedding_type(m.embedding_type)
+      .fourier_scale(m.fourier_scale)
+      .scale_by_sigma(m.scale_by_sigma)
+      .continuous(s.continuous);
+}
+
+GaussianMixtureOptions gaussian_options(const ModelOptions& m, const DataShape&,
+                                        const core::SdeOptions& s) {
+  return GaussianMixtureOptions()
+      .mean(m.gaussian_mean)
+      .std(m.gaussian_std)
+      .weight(m.gaussian_weight)
+      .sde(s);
+}
+
+template <typename Model, typename Options>
+ModelEntry entry(const char* name, const char* help,
+                 Options (*options)(const ModelOptions&, const DataShape&,
+                                    const core::SdeOptions&)) {
+  return {name, help,
+          [options](const ModelOptions& m, const DataShape& d, const core::SdeOptions& s) {
+            return std::static_pointer_cast<ScoreModel>(std::make_shared<Model>(options(m, d, s)));
           }};
 }
 
@@ -22,14 +105,17 @@ ModelEntry entry(const char* name, const char* help) {
 
 const std::vector<ModelEntry>& model_registry() {
   static const std::vector<ModelEntry> table = {
-      entry<NCSNpp>("ncsnpp", "NCSN++ / DDPM++ U-Net (score_sde's ncsnpp)"),
-      entry<DDPM>("ddpm", "DDPM U-Net (score_sde's ddpm)"),
-      entry<NCSNv2>("ncsnv2_64", "NCSNv2 RefineNet for 64x64 and smaller (score_sde's ncsnv2_64)"),
-      entry<NCSNv2>("ncsnv2_128", "NCSNv2 RefineNet for 128x128 (score_sde's ncsnv2_128)"),
-      entry<NCSNv2>("ncsnv2_256", "NCSNv2 RefineNet for 256x256 (score_sde's ncsnv2_256)"),
-      entry<GaussianMixtureScore>("gaussian",
-                                  "analytic score of a Gaussian mixture (model.gaussian_*)"),
-      entry<MlpScore>("mlp", "small residual MLP for low-dimensional data"),
+      entry<NCSNpp>("ncsnpp", "NCSN++ / DDPM++ U-Net (score_sde's ncsnpp)", ncsnpp_options),
+      entry<DDPM>("ddpm", "DDPM U-Net (score_sde's ddpm)", ddpm_options),
+      entry<NCSNv2>("ncsnv2_64", "NCSNv2 RefineNet for 64x64 and smaller (score_sde's ncsnv2_64)",
+                    ncsnv2_options),
+      entry<NCSNv2>("ncsnv2_128", "NCSNv2 RefineNet for 128x128 (score_sde's ncsnv2_128)",
+                    ncsnv2_options),
+      entry<NCSNv2>("ncsnv2_256", "NCSNv2 RefineNet for 256x256 (score_sde's ncsnv2_256)",
+                    ncsnv2_options),
+      entry<GaussianMixtureScore>(
+          "gaussian", "analytic score of a Gaussian mixture (model.gaussian_*)", gaussian_options),
+      entry<MlpScore>("mlp", "small residual MLP for low-dimensional data", mlp_options),
   };
   return table;
 }

@@ -8,11 +8,15 @@
 
 #include <gtest/gtest.h>
 
+#include "eval/ode_solvers.h"
+#include "eval/pc_steps.h"
 #include "launch/cli/key_table.h"
 #include "launch/cli/options.h"
 #include "launch/cli/validate.h"
 #include "trainer/core/error.h"
+#include "trainer/core/registry.h"
 #include "trainer/models/registry.h"
+#include "trainer/sde/registry.h"
 
 namespace sgm::cli {
 namespace {
@@ -230,6 +234,55 @@ TEST_F(ConfigTest, ModelNamesComeFromTheRegistry) {
   const std::string error = error_of({"--model.name=ncsn"});
   std::printf("[evidence] %s\n", error.c_str());
   EXPECT_NE(error.find("model.name: 'ncsn' is not one of " + models::model_names()),
+            std::string::npos);
+}
+
+// The SDE, predictor, corrector and ODE solver tables are read the same way: --help lists every
+// entry, the validator accepts each (with an SDE it supports) and refuses any other name,
+// listing the table.
+TEST_F(ConfigTest, SdeAndSamplerPartsComeFromTheirRegistries) {
+  const std::string help = help_text(kTrain);
+  auto expect_listed_and_refused = [&](const std::string& key, const std::string& names,
+                                       std::vector<std::string> accepted_args) {
+    for (const std::string& arg : accepted_args) {
+      EXPECT_NE(help.find(arg.substr(arg.find('=') + 1)), std::string::npos) << arg;
+      EXPECT_NO_THROW(parse({arg, "--sampling.corrector=none", "--sampling.predictor=none"}))
+          << arg;
+    }
+    const std::string error = error_of({"--" + key + "=bogus"});
+    std::printf("[evidence] %s\n", error.c_str());
+    EXPECT_NE(error.find(key + ": 'bogus' is not one of " + names), std::string::npos) << error;
+  };
+  std::vector<std::string> args;
+  for (const sde::SdeEntry& e : sde::sde_registry()) args.push_back("--training.sde=" + e.name);
+  expect_listed_and_refused("training.sde", core::entry_names(sde::sde_registry(), ", "), args);
+  args.clear();
+  for (const eval::OdeSolverEntry& e : eval::ode_solver_registry())
+    args.push_back("--sampling.ode_solver=" + e.name);
+  expect_listed_and_refused("sampling.ode_solver",
+                            core::entry_names(eval::ode_solver_registry(), ", "), args);
+  // Predictors and correctors: accepted under an SDE that has what they need.
+  for (const eval::PredictorEntry& e : eval::predictor_registry()) {
+    EXPECT_NE(help.find(e.name), std::string::npos) << e.name;
+    EXPECT_NO_THROW(parse({"--training.sde=vpsde", "--sampling.predictor=" + e.name})) << e.name;
+    if (e.needs_discrete_form) {
+      EXPECT_NE(error_of({"--training.sde=subvpsde", "--sampling.corrector=none",
+                          "--sampling.predictor=" + e.name})
+                    .find("sampling.predictor:"),
+                std::string::npos);
+    }
+  }
+  for (const eval::CorrectorEntry& e : eval::corrector_registry()) {
+    EXPECT_NE(help.find(e.name), std::string::npos) << e.name;
+    EXPECT_NO_THROW(parse({"--training.sde=vesde", "--sampling.corrector=" + e.name})) << e.name;
+  }
+  EXPECT_NE(error_of({"--sampling.predictor=bogus"})
+                .find("sampling.predictor: 'bogus' is not one of " +
+                      core::entry_names(eval::predictor_registry(), ", ")),
+            std::string::npos);
+  EXPECT_NE(error_of({"--sampling.corrector=bogus"})
+                .find("sampling.corrector: 'bogus' is not one of " +
+                      core::entry_names(eval::corrector_registry(), ", ")),
             std::string::npos);
 }
 

@@ -18,7 +18,14 @@ namespace {
 
 using sgm::testing::tensors_close;
 
-ModelOptions mixture() {
+core::SdeOptions process(const std::string& sde) {
+  core::SdeOptions s;
+  s.name = sde;
+  return s;
+}
+
+// The same mixture as a configuration's [model] section (model.name = gaussian).
+ModelOptions mixture_config() {
   ModelOptions o;
   o.name = "gaussian";
   o.gaussian_mean = {0.3, -0.6};
@@ -27,17 +34,19 @@ ModelOptions mixture() {
   return o;
 }
 
-core::SdeOptions process(const std::string& sde) {
-  core::SdeOptions s;
-  s.name = sde;
-  return s;
+GaussianMixtureOptions mixture(const std::string& sde) {
+  return GaussianMixtureOptions()
+      .mean({0.3, -0.6})
+      .std({0.5, 0.2})
+      .weight({1.0, 3.0})
+      .sde(process(sde));
 }
 
 const at::Tensor kT = at::tensor({1e-3, 0.2, 0.55, 1.0}, at::kDouble);
 
 TEST(Analytic, MarginalCoefficientsAgreeWithTheSdes) {
   for (const char* name : {"vpsde", "subvpsde", "vesde"}) {
-    GaussianMixtureScore model(mixture(), DataShape{}, process(name));
+    GaussianMixtureScore model(mixture(name));
     auto sde = sde::make_sde({name});
     sde::MeanStd m = sde->marginal_prob(at::ones({4, 1}, at::kDouble), kT);
     EXPECT_TRUE(
@@ -49,7 +58,7 @@ TEST(Analytic, MarginalCoefficientsAgreeWithTheSdes) {
 
 TEST(Analytic, ScoreIsTheGradientOfTheLogDensity) {
   for (const char* name : {"vpsde", "subvpsde", "vesde"}) {
-    GaussianMixtureScore model(mixture(), DataShape{}, process(name));
+    GaussianMixtureScore model(mixture(name));
     at::Tensor x = at::linspace(-1.5, 1.2, 4 * 6, at::kDouble).view({4, 6}).requires_grad_(true);
     at::Tensor logp = model.log_density(x, kT);
     at::Tensor grad = torch::autograd::grad({logp.sum()}, {x})[0];
@@ -59,12 +68,8 @@ TEST(Analytic, ScoreIsTheGradientOfTheLogDensity) {
 }
 
 TEST(Analytic, SingleGaussianClosedForm) {
-  ModelOptions o;
-  o.name = "gaussian";
-  o.gaussian_mean = {0.3};
-  o.gaussian_std = {0.5};
-  o.gaussian_weight = {1.0};
-  GaussianMixtureScore model(o, DataShape{}, process("vpsde"));
+  GaussianMixtureScore model(
+      GaussianMixtureOptions().mean({0.3}).std({0.5}).weight({1.0}).sde(process("vpsde")));
   at::Tensor x = at::linspace(-1, 1, 8, at::kDouble).view({4, 2});
   at::Tensor a = model.mean_coeff(kT).unsqueeze(1);
   at::Tensor var = a.square().mul(0.25).add(a.square().neg().add(1));
@@ -74,7 +79,7 @@ TEST(Analytic, SingleGaussianClosedForm) {
 
 TEST(Analytic, ScoreWrappersReturnTheExactScore) {
   for (const char* name : {"vpsde", "subvpsde", "vesde"}) {
-    auto model = make_model(mixture(), DataShape{}, process(name));
+    auto model = make_model(mixture_config(), DataShape{}, process(name));
     auto* analytic = dynamic_cast<GaussianMixtureScore*>(model.get());
     ASSERT_NE(analytic, nullptr);
     auto sde = sde::make_sde({name});
@@ -89,12 +94,16 @@ TEST(Analytic, ScoreWrappersReturnTheExactScore) {
 }
 
 TEST(Analytic, RejectsInconsistentComponents) {
-  ModelOptions o = mixture();
-  o.gaussian_std = {0.5};
-  EXPECT_THROW(GaussianMixtureScore(o, DataShape{}, process("vpsde")), core::UsageError);
-  core::SdeOptions discrete = process("vpsde");
-  discrete.continuous = false;
-  EXPECT_THROW(GaussianMixtureScore(mixture(), DataShape{}, discrete), core::UsageError);
+  GaussianMixtureOptions o = mixture("vpsde");
+  o.std({0.5});
+  EXPECT_THROW(GaussianMixtureScore{o}, core::UsageError);
+  GaussianMixtureOptions discrete = mixture("vpsde");
+  discrete.sde().continuous = false;
+  EXPECT_THROW(GaussianMixtureScore{discrete}, core::UsageError);
+  // Through the registry from a configuration: the same refusals.
+  ModelOptions c = mixture_config();
+  c.gaussian_std = {0.5};
+  EXPECT_THROW(make_model(c, DataShape{}, process("vpsde")), core::UsageError);
 }
 
 }  // namespace
