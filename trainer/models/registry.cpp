@@ -13,36 +13,10 @@ namespace {
 
 // Each network gets its own options, built here from [model], [data] and the run's SDE.
 
-NCSNppOptions ncsnpp_options(const ModelOptions& m, const DataShape& d, const core::SdeOptions& s) {
-  return NCSNppOptions(d.num_channels, d.image_size)
-      .centered(d.centered)
-      .nf(m.nf)
-      .ch_mult(m.ch_mult)
-      .num_res_blocks(m.num_res_blocks)
-      .attn_resolutions(m.attn_resolutions)
-      .dropout(m.dropout)
-      .nonlinearity(m.nonlinearity)
-      .resamp_with_conv(m.resamp_with_conv)
-      .conditional(m.conditional)
-      .fir(m.fir)
-      .fir_kernel(m.fir_kernel)
-      .skip_rescale(m.skip_rescale)
-      .resblock_type(m.resblock_type)
-      .progressive(m.progressive)
-      .progressive_input(m.progressive_input)
-      .progressive_combine(m.progressive_combine)
-      .embedding_type(m.embedding_type)
-      .init_scale(m.init_scale)
-      .fourier_scale(m.fourier_scale)
-      .scale_by_sigma(m.scale_by_sigma)
-      .sigma_min(s.sigma_min)
-      .sigma_max(s.sigma_max)
-      .num_scales(s.num_scales)
-      .continuous(s.continuous);
-}
-
-DDPMOptions ddpm_options(const ModelOptions& m, const DataShape& d, const core::SdeOptions& s) {
-  return DDPMOptions(d.num_channels, d.image_size)
+// What NCSN++ and DDPM share: the U-Net's skeleton and the `sigmas` buffer.
+template <typename Options>
+Options unet_options(const ModelOptions& m, const DataShape& d, const core::SdeOptions& s) {
+  return Options(d.num_channels, d.image_size)
       .centered(d.centered)
       .nf(m.nf)
       .ch_mult(m.ch_mult)
@@ -57,6 +31,25 @@ DDPMOptions ddpm_options(const ModelOptions& m, const DataShape& d, const core::
       .sigma_min(s.sigma_min)
       .sigma_max(s.sigma_max)
       .num_scales(s.num_scales);
+}
+
+NCSNppOptions ncsnpp_options(const ModelOptions& m, const DataShape& d, const core::SdeOptions& s) {
+  NCSNppOptions o = unet_options<NCSNppOptions>(m, d, s);
+  o.fir(m.fir)
+      .skip_rescale(m.skip_rescale)
+      .resblock_type(m.resblock_type)
+      .progressive(m.progressive)
+      .progressive_input(m.progressive_input)
+      .progressive_combine(m.progressive_combine)
+      .embedding_type(m.embedding_type)
+      .init_scale(m.init_scale)
+      .fourier_scale(m.fourier_scale)
+      .continuous(s.continuous);
+  return o;
+}
+
+DDPMOptions ddpm_options(const ModelOptions& m, const DataShape& d, const core::SdeOptions& s) {
+  return unet_options<DDPMOptions>(m, d, s);
 }
 
 NCSNv2Options ncsnv2_options(const ModelOptions& m, const DataShape& d, const core::SdeOptions& s) {
