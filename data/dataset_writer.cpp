@@ -1,6 +1,5 @@
 #include "data/dataset_writer.h"
 
-
 #include <filesystem>
 
 #include <ATen/ops/empty.h>
@@ -8,6 +7,7 @@
 #include "data/check_hdf5.h"
 #include "data/dataset_format.h"
 #include "data/hdf5_attributes.h"
+#include "data/hdf5_memory_file.h"
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/checksum.h"
 
@@ -17,8 +17,7 @@ namespace {
 
 void write_shard(const std::string& path, const at::Tensor& images, const at::Tensor& labels,
                  const ShardInfo& info) {
-  Hdf5Handle file{SGM_CHECK_HDF5(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)),
-                  H5Fclose};
+  Hdf5MemoryFile file(path);
   const hsize_t dims[4] = {static_cast<hsize_t>(info.num_images), static_cast<hsize_t>(info.height),
                            static_cast<hsize_t>(info.width), static_cast<hsize_t>(info.channels)};
   Hdf5Handle space{SGM_CHECK_HDF5(H5Screate_simple(4, dims, nullptr)), H5Sclose};
@@ -27,7 +26,7 @@ void write_shard(const std::string& path, const at::Tensor& images, const at::Te
   if (info.num_images > 0) SGM_CHECK_HDF5(H5Pset_chunk(plist.id, 4, chunk));
   const bool is_float = images.scalar_type() == at::kFloat;
   Hdf5Handle images_ds{SGM_CHECK_HDF5(H5Dcreate2(
-                           file.id, "images", is_float ? H5T_IEEE_F32LE : H5T_STD_U8LE, space.id,
+                           file.id(), "images", is_float ? H5T_IEEE_F32LE : H5T_STD_U8LE, space.id,
                            H5P_DEFAULT, info.num_images > 0 ? plist.id : H5P_DEFAULT, H5P_DEFAULT)),
                        H5Dclose};
   if (info.num_images > 0) {
@@ -37,26 +36,26 @@ void write_shard(const std::string& path, const at::Tensor& images, const at::Te
   if (labels.defined()) {
     const hsize_t n = static_cast<hsize_t>(info.num_images);
     Hdf5Handle lspace{SGM_CHECK_HDF5(H5Screate_simple(1, &n, nullptr)), H5Sclose};
-    Hdf5Handle labels_ds{SGM_CHECK_HDF5(H5Dcreate2(file.id, "labels", H5T_STD_I32LE, lspace.id,
+    Hdf5Handle labels_ds{SGM_CHECK_HDF5(H5Dcreate2(file.id(), "labels", H5T_STD_I32LE, lspace.id,
                                                    H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)),
                          H5Dclose};
     if (n > 0)
       SGM_CHECK_HDF5(H5Dwrite(labels_ds.id, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT,
                               labels.data_ptr()));
   }
-  write_string_attribute(file.id, "format", kFormatName);
-  write_int_attribute(file.id, "version", kFormatVersion);
-  write_int_attribute(file.id, "height", info.height);
-  write_int_attribute(file.id, "width", info.width);
-  write_int_attribute(file.id, "channels", info.channels);
-  write_int_attribute(file.id, "num_images", info.num_images);
-  write_int_attribute(file.id, "shard_index", info.shard_index);
-  write_int_attribute(file.id, "num_shards", info.num_shards);
-  write_int_attribute(file.id, "total_images", info.total_images);
-  if (labels.defined()) write_int_attribute(file.id, "num_classes", info.num_classes);
-  write_string_attribute(file.id, "source", info.source);
-  write_string_attribute(file.id, "checksum", info.checksum);
-  SGM_CHECK_HDF5(H5Fflush(file.id, H5F_SCOPE_GLOBAL));
+  write_string_attribute(file.id(), "format", kFormatName);
+  write_int_attribute(file.id(), "version", kFormatVersion);
+  write_int_attribute(file.id(), "height", info.height);
+  write_int_attribute(file.id(), "width", info.width);
+  write_int_attribute(file.id(), "channels", info.channels);
+  write_int_attribute(file.id(), "num_images", info.num_images);
+  write_int_attribute(file.id(), "shard_index", info.shard_index);
+  write_int_attribute(file.id(), "num_shards", info.num_shards);
+  write_int_attribute(file.id(), "total_images", info.total_images);
+  if (labels.defined()) write_int_attribute(file.id(), "num_classes", info.num_classes);
+  write_string_attribute(file.id(), "source", info.source);
+  write_string_attribute(file.id(), "checksum", info.checksum);
+  file.save();
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <ATen/ATen.h>
 
 #include "data/image_set.h"
+#include "trainer/core/atomic_file.h"
 #include "trainer/core/error.h"
 
 namespace sgm::data {
@@ -108,8 +109,15 @@ void write_png(const std::string& path, const at::Tensor& image_in) {
     throw core::Error("write_png needs uint8 [H, W, C]");
   const int h = static_cast<int>(image.size(0)), w = static_cast<int>(image.size(1)),
             c = static_cast<int>(image.size(2));
-  if (!stbi_write_png(path.c_str(), w, h, c, image.data_ptr<std::uint8_t>(), w * c))
-    throw core::UsageError("cannot write " + path);
+  // Encoded in memory, then written whole: a full disk is one error naming the file.
+  std::string png;
+  auto append = [](void* out, void* data, int size) {
+    static_cast<std::string*>(out)->append(static_cast<const char*>(data),
+                                           static_cast<std::size_t>(size));
+  };
+  if (!stbi_write_png_to_func(append, &png, w, h, c, image.data_ptr<std::uint8_t>(), w * c))
+    throw core::Error("cannot encode " + path + " as PNG");
+  core::write_file_atomic(path, png);
 }
 
 }  // namespace sgm::data

@@ -37,7 +37,7 @@ ImageSet read_image_folder(const std::string& dir, std::int64_t resolution, std:
 // a square and resized to resolution^2 as read_image_folder does. Errors name the file.
 at::Tensor read_image(const std::string& path, std::int64_t resolution, std::int64_t channels);
 
-// Writes uint8 [H, W, C] as a PNG (sample grids, tests).
+// Writes uint8 [H, W, C] as a PNG (sample grids, plots), atomically (core::write_file_atomic).
 void write_png(const std::string& path, const at::Tensor& image);
 
 // Procedural images for CPU training without downloads: a disc, square or triangle (the label)

@@ -7,6 +7,7 @@
 
 #include "data/check_hdf5.h"
 #include "data/hdf5_attributes.h"
+#include "data/hdf5_memory_file.h"
 #include "trainer/core/atomic_file.h"
 
 namespace sgm::data {
@@ -161,29 +162,24 @@ std::int64_t NamedArrayFile::int_attribute(const std::string& name) const {
 void write_named_arrays(const std::string& path,
                         const std::vector<std::pair<std::string, at::Tensor>>& arrays,
                         const std::map<std::string, std::string>& attributes) {
-  hdf5_quiet();
-  const hid_t created = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  if (created < 0) throw core::UsageError("cannot create " + path + ": " + hdf5_error_stack());
-  {
-    Hdf5Handle file{created, H5Fclose};
-    Hdf5Handle links{SGM_CHECK_HDF5(H5Pcreate(H5P_LINK_CREATE)), H5Pclose};
-    SGM_CHECK_HDF5(H5Pset_create_intermediate_group(links.id, 1));
-    for (const auto& [name, tensor] : arrays) {
-      const at::Tensor t = tensor.detach().cpu().contiguous();
-      std::vector<hsize_t> dims(t.sizes().begin(), t.sizes().end());
-      Hdf5Handle space{
-          SGM_CHECK_HDF5(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr)),
-          H5Sclose};
-      const hid_t type = memory_type(t.scalar_type());
-      Hdf5Handle dataset{SGM_CHECK_HDF5(H5Dcreate2(file.id, name.c_str(), type, space.id, links.id,
-                                                   H5P_DEFAULT, H5P_DEFAULT)),
-                         H5Dclose};
-      SGM_CHECK_HDF5(H5Dwrite(dataset.id, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data_ptr()));
-    }
-    for (const auto& [name, value] : attributes)
-      write_string_attribute(file.id, name.c_str(), value);
+  Hdf5MemoryFile file(path);
+  Hdf5Handle links{SGM_CHECK_HDF5(H5Pcreate(H5P_LINK_CREATE)), H5Pclose};
+  SGM_CHECK_HDF5(H5Pset_create_intermediate_group(links.id, 1));
+  for (const auto& [name, tensor] : arrays) {
+    const at::Tensor t = tensor.detach().cpu().contiguous();
+    std::vector<hsize_t> dims(t.sizes().begin(), t.sizes().end());
+    Hdf5Handle space{
+        SGM_CHECK_HDF5(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr)),
+        H5Sclose};
+    const hid_t type = memory_type(t.scalar_type());
+    Hdf5Handle dataset{SGM_CHECK_HDF5(H5Dcreate2(file.id(), name.c_str(), type, space.id, links.id,
+                                                 H5P_DEFAULT, H5P_DEFAULT)),
+                       H5Dclose};
+    SGM_CHECK_HDF5(H5Dwrite(dataset.id, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data_ptr()));
   }
-  core::fsync_file(path);
+  for (const auto& [name, value] : attributes)
+    write_string_attribute(file.id(), name.c_str(), value);
+  file.save();
 }
 
 }  // namespace sgm::data

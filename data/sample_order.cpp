@@ -5,8 +5,7 @@
 
 namespace sgm::data {
 
-SampleOrder::SampleOrder(std::int64_t num_samples, std::int64_t global_batch, std::uint64_t seed)
-    : n_(num_samples), seed_(seed), half_bits_(1) {
+void SampleOrder::check(std::int64_t num_samples, std::int64_t global_batch) {
   if (num_samples <= 0) throw core::UsageError("the dataset is empty");
   if (global_batch <= 0) throw core::UsageError("training.batch_size must be positive");
   if (global_batch > num_samples) {
@@ -14,6 +13,11 @@ SampleOrder::SampleOrder(std::int64_t num_samples, std::int64_t global_batch, st
         fmt::format("training.batch_size = {} exceeds the {} samples of the dataset", global_batch,
                     num_samples));
   }
+}
+
+SampleOrder::SampleOrder(std::int64_t num_samples, std::int64_t global_batch, std::uint64_t seed)
+    : n_(num_samples), seed_(seed), half_bits_(1) {
+  check(num_samples, global_batch);
   per_epoch_ = num_samples / global_batch * global_batch;
   while ((std::int64_t{1} << (2 * half_bits_)) < num_samples) ++half_bits_;
 }

@@ -12,6 +12,9 @@ namespace sgm::data {
 class SampleOrder {
  public:
   SampleOrder(std::int64_t num_samples, std::int64_t global_batch, std::uint64_t seed);
+  // Throws core::UsageError naming training.batch_size unless 0 < global_batch <= num_samples
+  // (the constructor's check, for callers that want it before anything is written).
+  static void check(std::int64_t num_samples, std::int64_t global_batch);
 
   std::int64_t num_samples() const { return n_; }
   std::int64_t positions_per_epoch() const { return per_epoch_; }

@@ -1,8 +1,10 @@
 #include "eval/evaluator.h"
 
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -10,9 +12,11 @@
 #include "eval/metric_plot.h"
 #include "eval/ode_solvers.h"
 #include "eval/reference_stats.h"
+#include "trainer/core/atomic_file.h"
 #include "trainer/core/checksum.h"
 #include "trainer/core/error.h"
 #include "trainer/core/log.h"
+#include "trainer/core/workdir_lock.h"
 
 namespace sgm::eval {
 namespace fs = std::filesystem;
@@ -93,9 +97,42 @@ bool Evaluator::complete(std::int64_t step) {
   return done;
 }
 
+bool Evaluator::lock_output(const std::string& dir, std::int64_t step,
+                            std::unique_ptr<core::WorkdirLock>& lock) {
+  // Rank 0 takes the lock; every rank takes part in each round of the wait (a collective), so
+  // none waits in a collective past dist.timeout while another job finishes this checkpoint.
+  for (bool waited = false;; waited = true) {
+    bool busy = false;
+    if (comm_.rank() == 0) {
+      fs::create_directories(dir);
+      try {
+        lock = std::make_unique<core::WorkdirLock>(dir, "sgm-eval", o_.lock_timeout);
+      } catch (const core::LockHeld& e) {
+        if (!o_.wait_for_busy_output) throw;
+        if (!waited) core::log::info("step {}: waiting: {}", step, e.what());
+        busy = true;
+      }
+    }
+    if (!comm_.any(busy, "output lock")) {
+      if (comm_.rank() == 0) {
+        for (const std::string& left : core::remove_staging_leftovers(dir))
+          core::log::info("removed {} (left by a killed writer)", left);
+      }
+      if (!waited) return true;
+      if (comm_.rank() == 0) table_.reload();
+      if (!complete(step)) return true;
+      core::log::info("step {}: recorded by the other job meanwhile", step);
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+  }
+}
+
 std::vector<ResultRecord> Evaluator::evaluate(const Weights& w) {
   std::vector<ResultRecord> added;
   const fs::path dir = fs::path(o_.eval_dir) / fmt::format("ckpt-{:08d}", w.step);
+  std::unique_ptr<core::WorkdirLock> lock;  // this checkpoint's output is ours while we write it
+  if (!lock_output(dir.string(), w.step, lock)) return added;  // recorded by another job meanwhile
   const std::string weights_id = w.source + " " + w.checksum;
   std::unique_ptr<EvalNetwork> net;
   auto network = [&]() -> const EvalNetwork& {

@@ -15,6 +15,7 @@
 #include "eval/loss_job.h"
 #include "eval/results_table.h"
 #include "eval/sample_job.h"
+#include "trainer/core/workdir_lock.h"
 #include "trainer/dist/communicator.h"
 
 namespace sgm::eval {
@@ -25,6 +26,13 @@ namespace sgm::eval {
 struct EvaluationOptions {
   NetworkOptions network;
   std::string eval_dir;  // <workdir>/eval
+  // Each checkpoint's output directory (eval_dir/ckpt-STEP) is locked while it is evaluated
+  // (core/workdir_lock.h): sweeps may share eval_dir, two writers of one checkpoint's output
+  // may not. Seconds without a heartbeat before such a lock is stale (training.lock_timeout).
+  double lock_timeout = 300;
+  // A sweep waits while another job evaluates the same checkpoint, then skips what it recorded;
+  // a single evaluation is refused (core::LockHeld).
+  bool wait_for_busy_output = false;
 
   // What a sweep computes (a single mode computes its own group).
   bool enable_sampling = false;
@@ -89,6 +97,10 @@ class Evaluator {
   std::string samples_config() const;
   std::string bpd_config() const;
   std::string loss_config() const;
+  // Takes the lock of a checkpoint's output directory (rank 0). Busy: refuses, or in a sweep
+  // waits and returns false when the other job recorded everything meanwhile.
+  bool lock_output(const std::string& dir, std::int64_t step,
+                   std::unique_ptr<core::WorkdirLock>& lock);
   bool recorded(std::int64_t step, const std::vector<std::string>& metrics,
                 const std::string& config);
   void plot() const;

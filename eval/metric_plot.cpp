@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <filesystem>
 #include <map>
 
 #include <ATen/ATen.h>
@@ -119,8 +118,7 @@ at::Tensor metric_plot(const std::string& title, std::vector<std::pair<double, d
 
 void write_metric_plot(const std::string& path, const std::string& title,
                        const std::vector<std::pair<double, double>>& points) {
-  data::write_png(path + ".tmp", metric_plot(title, points));
-  std::filesystem::rename(path + ".tmp", path);
+  data::write_png(path, metric_plot(title, points));  // atomic: whole or absent
 }
 
 }  // namespace sgm::eval

@@ -33,6 +33,8 @@ class ResultsTable {
   // may add to the same table concurrently (sweep array tasks): the addition re-reads the file
   // under a lock directory (DIR/results.lock), so no job's records are lost.
   void add(const ResultRecord& record);
+  // Reads the file again (another job may have added to it).
+  void reload() { load(); }
   const std::vector<ResultRecord>& records() const { return records_; }
   const std::string& dir() const { return dir_; }
 

@@ -22,6 +22,8 @@ eval::EvaluationOptions evaluation_options(const cli::Config& c, const std::stri
   o.network.shape = t.shape;
   o.network.sde = t.sde;
   o.eval_dir = (fs::path(workdir) / "eval").string();
+  o.lock_timeout = t.lock_timeout;
+  o.wait_for_busy_output = mode == "sweep";
   const auto seed = static_cast<std::uint64_t>(t.seed);
 
   o.sampling = mode == "sample" || mode == "fid" || (mode == "sweep" && o.enable_sampling);

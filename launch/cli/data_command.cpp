@@ -32,7 +32,7 @@ po::options_description data_options(DataCommand& c, std::string& modes, std::st
                                      "make --from shapes: number of images")(
       "resolution", po::value<std::int64_t>(&c.resolution)->default_value(c.resolution),
       "make: image size; folder: centre-crop and resize (stb_image_resize, Mitchell when "
-      "shrinking), 0 keeps the size; shapes: 0 means 32")(
+      "shrinking), 0 keeps the size; shapes: 32 when not given")(
       "channels", po::value<std::int64_t>(&c.channels)->default_value(c.channels),
       "make --from folder: decode to 1 or 3 channels")(
       "array", po::value<std::string>(&c.array),
@@ -103,6 +103,11 @@ DataCommand parse_data_command(int argc, const char* const argv[]) {
       throw core::UsageError("--input DIR is required for --from " + c.from);
     }
     if (c.resolution < 0) throw core::UsageError("--resolution must not be negative");
+    // shapes: 32 when not given; a size given must be one the generator draws (>= 4).
+    if (c.from == "shapes" && !vm["resolution"].defaulted() && c.resolution < 4) {
+      throw core::UsageError(
+          fmt::format("--resolution: {} is below the minimum 4 for --from shapes", c.resolution));
+    }
     if (c.shards < 1) throw core::UsageError("--shards must be at least 1");
   } else if (c.command == "noise-schedule") {
     if (c.dir.empty())

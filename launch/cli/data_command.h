@@ -19,7 +19,7 @@ struct DataCommand {
   std::string name = "data";  // shard file prefix
   std::int64_t shards = 1;
   std::int64_t num = 1000;      // shapes, toy: number of images / points
-  std::int64_t resolution = 0;  // folder: resize to this (0 keeps); shapes: size (0 means 32)
+  std::int64_t resolution = 0;  // folder: resize to this (0 keeps); shapes: size (32 when not given)
   std::int64_t channels = 3;    // folder: decode to 1 or 3 channels
   std::string array;            // npy: the images array in a .npz ("" picks images / x)
   std::string label_array;      // npy: the labels array ("" picks labels / y when present)

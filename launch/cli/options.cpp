@@ -1,6 +1,7 @@
 #include "launch/cli/options.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -15,6 +16,7 @@
 #include "trainer/core/log.h"
 
 namespace sgm::cli {
+namespace fs = std::filesystem;
 namespace po = boost::program_options;
 
 namespace {
@@ -131,6 +133,10 @@ Parsed parse_command_line(const Program& program, int argc, const char* const ar
     throw core::UsageError(fmt::format("unknown mode '{}' (one of: {})", parsed.invocation.mode,
                                        fmt::join(program.modes, ", ")));
   }
+  const std::string& workdir = parsed.invocation.workdir;
+  std::error_code ec;
+  if (!workdir.empty() && fs::exists(workdir, ec) && !fs::is_directory(workdir, ec))
+    throw core::UsageError(fmt::format("--workdir {}: exists and is not a directory", workdir));
   if (program.takes_config) validate(parsed.config);
   return parsed;
 }

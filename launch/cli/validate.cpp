@@ -121,6 +121,7 @@ void validate_training_and_sampling(const Config& c) {
   at_least<std::int64_t>("training.batch_per_rank", t.batch_per_rank, 0);
   at_least<std::int64_t>("training.max_nonfinite", t.max_nonfinite, 0);
   at_least<std::int64_t>("training.keep_meta", t.keep_meta, 1);
+  positive("training.lock_timeout", t.lock_timeout);
   at_least<std::int64_t>("training.snapshot_sample_steps", c.snapshots.steps, 0);
   at_least<std::int64_t>("training.log_freq", t.log_freq, 1);
   at_least<std::int64_t>("training.profile_steps", t.profile_steps, 0);

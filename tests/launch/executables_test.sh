@@ -50,6 +50,12 @@ expect "no dataset" 2 "data.path: no dataset given" -- env -u OMPI_COMM_WORLD_SI
 [ ! -e "$tmp/w" ] || { echo "FAIL: sgm-train wrote $tmp/w"; fail=1; }
 expect "missing dataset" 2 "dataset directory $tmp/none does not exist" -- env -u OMPI_COMM_WORLD_SIZE "$bin/sgm-train" --data.path="$tmp/none" --workdir "$tmp/w"
 [ ! -e "$tmp/w" ] || { echo "FAIL: sgm-train wrote $tmp/w"; fail=1; }
+touch "$tmp/afile"
+expect "workdir is a file" 2 "^sgm-train: error: --workdir $tmp/afile: exists and is not a directory$" -- "$bin/sgm-train" --workdir "$tmp/afile"
+expect "eval workdir is a file" 2 "--workdir $tmp/afile: exists and is not a directory" -- "$bin/sgm-eval" sample --workdir "$tmp/afile"
+"$bin/sgm-data" make --from shapes --num 8 --resolution 8 --out "$tmp/tiny" > /dev/null
+expect "batch larger than the dataset" 2 "training.batch_size = 16 exceeds the 8 samples of the dataset" -- env -u OMPI_COMM_WORLD_SIZE "$bin/sgm-train" --data.path="$tmp/tiny" --data.image_size=8 --model.ch_mult=1,2 --model.attn_resolutions=4 --training.batch_size=16 --dist.device=cpu --workdir "$tmp/w"
+[ ! -e "$tmp/w" ] || { echo "FAIL: sgm-train wrote $tmp/w: $(ls "$tmp/w")"; fail=1; }
 expect "singleton trap" 2 "srun --mpi=pmix" -- env SLURM_NTASKS=4 SLURM_PROCID=0 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "$bin/sgm-train" --workdir "$tmp/w" --dist.device=cpu
 
 # sgm-data: make, info, verify; errors exit 2 and write nothing.
@@ -61,6 +67,8 @@ expect "data make --from folder (no PNGs)" 2 "no PNG or JPEG images in $tmp/pngs
 expect "data make toy" 0 "images: 500 of 1x1x2 \(H x W x C\), float32" -- "$bin/sgm-data" make --from toy --toy moons --num 500 --out "$tmp/moons"
 expect "data toy with bad modes" 2 "--modes: each mode is 'x,y'" -- "$bin/sgm-data" make --from toy --modes "1,2,3" --out "$tmp/bad"
 expect "data noise-schedule" 0 "technique 2  gamma" -- "$bin/sgm-data" noise-schedule "$tmp/shapes" --steps 3
+expect "data make shapes at resolution 0" 2 "--resolution: 0 is below the minimum 4 for --from shapes" -- "$bin/sgm-data" make --from shapes --num 5 --resolution 0 --out "$tmp/zero"
+[ ! -e "$tmp/zero" ] || { echo "FAIL: sgm-data wrote $tmp/zero"; fail=1; }
 expect "data make into an existing dir" 2 "shapes exists" -- "$bin/sgm-data" make --from shapes --num 5 --out "$tmp/shapes"
 expect "data make from a missing CIFAR-10 folder" 2 "cannot read CIFAR-10 batch $tmp/none/data_batch_1.bin" -- "$bin/sgm-data" make --from cifar10 --input "$tmp/none" --out "$tmp/c10"
 [ ! -e "$tmp/c10" ] || { echo "FAIL: a failed make left $tmp/c10"; fail=1; }

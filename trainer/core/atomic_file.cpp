@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <regex>
 
 #include "trainer/core/error.h"
 
@@ -69,29 +70,34 @@ void StagedDirectory::commit() {
   fsync_directory(std::filesystem::path(target_).parent_path().string());
 }
 
-void write_file_atomic(const std::string& path, std::string_view content) {
-  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail("create", tmp);
+void write_file_durable(const std::string& path, std::string_view content) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail("create", path);
+  // A failed write or fsync (a full disk, an I/O error) is a runtime failure, not bad input.
+  auto failed = [&](const char* what) {
+    const int saved = errno;
+    ::close(fd);
+    ::unlink(path.c_str());
+    throw Error(fmt::format("cannot {} {}: {}", what, path, std::strerror(saved)));
+  };
   std::size_t done = 0;
   while (done < content.size()) {
-    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int saved = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      errno = saved;
-      fail("write", tmp);
-    }
+    if (n < 0) failed("write");
     done += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    int saved = errno;
-    ::unlink(tmp.c_str());
-    errno = saved;
-    fail("fsync", tmp);
+  if (::fsync(fd) != 0) failed("fsync");
+  if (::close(fd) != 0) {
+    const int saved = errno;
+    ::unlink(path.c_str());
+    throw Error(fmt::format("cannot write {}: {}", path, std::strerror(saved)));
   }
+}
+
+void write_file_atomic(const std::string& path, std::string_view content) {
+  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+  write_file_durable(tmp, content);
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     int saved = errno;
     ::unlink(tmp.c_str());
@@ -100,6 +106,18 @@ void write_file_atomic(const std::string& path, std::string_view content) {
   }
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
   fsync_directory(parent.empty() ? "." : parent.string());
+}
+
+std::vector<std::string> remove_staging_leftovers(const std::string& dir) {
+  static const std::regex staging(R"(.+\.tmp[-.][0-9]+)");
+  std::vector<std::string> removed;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (!std::regex_match(entry.path().filename().string(), staging)) continue;
+    std::filesystem::remove_all(entry.path(), ec);
+    if (!ec) removed.push_back(entry.path().string());
+  }
+  return removed;
 }
 
 }  // namespace sgm::core

@@ -4,12 +4,18 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sgm::core {
 
-// Replaces `path` with `content` atomically. Throws UsageError naming the path on failure;
-// the temporary file is removed.
+// Replaces `path` with `content` atomically. Throws naming the path on failure (UsageError when
+// it cannot be created, Error when a write or fsync fails: a full disk, an I/O error); the
+// temporary file is removed.
 void write_file_atomic(const std::string& path, std::string_view content);
+
+// Writes `content` to `path` and fsyncs it, in place (inside a StagedDirectory, which makes the
+// whole directory atomic). Failures as write_file_atomic's; a partial file is removed.
+void write_file_durable(const std::string& path, std::string_view content);
 
 // fsync of a directory, so a rename inside it is durable.
 void fsync_directory(const std::string& dir);
@@ -35,5 +41,11 @@ class StagedDirectory {
   std::string staging_;
   bool committed_ = false;
 };
+
+// Removes what killed writers left directly in `dir`: staging directories of StagedDirectory
+// (NAME.tmp-PID) and temporary files of write_file_atomic (NAME.tmp.PID). Only for a directory
+// whose lock this process holds (core/workdir_lock.h): then no live writer owns them. Returns
+// the paths removed.
+std::vector<std::string> remove_staging_leftovers(const std::string& dir);
 
 }  // namespace sgm::core

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,12 +12,14 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "data/sample_order.h"
 #include "data/sharded_dataset.h"
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/error.h"
 #include "trainer/core/log.h"
 #include "trainer/core/rng.h"
 #include "trainer/core/stop_signal.h"
+#include "trainer/core/workdir_lock.h"
 #include "trainer/sde/training_loss.h"
 #include "trainer/train/checkpoint.h"
 #include "trainer/train/fault_injection.h"
@@ -99,6 +102,21 @@ TrainingTensors live_tensors(models::ScoreModel& model, const dist::GradientRedu
           reducer.views_of(adam.exp_avg_sq())};
 }
 
+// The work directory, locked for this job, cleared of what killed writers left, with the run's
+// configuration in it (config.cfg). Rank 0 only.
+std::unique_ptr<core::WorkdirLock> open_workdir(const TrainOptions& o) {
+  std::error_code ec;
+  fs::create_directories(fs::path(o.workdir) / "checkpoints", ec);
+  if (ec) throw core::UsageError(fmt::format("--workdir {}: {}", o.workdir, ec.message()));
+  auto lock = std::make_unique<core::WorkdirLock>(o.workdir, "sgm-train", o.lock_timeout);
+  for (const std::string& dir : {o.workdir, (fs::path(o.workdir) / "checkpoints").string()}) {
+    for (const std::string& left : core::remove_staging_leftovers(dir))
+      core::log::info("removed {} (left by a killed writer)", left);
+  }
+  core::write_file_atomic((fs::path(o.workdir) / "config.cfg").string(), o.config_text);
+  return lock;
+}
+
 // Runs `fn` with the EMA weights in the model, in eval mode; then puts the trained weights back.
 void with_ema_weights(models::ScoreModel& model, const dist::GradientReducer& reducer,
                       const std::vector<at::Tensor>& whole_ema, const std::function<void()>& fn) {
@@ -132,6 +150,7 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
   loader_options.seed = static_cast<std::uint64_t>(o.seed);
   loader_options.centered = o.shape.centered;
   const auto [G, B, micro] = batch_sizes(loader_options.global_batch, W, o.batch_per_rank);
+  data::SampleOrder::check(dataset->size(), G);
 
   // Objective: chosen once; each sample's time (or noise level) and noise are keyed by its global
   // stream position, so any world size sees the same.
@@ -142,10 +161,10 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
 
   // The input is valid: now the work directory (nothing is written before this point).
   const std::string ranks = context.describe();  // a collective: every rank takes part
+  std::unique_ptr<core::WorkdirLock> lock;
   if (main_rank) {
     core::log::info("{}", ranks);
-    fs::create_directories(o.workdir);
-    core::write_file_atomic((fs::path(o.workdir) / "config.cfg").string(), o.config_text);
+    lock = open_workdir(o);
   }
 
   // Numerics: TF32 and determinism stated either way; bf16 autocast and channels-last apply to
@@ -191,6 +210,7 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
   // Checkpoints are written by rank 0; `whole_ema` is ema.gather(), which every rank calls.
   const auto save = [&](const std::string& kind, const std::vector<at::Tensor>& whole_ema) {
     if (!main_rank) return;
+    lock->check();  // never write into a work directory another job has taken over
     TrainingState saved = state;
     saved.ema_updates = ema.num_updates();
     saved.adam_steps = adam.steps();

@@ -38,6 +38,7 @@ struct TrainOptions {
   std::int64_t snapshot_freq = 50000;
   std::int64_t meta_freq = 10000;
   std::int64_t keep_meta = 3;
+  double lock_timeout = 300;  // seconds without a heartbeat before a work-directory lock is stale
   std::int64_t batch_per_rank = 0;
   std::int64_t max_nonfinite = 10;
   std::int64_t profile_steps = 0;
@@ -64,6 +65,9 @@ struct TrainOptions {
     k("training.max_nonfinite", max_nonfinite,
       "skipped steps with non-finite gradients in a row before the job stops");
     k("training.keep_meta", keep_meta, "preemption checkpoints to keep");
+    k("training.lock_timeout", lock_timeout,
+      "seconds without a heartbeat after which another job's lock on the work directory (or "
+      "its eval/) counts as stale and is broken");
     k("training.profile_steps", profile_steps,
       "profile the last N steps with LibTorch's profiler: WORKDIR/profile.json (kernel time, "
       "host synchronisations, copies, top kernels); 0: off");
