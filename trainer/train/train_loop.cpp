@@ -161,11 +161,8 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
 
   // The input is valid: now the work directory (nothing is written before this point).
   const std::string ranks = context.describe();  // a collective: every rank takes part
-  std::unique_ptr<core::WorkdirLock> lock;
-  if (main_rank) {
-    core::log::info("{}", ranks);
-    lock = open_workdir(o);
-  }
+  core::log::info("{}", ranks);  // rank 0 speaks
+  const std::unique_ptr<core::WorkdirLock> lock = main_rank ? open_workdir(o) : nullptr;
 
   // Numerics: TF32 and determinism stated either way; bf16 autocast and channels-last apply to
   // the forward pass (below).
