@@ -17,6 +17,7 @@
 
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/error.h"
+#include "trainer/core/host.h"
 #include "trainer/core/log.h"
 
 namespace sgm::core {
@@ -26,12 +27,6 @@ std::int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string this_host() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof(buf) - 1) != 0) return "unknown";
-  return buf;
 }
 
 std::string text_of(const LockHolder& h) {
@@ -100,7 +95,7 @@ std::string LockHolder::describe() const {
 
 WorkdirLock::WorkdirLock(const std::string& dir, const std::string& role, double timeout_seconds)
     : path_(dir + "/lock"), timeout_(timeout_seconds) {
-  self_.host = this_host();
+  self_.host = host_name();
   self_.pid = ::getpid();
   if (const char* job = std::getenv("SLURM_JOB_ID")) self_.job = job;
   self_.role = role;

@@ -12,6 +12,7 @@
 #include <ATen/Parallel.h>
 
 #include "trainer/core/error.h"
+#include "trainer/core/host.h"
 #include "trainer/core/log.h"
 #include "trainer/dist/check_mpi.h"
 #include "trainer/dist/mpi_comm.h"
@@ -28,12 +29,6 @@ int available_cores() {
   if (sched_getaffinity(0, sizeof(set), &set) == 0) return CPU_COUNT(&set);
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? static_cast<int>(n) : 1;
-}
-
-std::string host_name() {
-  char buf[256] = {0};
-  if (gethostname(buf, sizeof(buf) - 1) != 0) return "unknown";
-  return buf;
 }
 
 int cuda_device_count() {
@@ -53,7 +48,8 @@ int cuda_device_count() {
 
 }  // namespace
 
-Context::Context(const ContextOptions& options, const EnvLookup& env) : hostname_(host_name()) {
+Context::Context(const ContextOptions& options, const EnvLookup& env)
+    : hostname_(core::host_name()) {
   const LaunchInfo launcher = read_launch_info(env);
   const char* allow = env("SGM_ALLOW_SINGLETON");
   const bool allow_singleton =
