@@ -1,7 +1,6 @@
 #include "trainer/core/workdir_lock.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,8 +29,8 @@ std::int64_t now_seconds() {
 }
 
 std::string text_of(const LockHolder& h) {
-  return fmt::format("host={}\npid={}\njob={}\nrole={}\ntoken={}\nheartbeat={}\n", h.host, h.pid,
-                     h.job, h.role, h.token, h.heartbeat);
+  return fmt::format("host={}\npid={}\nstarted={}\njob={}\nrole={}\ntoken={}\nheartbeat={}\n",
+                     h.host, h.pid, h.started, h.job, h.role, h.token, h.heartbeat);
 }
 
 // The holder recorded in `path`; false when the file is missing or unreadable (being replaced).
@@ -47,6 +46,7 @@ bool read_holder(const std::string& path, LockHolder& h) {
     any = true;
     if (key == "host") h.host = value;
     if (key == "pid") h.pid = std::atoll(value.c_str());
+    if (key == "started") h.started = std::atoll(value.c_str());
     if (key == "job") h.job = value;
     if (key == "role") h.role = value;
     if (key == "token") h.token = value;
@@ -57,8 +57,7 @@ bool read_holder(const std::string& path, LockHolder& h) {
 
 // Why `h` is stale for `self`, or empty when it is live.
 std::string stale_reason(const LockHolder& h, const LockHolder& self, double timeout) {
-  if (h.host == self.host && h.pid > 0 && ::kill(static_cast<pid_t>(h.pid), 0) != 0 &&
-      errno == ESRCH)
+  if (h.host == self.host && h.pid > 0 && !process_running(h.pid, h.started))
     return "its process is gone";
   if (!h.job.empty() && h.job == self.job) return "it is an earlier instance of this job";
   const std::int64_t age = now_seconds() - h.heartbeat;
@@ -97,6 +96,7 @@ WorkdirLock::WorkdirLock(const std::string& dir, const std::string& role, double
     : path_(dir + "/lock"), timeout_(timeout_seconds) {
   self_.host = host_name();
   self_.pid = ::getpid();
+  self_.started = process_start_ticks(self_.pid);
   if (const char* job = std::getenv("SLURM_JOB_ID")) self_.job = job;
   self_.role = role;
   self_.token = fmt::format("{:016x}", std::random_device{}() * 0x100000001ull ^

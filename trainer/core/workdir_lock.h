@@ -24,7 +24,8 @@ namespace sgm::core {
 struct LockHolder {
   std::string host;
   std::int64_t pid = 0;
-  std::string job;  // SLURM_JOB_ID, or empty
+  std::int64_t started = 0;  // the process's start time (clock ticks since boot), 0 if unknown
+  std::string job;           // SLURM_JOB_ID, or empty
   std::string role;
   std::string token;
   std::int64_t heartbeat = 0;  // seconds since the epoch

@@ -1,8 +1,8 @@
 // The work-directory lock: a live holder refuses a second job naming it; a holder whose process
-// is dead on this host, whose heartbeat is older than the timeout, or that is an earlier
-// instance of this Slurm job is broken with a warning; a holder that lost its lock to another
-// job finds out before it writes; the lock goes away with its holder. Also the removal of what
-// killed writers leave behind.
+// is dead on this host (exited, unreaped, or its number now names another process), whose
+// heartbeat is older than the timeout, or that is an earlier instance of this Slurm job is broken
+// with a warning; a holder that lost its lock to another job finds out before it writes; the lock
+// goes away with its holder. Also the removal of what killed writers leave behind.
 #include "trainer/core/workdir_lock.h"
 
 #include <unistd.h>
@@ -19,6 +19,7 @@
 
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/error.h"
+#include "trainer/core/host.h"
 
 namespace sgm::core {
 namespace {
@@ -38,10 +39,11 @@ std::int64_t now() {
 }
 
 void write_holder(const fs::path& dir, const std::string& h, std::int64_t pid,
-                  const std::string& job, std::int64_t heartbeat) {
+                  const std::string& job, std::int64_t heartbeat, std::int64_t started = 0) {
   std::ofstream(dir / "lock") << fmt::format(
-      "host={}\npid={}\njob={}\nrole=sgm-train\ntoken=feedfacefeedface\nheartbeat={}\n", h, pid,
-      job, heartbeat);
+      "host={}\npid={}\nstarted={}\njob={}\nrole=sgm-train\ntoken=feedfacefeedface\n"
+      "heartbeat={}\n",
+      h, pid, started, job, heartbeat);
 }
 
 std::string token_in(const fs::path& dir) {
@@ -57,6 +59,16 @@ std::int64_t dead_pid() {
   const pid_t child = fork();
   if (child == 0) _exit(0);
   waitpid(child, nullptr, 0);
+  return child;
+}
+
+// A child that has exited but is not reaped yet (a zombie): what a rank killed with its job is
+// while nobody waits for it (an orphan under a container's init that does not reap). Reaped by
+// the caller when done.
+pid_t zombie_pid() {
+  const pid_t child = fork();
+  if (child == 0) _exit(0);
+  for (int i = 0; i < 500 && process_start_ticks(child) != 0; ++i) usleep(2000);
   return child;
 }
 
@@ -98,16 +110,24 @@ TEST_F(WorkdirLockTest, StaleHoldersAreBrokenLiveOnesOnOtherHostsAreNot) {
     std::string job;
     std::int64_t age;
     bool broken;
+    std::int64_t started = 0;
   };
   setenv("SLURM_JOB_ID", "4242", 1);
+  const pid_t zombie = zombie_pid();
+  const std::int64_t self_started = process_start_ticks(::getpid());
+  ASSERT_GT(self_started, 0);
   const Case cases[] = {
       {"dead pid on this host", host(), dead_pid(), "", 0, true},
+      {"exited, unreaped pid on this host", host(), zombie, "", 0, true},
+      {"live pid on this host, other start", host(), ::getppid(), "", 0, true, 1},
+      {"live pid on this host", host(), ::getppid(), "", 0, false,
+       process_start_ticks(::getppid())},
       {"other host, heartbeat 400 s old", "node-x", 1, "7", 400, true},
       {"other host, fresh heartbeat", "node-x", 1, "7", 5, false},
       {"earlier instance of this Slurm job", "node-x", 1, "4242", 5, true},
   };
   for (const Case& c : cases) {
-    write_holder(dir_, c.host, c.pid, c.job, now() - c.age);
+    write_holder(dir_, c.host, c.pid, c.job, now() - c.age, c.started);
     bool taken = false;
     std::string refusal;
     try {
@@ -121,6 +141,7 @@ TEST_F(WorkdirLockTest, StaleHoldersAreBrokenLiveOnesOnOtherHostsAreNot) {
     EXPECT_EQ(taken, c.broken) << c.what;
     fs::remove(dir_ / "lock");
   }
+  waitpid(zombie, nullptr, 0);
   unsetenv("SLURM_JOB_ID");
 }
 
