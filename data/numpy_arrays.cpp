@@ -1,7 +1,5 @@
 #include "data/numpy_arrays.h"
 
-#include <zlib.h>
-
 #include <cstring>
 #include <fstream>
 #include <regex>
@@ -9,29 +7,11 @@
 
 #include <ATen/ops/empty.h>
 
+#include "data/zip_archive.h"
 #include "trainer/core/error.h"
 
 namespace sgm::data {
 namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw core::UsageError("cannot read " + path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::uint32_t le32(const std::string& b, std::size_t at) {
-  std::uint32_t v = 0;
-  for (int k = 3; k >= 0; --k)
-    v = (v << 8) | static_cast<unsigned char>(b.at(at + static_cast<std::size_t>(k)));
-  return v;
-}
-std::uint16_t le16(const std::string& b, std::size_t at) {
-  return static_cast<std::uint16_t>(static_cast<unsigned char>(b.at(at)) |
-                                    (static_cast<unsigned char>(b.at(at + 1)) << 8));
-}
 
 at::ScalarType numpy_dtype(const std::string& descr, const std::string& what) {
   static const std::map<std::string, at::ScalarType> types = {
@@ -41,21 +21,6 @@ at::ScalarType numpy_dtype(const std::string& descr, const std::string& what) {
   auto it = types.find(descr);
   if (it == types.end()) throw core::UsageError(what + ": unsupported dtype '" + descr + "'");
   return it->second;
-}
-
-// Inflates a raw deflate stream of known output size.
-std::string inflate_raw(const std::string& data, std::size_t size, const std::string& what) {
-  std::string out(size, '\0');
-  z_stream z{};
-  if (inflateInit2(&z, -MAX_WBITS) != Z_OK) throw core::Error("zlib inflateInit2 failed");
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  z.avail_in = static_cast<uInt>(data.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  const int rc = inflate(&z, Z_FINISH);
-  inflateEnd(&z);
-  if (rc != Z_STREAM_END) throw core::UsageError(what + ": corrupt deflate data");
-  return out;
 }
 
 }  // namespace
@@ -98,53 +63,20 @@ at::Tensor parse_npy(const std::string& b, const std::string& what) {
 }
 
 std::map<std::string, at::Tensor> read_numpy_arrays(const std::string& path) {
-  const std::string bytes = read_file(path);
+  const std::string bytes = read_file_bytes(path);
   std::map<std::string, at::Tensor> arrays;
   if (bytes.compare(0, 6, "\x93NUMPY") == 0) {
     arrays["arr_0"] = parse_npy(bytes, path);
     return arrays;
   }
-  // .npz: walk the zip's local file headers (numpy writes no data descriptors).
-  std::size_t at = 0;
-  while (at + 30 <= bytes.size() && le32(bytes, at) == 0x04034b50) {
-    const std::uint16_t flags = le16(bytes, at + 6), method = le16(bytes, at + 8);
-    std::size_t compressed = le32(bytes, at + 18), size = le32(bytes, at + 22);
-    const std::size_t name_len = le16(bytes, at + 26), extra_len = le16(bytes, at + 28);
-    const std::string name = bytes.substr(at + 30, name_len);
-    // ZIP64: sizes live in the extra field (id 0x0001).
-    if (compressed == 0xFFFFFFFF || size == 0xFFFFFFFF) {
-      std::size_t e = at + 30 + name_len;
-      while (e + 4 <= at + 30 + name_len + extra_len) {
-        const std::uint16_t id = le16(bytes, e), len = le16(bytes, e + 2);
-        if (id == 1) {
-          size = static_cast<std::size_t>(le32(bytes, e + 4)) |
-                 (static_cast<std::size_t>(le32(bytes, e + 8)) << 32);
-          compressed = static_cast<std::size_t>(le32(bytes, e + 12)) |
-                       (static_cast<std::size_t>(le32(bytes, e + 16)) << 32);
-        }
-        e += 4 + len;
-      }
-    }
-    if (flags & 0x8)
-      throw core::UsageError(path + ": zip entries with data descriptors are not supported");
-    const std::size_t data = at + 30 + name_len + extra_len;
-    if (data + compressed > bytes.size())
-      throw core::UsageError(path + ": truncated zip entry " + name);
-    const std::string raw = bytes.substr(data, compressed);
-    std::string content;
-    if (method == 0) {
-      content = raw;
-    } else if (method == 8) {
-      content = inflate_raw(raw, size, path + ":" + name);
-    } else {
-      throw core::UsageError(path + ": zip entry " + name + " uses compression method " +
-                             std::to_string(method));
-    }
+  if (bytes.size() < 4 || le32(bytes, 0) != 0x04034b50)
+    throw core::UsageError(path + ": neither a .npy array nor a .npz archive");
+  for (const ZipMember& member : parse_zip(bytes, path)) {
+    const std::string& name = member.name;
     std::string key = name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0
                           ? name.substr(0, name.size() - 4)
                           : name;
-    arrays[key] = parse_npy(content, path + ":" + name);
-    at = data + compressed;
+    arrays[key] = parse_npy(member.content, path + ":" + name);
   }
   if (arrays.empty()) throw core::UsageError(path + ": neither a .npy array nor a .npz archive");
   return arrays;

@@ -31,6 +31,7 @@ struct SampleJobOptions {
   std::string quantize = "truncate";  // truncate (score_sde's uint8 conversion) | round
   std::int64_t feature_batch = 200;   // Inception batch per rank
   std::int64_t grid = 64;             // samples in grid.png
+  std::string image_format = "npz";   // png: also DIR/png/<index:06d>.png per sample
   // Controllable generation (eval/controllable.h): sample i inpaints or colourises image
   // i mod size of `condition_data`; the rounds also store the visible input ("inputs") and
   // grid.png shows input and result side by side.
@@ -52,6 +53,9 @@ struct SampleJobOptions {
       "samples to uint8: truncate (score_sde, what its statistics saw) | round (EDM)");
     k("eval.feature_batch", feature_batch, "Inception batch size on each rank");
     k("eval.grid", grid, "samples shown in each checkpoint's grid.png");
+    k("eval.image_format", image_format,
+      "npz (the rounds only) | png: also every sample as samples/png/<index:06d>.png, the "
+      "folder pytorch-fid, clean-fid and EDM's fid.py read");
     k("eval.task", task,
       "sample | inpaint | colorize: complete the images of eval.data_path (else data.path) with "
       "the PC sampler");
@@ -78,7 +82,12 @@ struct SampleSummary {
 std::string sample_manifest(const SampleJobOptions& options, const std::string& weights_id,
                             bool features);
 
-// Draws the samples not yet in `dir` (collective) and writes dir/grid.png (rank 0). With
+// Every sample of the rounds in `dir` as dir/png/<index:06d>.png, exactly the stored uint8
+// pixels; files already there are kept (a rerun completes an interrupted export). Rank 0.
+void write_sample_pngs(const std::string& dir, const RoundPlan& plan);
+
+// Draws the samples not yet in `dir` (collective) and writes dir/grid.png (rank 0), and with
+// eval.image_format = png the sample PNGs. With
 // `inception` (may be null), each rank also stores the Inception outputs of its samples.
 SampleSummary draw_sample_rounds(const EvalNetwork& net, const std::vector<std::int64_t>& shape,
                                  bool centered, const SampleJobOptions& options,

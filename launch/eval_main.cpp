@@ -10,6 +10,7 @@
 #include "launch/cli/main_support.h"
 #include "launch/cli/options.h"
 #include "launch/eval_setup.h"
+#include "launch/interop.h"
 #include "trainer/core/error.h"
 #include "trainer/core/log.h"
 #include "trainer/core/stop_signal.h"
@@ -20,15 +21,19 @@ namespace {
 using namespace sgm;
 
 cli::Program program() {
-  cli::Program p{"sgm-eval",
-                 "<mode> --workdir DIR [--config FILE] [--section.key=value ...]",
-                 "Evaluates a training run: sample (PC / probability-flow ODE), fid (with IS and\n"
-                 "KID), bpd (likelihood through the probability-flow ODE), stats (reference\n"
-                 "statistics of data.path to --out), sweep (every snapshot in [eval.begin_ckpt,\n"
-                 "eval.end_ckpt], resumable), export (weights to HDF5). DIR/config.cfg is read\n"
-                 "first; results go to DIR/eval (results.csv, results.jsonl, plots, samples).",
-                 {"sample", "fid", "bpd", "stats", "sweep", "export"}};
+  cli::Program p{
+      "sgm-eval",
+      "<mode> --workdir DIR [--config FILE] [--section.key=value ...]",
+      "Evaluates a training run: sample (PC / probability-flow ODE), fid (with IS and\n"
+      "KID), bpd (likelihood through the probability-flow ODE), stats (reference\n"
+      "statistics of data.path to --out), sweep (every snapshot in [eval.begin_ckpt,\n"
+      "eval.end_ckpt], resumable), export (a checkpoint to torch.save .pth in\n"
+      "score_sde's layout, or HDF5), import (a score_sde .pth or /params .h5 into a new\n"
+      "run DIR, with --config for its model). DIR/config.cfg is read first; results go\n"
+      "to DIR/eval (results.csv, results.jsonl, plots, samples).",
+      {"sample", "fid", "bpd", "stats", "sweep", "export", "import"}};
   p.workdir_config = true;
+  p.takes_format = true;
   return p;
 }
 
@@ -93,16 +98,14 @@ int main(int argc, char** argv) {
       return core::kExitOk;
     }
     const cli::Invocation& inv = parsed.invocation;
-    if (inv.mode == "export") {
-      if (inv.checkpoint.empty() || inv.out.empty())
-        throw core::UsageError("export needs --checkpoint DIR and --out FILE.h5");
-      const train::Checkpoint checkpoint = train::find_checkpoint(inv.checkpoint);
-      train::export_weights(checkpoint, inv.out);
-      if (cli::is_output_rank()) {
-        fmt::print("exported {} model and {} EMA arrays of step {} ({}) to {}\n",
-                   checkpoint.model.size(), checkpoint.ema.size(), checkpoint.state.step,
-                   checkpoint.path, inv.out);
-      }
+    // Files in and out: one process's work (other ranks of a launch leave it to rank 0).
+    if (inv.mode == "export" || inv.mode == "import") {
+      if (!cli::is_output_rank()) return core::kExitOk;
+      fmt::print("{}\n",
+                 inv.mode == "export"
+                     ? launch::export_run(inv.checkpoint.empty() ? inv.workdir : inv.checkpoint,
+                                          inv.out, inv.format)
+                     : launch::import_run(parsed.config, inv.checkpoint, inv.workdir));
       return core::kExitOk;
     }
     try {

@@ -14,12 +14,19 @@
 namespace {
 using namespace sgm;
 
-const sgm::cli::Program kProgram{
-    "sgm-train",
-    "--config FILE [--section.key=value ...] --workdir DIR",
-    "Trains a score-based generative model (NCSN++/DDPM++ under VE, VP, sub-VP SDEs) on one\n"
-    "process or under mpirun/srun; resumes from the newest valid checkpoint in DIR.",
-    {}};
+sgm::cli::Program program() {
+  sgm::cli::Program p{
+      "sgm-train",
+      "--config FILE [--section.key=value ...] --workdir DIR",
+      "Trains a score-based generative model (NCSN++/DDPM++ under VE, VP, sub-VP SDEs) on one\n"
+      "process or under mpirun/srun; resumes from the newest valid checkpoint in DIR. Without\n"
+      "--config, DIR/config.cfg (the run's resolved configuration) is read.",
+      {}};
+  p.workdir_config_without_files = true;
+  return p;
+}
+
+const sgm::cli::Program kProgram = program();
 
 }  // namespace
 

@@ -37,6 +37,11 @@ po::options_description invocation_options(const Program& program, Invocation& i
   d.add_options()("checkpoint", po::value<std::string>(&inv.checkpoint),
                   "a checkpoint directory, or a work directory (its newest valid checkpoint)")(
       "out", po::value<std::string>(&inv.out), "output file");
+  if (program.takes_format) {
+    d.add_options()("format", po::value<std::string>(&inv.format),
+                    "export: pth (torch.save, score_sde's layout) or h5 (default: by --out's "
+                    "extension)");
+  }
   return d;
 }
 
@@ -78,9 +83,8 @@ std::string rejected_value(const std::string& what) {
   throw core::UsageError(fmt::format("{} ({})", e.what(), where));
 }
 
-void store_config_file(const std::string& path, const KeyTable& keys, po::variables_map& vm) {
-  std::ifstream in(path);
-  if (!in) throw core::UsageError(fmt::format("cannot read config file {}", path));
+void store_config(std::istream& in, const std::string& path, const KeyTable& keys,
+                  po::variables_map& vm) {
   try {
     po::store(po::parse_config_file(in, keys.all(), /*allow_unregistered=*/false), vm);
   } catch (const po::error& e) {
@@ -88,7 +92,28 @@ void store_config_file(const std::string& path, const KeyTable& keys, po::variab
   }
 }
 
+void store_config_file(const std::string& path, const KeyTable& keys, po::variables_map& vm) {
+  std::ifstream in(path);
+  if (!in) throw core::UsageError(fmt::format("cannot read config file {}", path));
+  store_config(in, path, keys, vm);
+}
+
 }  // namespace
+
+Config parse_ini_text(const std::string& text, const std::string& origin) {
+  Config config;
+  KeyTable keys(config);
+  po::variables_map vm;
+  std::istringstream in(text);
+  store_config(in, origin, keys, vm);
+  try {
+    po::notify(vm);
+  } catch (const po::error& e) {
+    rethrow_as_usage(e, keys, "in " + origin);
+  }
+  validate(config);
+  return config;
+}
 
 Parsed parse_command_line(const Program& program, int argc, const char* const argv[]) {
   Parsed parsed;
@@ -111,7 +136,9 @@ Parsed parse_command_line(const Program& program, int argc, const char* const ar
   const auto files =
       vm.count("config") ? vm["config"].as<std::vector<std::string>>() : std::vector<std::string>{};
   for (auto it = files.rbegin(); it != files.rend(); ++it) store_config_file(*it, keys, vm);
-  if (program.workdir_config && vm.count("workdir")) {
+  const bool base_config =
+      program.workdir_config || (program.workdir_config_without_files && files.empty());
+  if (base_config && vm.count("workdir")) {
     const std::string base = vm["workdir"].as<std::string>() + "/config.cfg";
     if (std::ifstream(base).good()) store_config_file(base, keys, vm);
   }

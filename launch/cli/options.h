@@ -21,6 +21,10 @@ struct Program {
   // sgm-eval: the work directory's config.cfg (the training run's resolved configuration) is
   // read first, below every --config file, so the model and data keys match the run.
   bool workdir_config = false;
+  // sgm-train: the same, only when no --config is given (`sgm-train --workdir DIR` continues a
+  // run as it was configured, an imported one included).
+  bool workdir_config_without_files = false;
+  bool takes_format = false;  // sgm-eval: --format (of export)
 };
 
 // Options that only the command line gives.
@@ -33,6 +37,7 @@ struct Invocation {
   bool dry_run = false;    // sgm-train: print the resolved config and a model summary, then exit
   std::string checkpoint;  // programs with modes (sgm-eval): a checkpoint or work directory
   std::string out;         // programs with modes: the output file
+  std::string format;      // --format, where the program takes it
 };
 
 struct Parsed {
@@ -42,6 +47,10 @@ struct Parsed {
 
 // Parses and validates (validate.h); --help skips validation.
 Parsed parse_command_line(const Program& program, int argc, const char* const argv[]);
+
+// A resolved configuration as to_ini wrote it (a checkpoint's state.json holds one) over the
+// defaults, validated; errors name `origin`.
+Config parse_ini_text(const std::string& text, const std::string& origin);
 
 // Usage, command-line options and every configuration key with its default and meaning.
 std::string help_text(const Program& program);

@@ -159,6 +159,7 @@ void validate_rest(const Config& c) {
   at_least<std::int64_t>("eval.ckpt_stride", w.stride, 1);
   at_least("eval.wait_timeout", w.wait_timeout, 0.0);
   one_of("eval.quantize", sj.quantize, {"truncate", "round"});
+  one_of("eval.image_format", sj.image_format, {"npz", "png"});
   at_least<std::int64_t>("eval.feature_batch", sj.feature_batch, 1);
   at_least<std::int64_t>("eval.is_splits", e.metrics.is_splits, 1);
   one_of("eval.task", sj.task, {"sample", "inpaint", "colorize"});

@@ -44,7 +44,7 @@ expect "bad value" 2 "training.batch_size: invalid value 'many'" -- "$bin/sgm-tr
 expect "missing workdir" 2 "--workdir DIR is required" -- "$bin/sgm-train"
 expect "unknown eval mode" 2 "unknown mode 'sampel'" -- "$bin/sgm-eval" sampel
 expect "export without a checkpoint" 2 "$tmp/nothing: no such checkpoint or directory" -- "$bin/sgm-eval" export --checkpoint "$tmp/nothing" --out "$tmp/x.h5"
-expect "export without --out" 2 "export needs --checkpoint DIR and --out FILE.h5" -- "$bin/sgm-eval" export --checkpoint "$tmp"
+expect "export without --out" 2 "export needs --checkpoint DIR and --out FILE" -- "$bin/sgm-eval" export --checkpoint "$tmp"
 [ ! -e "$tmp/x.h5" ] || { echo "FAIL: export wrote $tmp/x.h5"; fail=1; }
 expect "no dataset" 2 "data.path: no dataset given" -- env -u OMPI_COMM_WORLD_SIZE "$bin/sgm-train" --workdir "$tmp/w"
 [ ! -e "$tmp/w" ] || { echo "FAIL: sgm-train wrote $tmp/w"; fail=1; }

@@ -70,6 +70,19 @@ fi
 SGM_FAULT_NAN=1:3 train "$tmp/nan" $N "${W2[@]}" -x SGM_FAULT_NAN || { echo "FAIL: NaN run"; fail=1; }
 skips=$(grep -c "step 3: non-finite gradient norm; step skipped (1 in a row)" "$tmp/nan.log")
 [ "$skips" = 2 ] && echo "[evidence] 6. NaN on rank 1 at step 3: skipped on $skips ranks" || { echo "FAIL: 6. $skips ranks skipped"; fail=1; }
+# Every metrics.jsonl line is strict JSON (Python's json, NaN/Infinity refused): the step-4
+# record averages the NaN loss of step 3, which must be null.
+if python3 - "$tmp/nan/metrics.jsonl" <<'PY'
+import json, sys
+def refuse(name):
+    raise ValueError("non-JSON constant " + name)
+lines = open(sys.argv[1]).read().splitlines()
+records = [json.loads(line, parse_constant=refuse) for line in lines]
+nulls = [r["step"] for r in records if r["loss"] is None]
+print(f"[evidence] 6. metrics.jsonl: {len(records)} lines parse as strict JSON; null loss at steps {nulls}")
+sys.exit(0 if nulls else 1)
+PY
+then :; else echo "FAIL: 6. metrics.jsonl is not strict JSON with a null loss"; fail=1; fi
 SGM_FAULT_NAN=0:1 train "$tmp/nan0" $N "${W2[@]}" -x SGM_FAULT_NAN -- --training.max_nonfinite=0
 grep -q "1 non-finite steps in a row (training.max_nonfinite = 0)" "$tmp/nan0.log" && echo "[evidence] 6. max_nonfinite=0 stops the job" || { echo "FAIL: 6. max_nonfinite"; fail=1; }
 

@@ -67,26 +67,45 @@ void load_reference_state(ScoreModel& model, const std::map<std::string, at::Ten
   throw core::UsageError(message);
 }
 
-void load_reference_ema(ScoreModel& model, const std::vector<at::Tensor>& shadow) {
+std::vector<ReferenceTensor> reference_layout(ScoreModel& model) {
   auto params = model.named_parameters(true);
-  std::vector<torch::Tensor*> trainable;
+  std::vector<ReferenceTensor> out;
   for (const auto& [ours, theirs] : model.reference_names()) {
-    torch::Tensor* p = params.find(ours);
-    if (p != nullptr && p->requires_grad()) trainable.push_back(p);
+    const torch::Tensor* p = params.find(ours);
+    out.push_back({ours, theirs, p != nullptr, p != nullptr && p->requires_grad()});
   }
-  if (trainable.size() != shadow.size()) {
-    throw core::UsageError(
-        fmt::format("EMA shadow has {} tensors, the model {} trainable parameters", shadow.size(),
-                    trainable.size()));
+  return out;
+}
+
+std::vector<std::pair<std::string, at::Tensor>> reference_ema(
+    ScoreModel& model, const std::vector<at::Tensor>& shadow) {
+  auto params = model.named_parameters(true);
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  for (const ReferenceTensor& t : reference_layout(model)) {
+    if (t.trainable) out.emplace_back(t.ours, at::Tensor());
   }
-  at::NoGradGuard no_grad;
+  if (out.size() != shadow.size()) {
+    throw core::UsageError(fmt::format(
+        "EMA shadow has {} tensors, the model {} trainable parameters", shadow.size(), out.size()));
+  }
   for (std::size_t i = 0; i < shadow.size(); ++i) {
-    if (shadow[i].sizes() != trainable[i]->sizes()) {
+    const torch::Tensor* p = params.find(out[i].first);
+    if (shadow[i].sizes() != p->sizes()) {
       throw core::UsageError(fmt::format("EMA shadow tensor {} has shape {}, the parameter {}", i,
                                          fmt::join(shadow[i].sizes(), "x"),
-                                         fmt::join(trainable[i]->sizes(), "x")));
+                                         fmt::join(p->sizes(), "x")));
     }
-    trainable[i]->copy_(shadow[i].to(trainable[i]->dtype()).to(trainable[i]->device()));
+    out[i].second = shadow[i].to(p->dtype());
+  }
+  return out;
+}
+
+void load_reference_ema(ScoreModel& model, const std::vector<at::Tensor>& shadow) {
+  auto params = model.named_parameters(true);
+  at::NoGradGuard no_grad;
+  for (const auto& [name, value] : reference_ema(model, shadow)) {
+    torch::Tensor* p = params.find(name);
+    p->copy_(value.to(p->device()));
   }
 }
 

@@ -36,4 +36,11 @@ std::string ScoreModel::summary() const {
   return out;
 }
 
+core::NamedTensors named_state(ScoreModel& model) {
+  core::NamedTensors out;
+  for (const auto& item : model.named_parameters()) out.emplace_back(item.key(), item.value());
+  for (const auto& item : model.named_buffers()) out.emplace_back(item.key(), item.value());
+  return out;
+}
+
 }  // namespace sgm::models

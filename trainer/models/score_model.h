@@ -8,6 +8,8 @@
 
 #include <torch/nn/module.h>
 
+#include "trainer/core/named_tensors.h"
+
 namespace sgm::models {
 
 class ScoreModel : public torch::nn::Module {
@@ -26,5 +28,9 @@ class ScoreModel : public torch::nn::Module {
   // (trainable parameters as a plain integer).
   std::string summary() const;
 };
+
+// Every parameter, then every buffer, by name (live tensors): what a checkpoint's `model` group
+// holds.
+core::NamedTensors named_state(ScoreModel& model);
 
 }  // namespace sgm::models

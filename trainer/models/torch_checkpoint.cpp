@@ -28,6 +28,7 @@ struct Py {
     kGlobal,
     kStorage,
     kTensor,
+    kDtype,  // numpy.dtype: s holds its descriptor ("f8")
     kMark
   } kind = kNone;
   std::int64_t i = 0;
@@ -272,7 +273,66 @@ class Unpickler {
     if (callable->kind != Py::kGlobal) fail("REDUCE of a non-global");
     if (callable->s == "collections OrderedDict") return make(Py::kDict);
     if (callable->s == "torch._utils _rebuild_tensor_v2") return rebuild_tensor(args->items);
+    // NumPy scalars (score_sde's learning rate is lr * np.minimum(...)): scalar(dtype, bytes),
+    // the bytes given as _codecs.encode(text, 'latin1') under protocol 2.
+    if (callable->s == "numpy dtype") {
+      if (args->items.empty() || args->items[0]->kind != Py::kString)
+        fail("unexpected numpy dtype");
+      auto d = make(Py::kDtype);
+      d->s = args->items[0]->s;
+      return d;
+    }
+    if (callable->s == "_codecs encode") return latin1_bytes(args->items);
+    if (callable->s == "numpy.core.multiarray scalar" ||
+        callable->s == "numpy._core.multiarray scalar")
+      return numpy_scalar(args->items);
     fail("unsupported pickled callable " + callable->s);
+  }
+  // The UTF-8 text's code points (each below 256) as bytes.
+  PyPtr latin1_bytes(const std::vector<PyPtr>& a) {
+    if (a.size() != 2 || a[0]->kind != Py::kString || a[1]->kind != Py::kString ||
+        a[1]->s != "latin1")
+      fail("unexpected _codecs.encode arguments");
+    auto out = make(Py::kString);
+    const std::string& text = a[0]->s;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      if (c < 0x80) {
+        out->s += static_cast<char>(c);
+      } else if ((c & 0xE0) == 0xC0 && i + 1 < text.size()) {
+        out->s +=
+            static_cast<char>(((c & 0x1F) << 6) | (static_cast<unsigned char>(text[++i]) & 0x3F));
+      } else {
+        fail("_codecs.encode: a character outside latin-1");
+      }
+    }
+    return out;
+  }
+  PyPtr numpy_scalar(const std::vector<PyPtr>& a) {
+    if (a.size() != 2 || a[0]->kind != Py::kDtype || a[1]->kind != Py::kString)
+      fail("unexpected numpy scalar arguments");
+    const std::string& descr = a[0]->s;
+    const std::string& raw = a[1]->s;
+    const auto read = [&](auto value) {
+      if (raw.size() != sizeof(value))
+        fail("numpy scalar of dtype " + descr + " has " + std::to_string(raw.size()) + " bytes");
+      std::memcpy(&value, raw.data(), sizeof(value));
+      return value;
+    };
+    auto out = make(Py::kFloat);
+    if (descr == "f8") {
+      out->f = read(double{});
+    } else if (descr == "f4") {
+      out->f = read(float{});
+    } else if (descr == "i8" || descr == "i4" || descr == "b1") {
+      out->kind = descr == "b1" ? Py::kBool : Py::kInt;
+      out->i = descr == "i8"   ? read(std::int64_t{})
+               : descr == "i4" ? read(std::int32_t{})
+                               : read(std::uint8_t{});
+    } else {
+      fail("unsupported numpy scalar dtype " + descr);
+    }
+    return out;
   }
   // (storage, offset, size, stride, requires_grad, backward_hooks)
   PyPtr rebuild_tensor(const std::vector<PyPtr>& a) {
@@ -307,6 +367,38 @@ const Py* find(const Py& dict, const std::string& key) {
   return nullptr;
 }
 
+std::int64_t integer(const Py& v) {
+  if (v.kind == Py::kTensor) return static_cast<std::int64_t>(v.tensor.item<double>());
+  return v.kind == Py::kFloat ? static_cast<std::int64_t>(v.f) : v.i;
+}
+
+// optimizer.state_dict(): {'state': {index: {'step', 'exp_avg', 'exp_avg_sq'}},
+// 'param_groups': [{..., 'params': [indices]}]}.
+void read_adam(const std::string& path, const Py& optimizer, ReferenceCheckpoint& out) {
+  const auto bad = [&](const std::string& what) {
+    throw core::UsageError(path + ": optimizer." + what + " is not torch.optim.Adam's");
+  };
+  const Py* state = find(optimizer, "state");
+  const Py* groups = find(optimizer, "param_groups");
+  if (optimizer.kind != Py::kDict || state == nullptr || state->kind != Py::kDict ||
+      groups == nullptr || groups->kind != Py::kList)
+    bad("state_dict");
+  for (const auto& group : groups->items) {
+    const Py* params = group->kind == Py::kDict ? find(*group, "params") : nullptr;
+    if (params == nullptr || params->kind != Py::kList) bad("param_groups");
+    out.adam_parameters += static_cast<std::int64_t>(params->items.size());
+  }
+  for (const auto& [index, entry] : state->entries) {
+    const Py* m = entry->kind == Py::kDict ? find(*entry, "exp_avg") : nullptr;
+    const Py* v = entry->kind == Py::kDict ? find(*entry, "exp_avg_sq") : nullptr;
+    const Py* steps = entry->kind == Py::kDict ? find(*entry, "step") : nullptr;
+    if (index->kind != Py::kInt || m == nullptr || m->kind != Py::kTensor || v == nullptr ||
+        v->kind != Py::kTensor || steps == nullptr)
+      bad("state");
+    out.adam[index->i] = AdamMoments{m->tensor, v->tensor, integer(*steps)};
+  }
+}
+
 }  // namespace
 
 ReferenceCheckpoint read_reference_checkpoint(const std::string& path) {
@@ -332,12 +424,16 @@ ReferenceCheckpoint read_reference_checkpoint(const std::string& path) {
     if (v->kind == Py::kTensor) out.model[k->s] = v->tensor;
   }
   const Py* ema = need(find(*root, "ema"), "ema", Py::kDict);
-  for (const auto& t : need(find(*ema, "shadow_params"), "ema.shadow_params", Py::kList)->items)
+  for (const auto& t : need(find(*ema, "shadow_params"), "ema.shadow_params", Py::kList)->items) {
+    if (t->kind != Py::kTensor)
+      throw core::UsageError(path + ": ema.shadow_params holds a non-tensor");
     out.ema_shadow.push_back(t->tensor);
+  }
   if (const Py* d = find(*ema, "decay"))
     out.ema_decay = d->kind == Py::kFloat ? d->f : static_cast<double>(d->i);
   if (const Py* n = find(*ema, "num_updates")) out.ema_num_updates = n->i;
   out.step = need(find(*root, "step"), "step", Py::kInt)->i;
+  if (const Py* optimizer = find(*root, "optimizer")) read_adam(path, *optimizer, out);
   return out;
 }
 

@@ -15,12 +15,22 @@
 
 namespace sgm::models {
 
+// torch.optim.Adam's state for one parameter.
+struct AdamMoments {
+  at::Tensor exp_avg, exp_avg_sq;
+  std::int64_t steps = 0;
+};
+
 struct ReferenceCheckpoint {
   std::map<std::string, at::Tensor> model;  // state_dict as stored (keys may carry "module.")
   std::vector<at::Tensor> ema_shadow;       // trainable parameters in parameters() order
   double ema_decay = 0;
   std::int64_t ema_num_updates = 0;
   std::int64_t step = 0;
+  // optimizer.state by parameter index (frozen parameters included in the numbering; only those
+  // Adam has stepped have an entry) and how many parameters its param_groups list.
+  std::map<std::int64_t, AdamMoments> adam;
+  std::int64_t adam_parameters = 0;
 };
 
 // Throws core::UsageError naming the file when it is missing, not a torch zip checkpoint, or

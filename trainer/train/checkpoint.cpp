@@ -214,10 +214,12 @@ Checkpoint find_checkpoint(const std::string& path) {
   return *newest;
 }
 
-void export_weights(const Checkpoint& checkpoint, const std::string& out) {
+void export_weights(const Checkpoint& checkpoint, const std::string& out,
+                    const core::NamedTensors& extra) {
   std::vector<std::pair<std::string, at::Tensor>> arrays;
   for (const auto& [key, tensor] : checkpoint.model) arrays.emplace_back("model/" + key, tensor);
   for (const auto& [key, tensor] : checkpoint.ema) arrays.emplace_back("ema/" + key, tensor);
+  arrays.insert(arrays.end(), extra.begin(), extra.end());
   const std::string tmp = fmt::format("{}.tmp-{}", out, ::getpid());
   try {
     data::write_named_arrays(tmp, arrays,

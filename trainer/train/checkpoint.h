@@ -92,7 +92,9 @@ class CheckpointStore {
 Checkpoint find_checkpoint(const std::string& path);
 
 // Writes the model and EMA weights of `checkpoint` as named arrays (model/<name>, ema/<name>,
-// attributes step and checkpoint) to `out`, whole or not at all (`sgm-eval export`).
-void export_weights(const Checkpoint& checkpoint, const std::string& out);
+// then `extra` as given, attributes step and checkpoint) to `out`, whole or not at all
+// (`sgm-eval export`).
+void export_weights(const Checkpoint& checkpoint, const std::string& out,
+                    const core::NamedTensors& extra = {});
 
 }  // namespace sgm::train

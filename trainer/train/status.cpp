@@ -6,6 +6,7 @@
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "trainer/core/log.h"
 #include "trainer/core/memory.h"
@@ -45,18 +46,20 @@ void StatusLog::report(dist::Communicator& comm, std::int64_t step, std::int64_t
       "step {} images {} loss {:.6g} grad_norm {:.4g} lr {:.3g} images/s {:.1f} eta {:.0f} s "
       "rss {:.0f} MiB",
       step, images, loss, grad_norm, lr, images_per_second, eta, rss);
-  std::string record = fmt::format(
-      "{{\"step\": {}, \"images\": {}, \"loss\": {}, \"grad_norm\": {}, \"lr\": {}, "
-      "\"images_per_second\": {}, \"rss_mib\": {:.1f}",
-      step, images, loss, grad_norm, lr, images_per_second, rss);
+  // nlohmann writes a non-finite number (the loss of a skipped step) as null: every line is
+  // valid JSON for Python's json and pandas.
+  nlohmann::ordered_json record = {{"step", step},  {"images", images},
+                                   {"loss", loss},  {"grad_norm", grad_norm},
+                                   {"lr", lr},      {"images_per_second", images_per_second},
+                                   {"rss_mib", rss}};
   if (gpu) {
     line += fmt::format(" gpu peak {:.0f} MiB reserved {:.0f} MiB", gpu->peak_allocated_mib,
                         gpu->reserved_mib);
-    record += fmt::format(", \"gpu_peak_mib\": {:.1f}, \"gpu_reserved_mib\": {:.1f}",
-                          gpu->peak_allocated_mib, gpu->reserved_mib);
+    record["gpu_peak_mib"] = gpu->peak_allocated_mib;
+    record["gpu_reserved_mib"] = gpu->reserved_mib;
   }
   core::log::info("{}", line);
-  metrics_ << record << "}\n";
+  metrics_ << record.dump() << "\n";
   metrics_.flush();
 }
 

@@ -30,14 +30,6 @@ namespace sgm::train {
 namespace fs = std::filesystem;
 namespace {
 
-// Every parameter and buffer of the model by name: what a checkpoint's `model` group holds.
-core::NamedTensors model_state(models::ScoreModel& model) {
-  core::NamedTensors out;
-  for (const auto& item : model.named_parameters()) out.emplace_back(item.key(), item.value());
-  for (const auto& item : model.named_buffers()) out.emplace_back(item.key(), item.value());
-  return out;
-}
-
 core::NamedTensors parameters_of(models::ScoreModel& model) {
   core::NamedTensors out;
   for (const auto& item : model.named_parameters()) out.emplace_back(item.key(), item.value());
@@ -98,7 +90,7 @@ BatchSizes batch_sizes(std::int64_t global, int ranks, std::int64_t batch_per_ra
 // The live tensors a checkpoint is taken from and restored into.
 TrainingTensors live_tensors(models::ScoreModel& model, const dist::GradientReducer& reducer,
                              const std::vector<at::Tensor>& ema_flat, const FlatAdam& adam) {
-  return {model_state(model), reducer.views_of(ema_flat), reducer.views_of(adam.exp_avg()),
+  return {models::named_state(model), reducer.views_of(ema_flat), reducer.views_of(adam.exp_avg()),
           reducer.views_of(adam.exp_avg_sq())};
 }
 
@@ -161,7 +153,7 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
 
   // The input is valid: now the work directory (nothing is written before this point).
   const std::string ranks = context.describe();  // a collective: every rank takes part
-  core::log::info("{}", ranks);  // rank 0 speaks
+  core::log::info("{}", ranks);                  // rank 0 speaks
   const std::unique_ptr<core::WorkdirLock> lock = main_rank ? open_workdir(o) : nullptr;
 
   // Numerics: TF32 and determinism stated either way; bf16 autocast and channels-last apply to
