@@ -1,8 +1,8 @@
 #include "data/dataset_writer.h"
 
+#include <algorithm>
 #include <filesystem>
-
-#include <ATen/ops/empty.h>
+#include <vector>
 
 #include "data/check_hdf5.h"
 #include "data/dataset_format.h"
@@ -10,39 +10,81 @@
 #include "data/hdf5_memory_file.h"
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/checksum.h"
+#include "trainer/core/progress.h"
 
 namespace sgm::data {
 namespace fs = std::filesystem;
 namespace {
 
-void write_shard(const std::string& path, const at::Tensor& images, const at::Tensor& labels,
-                 const ShardInfo& info) {
-  Hdf5MemoryFile file(path);
-  const hsize_t dims[4] = {static_cast<hsize_t>(info.num_images), static_cast<hsize_t>(info.height),
-                           static_cast<hsize_t>(info.width), static_cast<hsize_t>(info.channels)};
+constexpr std::int64_t kSliceBytes = std::int64_t{16} << 20;
+
+// Images [begin, end) of `source` as one shard at `path`, read `per_slice` images at a time.
+void write_shard(const std::string& path, const ImageStream& source, std::int64_t begin,
+                 std::int64_t end, ShardInfo info, core::Progress* progress) {
+  const std::int64_t n = end - begin;
+  const std::int64_t data_bytes = n * source.image_bytes();
+  // The in-memory file is allocated once at about its final size (data, labels, chunk index).
+  Hdf5MemoryFile file(path, static_cast<std::size_t>(data_bytes + data_bytes / 16 + n * 72 +
+                                                     (std::int64_t{1} << 20)));
+  const hsize_t dims[4] = {static_cast<hsize_t>(n), static_cast<hsize_t>(source.height),
+                           static_cast<hsize_t>(source.width),
+                           static_cast<hsize_t>(source.channels)};
   Hdf5Handle space{SGM_CHECK_HDF5(H5Screate_simple(4, dims, nullptr)), H5Sclose};
   Hdf5Handle plist{SGM_CHECK_HDF5(H5Pcreate(H5P_DATASET_CREATE)), H5Pclose};
   const hsize_t chunk[4] = {1, dims[1], dims[2], dims[3]};  // one image per chunk: one read each
-  if (info.num_images > 0) SGM_CHECK_HDF5(H5Pset_chunk(plist.id, 4, chunk));
-  const bool is_float = images.scalar_type() == at::kFloat;
+  if (n > 0) SGM_CHECK_HDF5(H5Pset_chunk(plist.id, 4, chunk));
+  const bool is_float = source.dtype == at::kFloat;
+  const hid_t memory_type = is_float ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT8;
   Hdf5Handle images_ds{SGM_CHECK_HDF5(H5Dcreate2(
                            file.id(), "images", is_float ? H5T_IEEE_F32LE : H5T_STD_U8LE, space.id,
-                           H5P_DEFAULT, info.num_images > 0 ? plist.id : H5P_DEFAULT, H5P_DEFAULT)),
+                           H5P_DEFAULT, n > 0 ? plist.id : H5P_DEFAULT, H5P_DEFAULT)),
                        H5Dclose};
-  if (info.num_images > 0) {
-    SGM_CHECK_HDF5(H5Dwrite(images_ds.id, is_float ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT8, H5S_ALL,
-                            H5S_ALL, H5P_DEFAULT, images.data_ptr()));
+  std::vector<std::int32_t> labels;
+  std::uint64_t sum = core::kFnvOffset;  // images in order, then the labels
+  const std::int64_t per_slice = std::max<std::int64_t>(1, kSliceBytes / source.image_bytes());
+  for (std::int64_t at = begin; at < end; at += per_slice) {
+    const std::int64_t m = std::min(per_slice, end - at);
+    ImageSet slice = source.read(at, m);
+    const at::Tensor images = slice.images.contiguous();
+    SGM_CHECK(images.dim() == 4 && images.size(0) == m && images.scalar_type() == source.dtype,
+              "{}: a slice of {} images came back with {} dimensions and {} images", source.source,
+              m, images.dim(), images.dim() > 0 ? images.size(0) : 0);
+    if (source.labelled) {
+      const at::Tensor l = slice.labels.to(at::kInt).contiguous();
+      const std::int32_t* p = l.data_ptr<std::int32_t>();
+      for (std::int64_t i = 0; i < m; ++i) {
+        if (p[i] < 0 || p[i] >= source.num_classes) {
+          throw core::UsageError(fmt::format("{}: image {} has label {}, outside [0, {})",
+                                             source.source, at + i, p[i], source.num_classes));
+        }
+      }
+      labels.insert(labels.end(), p, p + m);
+    }
+    const hsize_t offset[4] = {static_cast<hsize_t>(at - begin), 0, 0, 0};
+    const hsize_t count[4] = {static_cast<hsize_t>(m), dims[1], dims[2], dims[3]};
+    Hdf5Handle file_space{SGM_CHECK_HDF5(H5Dget_space(images_ds.id)), H5Sclose};
+    SGM_CHECK_HDF5(
+        H5Sselect_hyperslab(file_space.id, H5S_SELECT_SET, offset, nullptr, count, nullptr));
+    Hdf5Handle mem_space{SGM_CHECK_HDF5(H5Screate_simple(4, count, nullptr)), H5Sclose};
+    SGM_CHECK_HDF5(H5Dwrite(images_ds.id, memory_type, mem_space.id, file_space.id, H5P_DEFAULT,
+                            images.data_ptr()));
+    sum = core::fnv1a(images.data_ptr(),
+                      static_cast<std::size_t>(images.numel() * images.element_size()), sum);
+    if (progress != nullptr) progress->advance(m);
   }
-  if (labels.defined()) {
-    const hsize_t n = static_cast<hsize_t>(info.num_images);
-    Hdf5Handle lspace{SGM_CHECK_HDF5(H5Screate_simple(1, &n, nullptr)), H5Sclose};
+  if (source.labelled) {
+    const hsize_t count = static_cast<hsize_t>(n);
+    Hdf5Handle lspace{SGM_CHECK_HDF5(H5Screate_simple(1, &count, nullptr)), H5Sclose};
     Hdf5Handle labels_ds{SGM_CHECK_HDF5(H5Dcreate2(file.id(), "labels", H5T_STD_I32LE, lspace.id,
                                                    H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)),
                          H5Dclose};
-    if (n > 0)
-      SGM_CHECK_HDF5(H5Dwrite(labels_ds.id, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                              labels.data_ptr()));
+    if (n > 0) {
+      SGM_CHECK_HDF5(
+          H5Dwrite(labels_ds.id, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, labels.data()));
+    }
+    sum = core::fnv1a(labels.data(), labels.size() * sizeof(std::int32_t), sum);
   }
+  info.checksum = core::hex64(sum);
   write_string_attribute(file.id(), "format", kFormatName);
   write_int_attribute(file.id(), "version", kFormatVersion);
   write_int_attribute(file.id(), "height", info.height);
@@ -52,7 +94,7 @@ void write_shard(const std::string& path, const at::Tensor& images, const at::Te
   write_int_attribute(file.id(), "shard_index", info.shard_index);
   write_int_attribute(file.id(), "num_shards", info.num_shards);
   write_int_attribute(file.id(), "total_images", info.total_images);
-  if (labels.defined()) write_int_attribute(file.id(), "num_classes", info.num_classes);
+  if (source.labelled) write_int_attribute(file.id(), "num_classes", info.num_classes);
   write_string_attribute(file.id(), "source", info.source);
   write_string_attribute(file.id(), "checksum", info.checksum);
   file.save();
@@ -60,59 +102,55 @@ void write_shard(const std::string& path, const at::Tensor& images, const at::Te
 
 }  // namespace
 
-void write_dataset(const std::string& dir, const at::Tensor& images_in, const at::Tensor& labels_in,
-                   const WriteOptions& o) {
-  if (images_in.dim() != 4 ||
-      (images_in.scalar_type() != at::kByte && images_in.scalar_type() != at::kFloat)) {
-    throw core::UsageError("dataset images must be uint8 (or float32) [N, H, W, C]");
-  }
-  const std::int64_t n = images_in.size(0);
-  if (n == 0) throw core::UsageError(dir + ": refusing to write an empty dataset");
-  if (o.num_shards < 1 || o.num_shards > n)
-    throw core::UsageError(fmt::format("{} shards for {} images", o.num_shards, n));
-  at::Tensor images = images_in.contiguous();
-  at::Tensor labels;
-  std::int64_t num_classes = 0;
-  if (labels_in.defined()) {
-    if (labels_in.dim() != 1 || labels_in.size(0) != n)
-      throw core::UsageError("labels must be [N] for N images");
-    labels = labels_in.to(at::kInt).contiguous();
-    if (labels.min().item<int>() < 0) throw core::UsageError("labels must be non-negative");
-    // The stated number of classes, or one more than the largest label.
-    num_classes = std::max<std::int64_t>(o.num_classes, labels.max().item<int>() + 1);
-  }
+std::int64_t shard_count(std::int64_t count, std::int64_t image_bytes, const WriteOptions& o) {
+  if (o.num_shards > 0) return o.num_shards;
+  const std::int64_t limit = std::max<std::int64_t>(1, o.shard_mib) << 20;
+  const std::int64_t per =
+      std::max<std::int64_t>(1, limit / std::max<std::int64_t>(1, image_bytes));
+  return std::max<std::int64_t>(1, (count + per - 1) / per);
+}
+
+void check_output(const std::string& dir, const WriteOptions& o) {
   if (fs::exists(dir) && !o.overwrite)
     throw core::UsageError(dir + " exists (choose another output or allow overwriting)");
+}
+
+void write_dataset(const std::string& dir, const ImageStream& source, const WriteOptions& o,
+                   core::Progress* progress) {
+  const std::int64_t n = source.count;
+  if (n == 0) throw core::UsageError(dir + ": refusing to write an empty dataset");
+  const std::int64_t shards = shard_count(n, source.image_bytes(), o);
+  if (shards < 1 || shards > n)
+    throw core::UsageError(fmt::format("{} shards for {} images", shards, n));
+  check_output(dir, o);
   core::StagedDirectory staged(dir);
   const fs::path tmp = staged.path();
-  const std::int64_t per = (n + o.num_shards - 1) / o.num_shards;
-  for (std::int64_t s = 0; s < o.num_shards; ++s) {
+  const std::int64_t per = (n + shards - 1) / shards;
+  for (std::int64_t s = 0; s < shards; ++s) {
     const std::int64_t begin = std::min(n, s * per), end = std::min(n, (s + 1) * per);
     ShardInfo info;
-    info.height = images.size(1);
-    info.width = images.size(2);
-    info.channels = images.size(3);
+    info.height = source.height;
+    info.width = source.width;
+    info.channels = source.channels;
     info.num_images = end - begin;
     info.shard_index = s;
-    info.num_shards = o.num_shards;
+    info.num_shards = shards;
     info.total_images = n;
-    info.num_classes = num_classes;
-    info.source = o.source;
-    at::Tensor shard_images = images.narrow(0, begin, end - begin).contiguous();
-    at::Tensor shard_labels =
-        labels.defined() ? labels.narrow(0, begin, end - begin).contiguous() : at::Tensor();
-    std::uint64_t sum =
-        core::fnv1a(shard_images.data_ptr(),
-                    static_cast<std::size_t>(shard_images.numel() * shard_images.element_size()),
-                    core::kFnvOffset);
-    if (shard_labels.defined())
-      sum = core::fnv1a(shard_labels.data_ptr(), static_cast<std::size_t>(shard_labels.numel()) * 4,
-                        sum);
-    info.checksum = core::hex64(sum);
-    const std::string path = (tmp / shard_file_name(o.name, s, o.num_shards)).string();
-    write_shard(path, shard_images, shard_labels, info);
+    info.num_classes = source.labelled ? std::max(o.num_classes, source.num_classes) : 0;
+    info.source = o.source.empty() ? source.source : o.source;
+    write_shard((tmp / shard_file_name(o.name, s, shards)).string(), source, begin, end, info,
+                progress);
   }
   staged.commit();
+}
+
+void write_dataset(const std::string& dir, const at::Tensor& images, const at::Tensor& labels,
+                   const WriteOptions& o) {
+  ImageSet set;
+  set.images = images;
+  set.labels = labels;
+  set.num_classes = o.num_classes;
+  write_dataset(dir, stream_of(std::move(set)), o);
 }
 
 }  // namespace sgm::data

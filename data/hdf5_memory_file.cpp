@@ -1,5 +1,6 @@
 #include "data/hdf5_memory_file.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "data/check_hdf5.h"
@@ -8,11 +9,13 @@
 
 namespace sgm::data {
 
-Hdf5MemoryFile::Hdf5MemoryFile(std::string path) : path_(std::move(path)) {
+Hdf5MemoryFile::Hdf5MemoryFile(std::string path, std::size_t expected_bytes)
+    : path_(std::move(path)) {
   hdf5_quiet();
   Hdf5Handle access{SGM_CHECK_HDF5(H5Pcreate(H5P_FILE_ACCESS)), H5Pclose};
-  // Grow in 16 MiB steps; no backing store: the driver never writes the file itself.
-  SGM_CHECK_HDF5(H5Pset_fapl_core(access.id, std::size_t{16} << 20, 0));
+  // Grow in steps of the expected size (16 MiB at least); no backing store: the driver never
+  // writes the file itself.
+  SGM_CHECK_HDF5(H5Pset_fapl_core(access.id, std::max(std::size_t{16} << 20, expected_bytes), 0));
   file_ = H5Fcreate(path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.id);
   if (file_ < 0) throw core::UsageError("cannot create " + path_ + ": " + hdf5_error_stack());
 }

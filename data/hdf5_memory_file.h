@@ -5,6 +5,7 @@
 // price is the file's size in memory once more while save() copies the image out.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include <hdf5.h>
@@ -13,7 +14,9 @@ namespace sgm::data {
 
 class Hdf5MemoryFile {
  public:
-  explicit Hdf5MemoryFile(std::string path);
+  // `expected_bytes`: about how large the file will be. Memory is taken in steps of that size
+  // (at least 16 MiB), so a file that fits is allocated once, never reallocated and copied.
+  explicit Hdf5MemoryFile(std::string path, std::size_t expected_bytes = 0);
   ~Hdf5MemoryFile();  // without save(): discarded, nothing written
   Hdf5MemoryFile(const Hdf5MemoryFile&) = delete;
   Hdf5MemoryFile& operator=(const Hdf5MemoryFile&) = delete;

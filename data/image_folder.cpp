@@ -7,11 +7,14 @@
 #include <cctype>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <vector>
 
 #include <ATen/ATen.h>
 
 #include "data/image_set.h"
+#include "data/image_stream.h"
+#include "data/zip_archive.h"
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/error.h"
 
@@ -37,12 +40,14 @@ std::vector<fs::path> images_in(const fs::path& dir) {
 
 }  // namespace
 
-at::Tensor read_image(const std::string& file, std::int64_t resolution, std::int64_t channels) {
-  const fs::path path(file);
+at::Tensor decode_image(const std::string& bytes, const std::string& what, std::int64_t resolution,
+                        std::int64_t channels) {
   int w = 0, h = 0, c = 0;
-  unsigned char* pixels = stbi_load(path.c_str(), &w, &h, &c, static_cast<int>(channels));
+  unsigned char* pixels =
+      stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()),
+                            static_cast<int>(bytes.size()), &w, &h, &c, static_cast<int>(channels));
   if (pixels == nullptr)
-    throw core::UsageError(path.string() + ": cannot decode image (" + stbi_failure_reason() + ")");
+    throw core::UsageError(what + ": cannot decode image (" + stbi_failure_reason() + ")");
   at::Tensor image = at::from_blob(pixels, {h, w, channels}, at::kByte).clone();
   stbi_image_free(pixels);
   if (resolution <= 0) return image;
@@ -55,52 +60,57 @@ at::Tensor read_image(const std::string& file, std::int64_t resolution, std::int
                           static_cast<int>(side), 0, out.data_ptr<std::uint8_t>(),
                           static_cast<int>(resolution), static_cast<int>(resolution), 0,
                           static_cast<int>(channels))) {
-    throw core::UsageError(path.string() + ": cannot resize");
+    throw core::UsageError(what + ": cannot resize");
   }
   return out;
 }
 
-ImageSet read_image_folder(const std::string& dir, std::int64_t resolution, std::int64_t channels) {
+at::Tensor read_image(const std::string& file, std::int64_t resolution, std::int64_t channels) {
+  return decode_image(read_file_bytes(file), file, resolution, channels);
+}
+
+ImageStream stream_image_folder(const std::string& dir, std::int64_t resolution,
+                                std::int64_t channels) {
   if (!fs::is_directory(dir)) throw core::UsageError("image folder " + dir + " does not exist");
   if (channels != 1 && channels != 3) throw core::UsageError("--channels must be 1 or 3");
+  if (fs::exists(fs::path(dir) / "dataset.json")) {
+    throw core::UsageError(dir +
+                           " has a dataset.json (EDM's dataset_tool layout, whose numbered "
+                           "folders are not classes): use --from edm");
+  }
   std::vector<fs::path> classes;
   for (const auto& e : fs::directory_iterator(dir)) {
     if (e.is_directory()) classes.push_back(e.path());
   }
   std::sort(classes.begin(), classes.end());
-  std::vector<std::pair<fs::path, int>> files;
+  std::vector<std::string> names;
+  std::vector<std::int32_t> labels;
   if (classes.empty()) {
-    for (const auto& f : images_in(dir)) files.emplace_back(f, -1);
+    for (const auto& f : images_in(dir)) names.push_back(f.string());
   } else {
     for (std::size_t k = 0; k < classes.size(); ++k) {
-      for (const auto& f : images_in(classes[k])) files.emplace_back(f, static_cast<int>(k));
+      for (const auto& f : images_in(classes[k])) {
+        names.push_back(f.string());
+        labels.push_back(static_cast<std::int32_t>(k));
+      }
     }
   }
-  if (files.empty()) throw core::UsageError("no PNG or JPEG images in " + dir);
-  std::vector<at::Tensor> images;
-  std::vector<int> labels;
-  for (const auto& [path, label] : files) {
-    images.push_back(read_image(path, resolution, channels));
-    if (images.back().sizes() != images.front().sizes()) {
-      throw core::UsageError(fmt::format(
-          "{}: {}x{} differs from {}x{} of {} (give --resolution to resize)", path.string(),
-          images.back().size(0), images.back().size(1), images.front().size(0),
-          images.front().size(1), files.front().first.string()));
-    }
-    labels.push_back(label);
-  }
-  ImageSet set;
-  set.images = at::stack(images);
-  if (!classes.empty()) {
-    set.labels = at::tensor(labels, at::kInt);
-    set.num_classes = static_cast<std::int64_t>(classes.size());
-  }
-  set.source = fmt::format(
+  if (names.empty()) throw core::UsageError("no PNG or JPEG images in " + dir);
+  std::string source = fmt::format(
       "image folder {} ({} classes){}", dir, classes.size(),
       resolution > 0
           ? fmt::format(", centre-cropped and resized to {} (stb_image_resize)", resolution)
           : "");
-  return set;
+  auto files = std::make_shared<std::vector<std::string>>(names);
+  return stream_encoded(
+      std::move(names),
+      [files](std::int64_t i) { return read_file_bytes((*files)[static_cast<std::size_t>(i)]); },
+      std::move(labels), static_cast<std::int64_t>(classes.size()), resolution, channels,
+      std::move(source));
+}
+
+ImageSet read_image_folder(const std::string& dir, std::int64_t resolution, std::int64_t channels) {
+  return read_whole(stream_image_folder(dir, resolution, channels));
 }
 
 void write_png(const std::string& path, const at::Tensor& image_in) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 
@@ -36,6 +37,16 @@ ImageSet read_image_folder(const std::string& dir, std::int64_t resolution, std:
 // Decodes one PNG/JPEG file to uint8 [H, W, channels]; with `resolution` > 0, centre-cropped to
 // a square and resized to resolution^2 as read_image_folder does. Errors name the file.
 at::Tensor read_image(const std::string& path, std::int64_t resolution, std::int64_t channels);
+
+// Decodes PNG/JPEG bytes as read_image does; `what` names them in errors.
+at::Tensor decode_image(const std::string& bytes, const std::string& what, std::int64_t resolution,
+                        std::int64_t channels);
+
+// EDM's dataset_tool.py output: a zip, or the folder it unzips to (00000/img00000000.png, ...),
+// with the labels in dataset.json ({"labels": [[name, label], ...]} or null). Images in sorted
+// name order, as EDM's ImageFolderDataset takes them; resolution and channels as
+// read_image_folder. Errors name the file or member.
+ImageSet read_edm_dataset(const std::string& path, std::int64_t resolution, std::int64_t channels);
 
 // Writes uint8 [H, W, C] as a PNG (sample grids, plots), atomically (core::write_file_atomic).
 void write_png(const std::string& path, const at::Tensor& image);

@@ -11,11 +11,14 @@
 #include "data/check_hdf5.h"
 #include "data/hdf5_attributes.h"
 #include "trainer/core/checksum.h"
+#include "trainer/core/progress.h"
 
 namespace sgm::data {
 namespace fs = std::filesystem;
 namespace {
 
+// Images read at once by verify_checksums (bytes).
+constexpr std::int64_t kVerifySliceBytes = std::int64_t{16} << 20;
 // Metadata cache of a shard during read_all_images (bytes).
 constexpr std::size_t kReadAllMetadataCache = 256 * 1024;
 
@@ -146,22 +149,36 @@ ShardedDataset::~ShardedDataset() {
   for (auto id : file_ids_) H5Fclose(id);
 }
 
-void ShardedDataset::read_image(std::int64_t index, void* out) const {
-  if (index < 0 || index >= total_)
-    throw core::Error(fmt::format("sample {} outside [0, {})", index, total_));
-  const auto it = std::upper_bound(starts_.begin(), starts_.end(), index) - 1;
-  const std::size_t s = static_cast<std::size_t>(it - starts_.begin());
-  const hsize_t offset[4] = {static_cast<hsize_t>(index - *it), 0, 0, 0};
-  const hsize_t count[4] = {1, static_cast<hsize_t>(height()), static_cast<hsize_t>(width()),
-                            static_cast<hsize_t>(channels())};
-  Hdf5Handle file_space{SGM_CHECK_HDF5(H5Dget_space(image_ids_[s])), H5Sclose};
-  SGM_CHECK_HDF5(
-      H5Sselect_hyperslab(file_space.id, H5S_SELECT_SET, offset, nullptr, count, nullptr));
-  Hdf5Handle mem_space{SGM_CHECK_HDF5(H5Screate_simple(4, count, nullptr)), H5Sclose};
-  if (H5Dread(image_ids_[s], is_float_ ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT8, mem_space.id,
-              file_space.id, H5P_DEFAULT, out) < 0) {
-    throw core::UsageError(files_[s] + ": cannot read image " + std::to_string(index - *it) +
-                           " (truncated or damaged): " + hdf5_error_stack());
+void ShardedDataset::read_image(std::int64_t index, void* out) const { read_images(index, 1, out); }
+
+void ShardedDataset::read_images(std::int64_t index, std::int64_t count, void* out) const {
+  if (index < 0 || count < 0 || index + count > total_)
+    throw core::Error(
+        fmt::format("samples [{}, {}) outside [0, {})", index, index + count, total_));
+  char* dst = static_cast<char*>(out);
+  while (count > 0) {
+    const auto it = std::upper_bound(starts_.begin(), starts_.end(), index) - 1;
+    const std::size_t s = static_cast<std::size_t>(it - starts_.begin());
+    const std::int64_t first = index - *it;
+    const std::int64_t n = std::min(count, shards_[s].num_images - first);
+    SGM_CHECK(n > 0, "read_images: shard {} has no image {}", s, first);
+    const hsize_t offset[4] = {static_cast<hsize_t>(first), 0, 0, 0};
+    const hsize_t size[4] = {static_cast<hsize_t>(n), static_cast<hsize_t>(height()),
+                             static_cast<hsize_t>(width()), static_cast<hsize_t>(channels())};
+    Hdf5Handle file_space{SGM_CHECK_HDF5(H5Dget_space(image_ids_[s])), H5Sclose};
+    SGM_CHECK_HDF5(
+        H5Sselect_hyperslab(file_space.id, H5S_SELECT_SET, offset, nullptr, size, nullptr));
+    Hdf5Handle mem_space{SGM_CHECK_HDF5(H5Screate_simple(4, size, nullptr)), H5Sclose};
+    if (H5Dread(image_ids_[s], is_float_ ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT8, mem_space.id,
+                file_space.id, H5P_DEFAULT, dst) < 0) {
+      throw core::UsageError(
+          (n == 1 ? fmt::format("{}: cannot read image {}", files_[s], first)
+                  : fmt::format("{}: cannot read images {}..{}", files_[s], first, first + n - 1)) +
+          " (truncated or damaged): " + hdf5_error_stack());
+    }
+    dst += n * image_bytes();
+    index += n;
+    count -= n;
   }
 }
 
@@ -221,17 +238,28 @@ at::Tensor ShardedDataset::all_labels() const {
   return at::from_blob(const_cast<std::int32_t*>(labels_.data()), {total_}, at::kInt).clone();
 }
 
-std::vector<std::string> ShardedDataset::verify_checksums() const {
+std::vector<std::string> ShardedDataset::verify_checksums(core::Progress* progress) const {
   std::vector<std::string> problems;
-  std::vector<std::uint8_t> buffer;
+  const std::int64_t per_slice = std::max<std::int64_t>(1, kVerifySliceBytes / image_bytes());
+  std::vector<std::uint8_t> buffer(static_cast<std::size_t>(
+      std::min(per_slice, std::max<std::int64_t>(1, total_)) * image_bytes()));
   for (std::size_t s = 0; s < shards_.size(); ++s) {
-    buffer.resize(static_cast<std::size_t>(shards_[s].num_images * image_bytes()));
-    if (!buffer.empty() && H5Dread(image_ids_[s], is_float_ ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT8,
-                                   H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()) < 0) {
-      problems.push_back(files_[s] + ": images cannot be read");
-      continue;
+    std::uint64_t sum = core::kFnvOffset;
+    bool readable = true;
+    for (std::int64_t i = 0; i < shards_[s].num_images; i += per_slice) {
+      const std::int64_t n = std::min(per_slice, shards_[s].num_images - i);
+      try {
+        read_images(starts_[s] + i, n, buffer.data());
+      } catch (const core::UsageError&) {
+        problems.push_back(fmt::format("{}: images {}..{} cannot be read (truncated or damaged)",
+                                       files_[s], i, i + n - 1));
+        readable = false;
+        break;
+      }
+      sum = core::fnv1a(buffer.data(), static_cast<std::size_t>(n * image_bytes()), sum);
+      if (progress != nullptr) progress->advance(n);
     }
-    std::uint64_t sum = core::fnv1a(buffer.data(), buffer.size(), core::kFnvOffset);
+    if (!readable) continue;
     if (!labels_.empty())
       sum = core::fnv1a(labels_.data() + starts_[s],
                         static_cast<std::size_t>(shards_[s].num_images) * 4, sum);

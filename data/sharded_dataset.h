@@ -11,6 +11,10 @@
 
 #include "data/dataset_format.h"
 
+namespace sgm::core {
+class Progress;
+}
+
 namespace sgm::data {
 
 class ShardedDataset {
@@ -38,6 +42,8 @@ class ShardedDataset {
 
   // Reads image `index` (global, in [0, size)) as H*W*C elements of dtype() into `out`.
   void read_image(std::int64_t index, void* out) const;
+  // Images [index, index + count) (they may span shards) into `out`, one after another.
+  void read_images(std::int64_t index, std::int64_t count, void* out) const;
   std::int32_t label(std::int64_t index) const;
   // Every image, dtype() [N, H, W, C] (the in-memory mode), and labels int32 [N] if labelled.
   at::Tensor read_all_images() const;
@@ -47,8 +53,10 @@ class ShardedDataset {
   // image_size x image_size x channels (data.image_size, data.num_channels of the model).
   void check_shape(std::int64_t image_size, std::int64_t channels) const;
 
-  // Recomputes every shard's content checksum; returns one line per problem (empty: intact).
-  std::vector<std::string> verify_checksums() const;
+  // Recomputes every shard's content checksum, reading 16 MiB at a time; returns one line per
+  // problem (empty: intact): an unreadable (truncated, damaged) shard or a checksum that
+  // differs. `progress` (optional) counts the images checked.
+  std::vector<std::string> verify_checksums(core::Progress* progress = nullptr) const;
 
  private:
   std::string dir_;

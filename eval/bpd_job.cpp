@@ -48,30 +48,24 @@ BpdSummary bits_per_dim(const EvalNetwork& net, const std::string& dataset_dir, 
   const double offset = discrete ? (centered ? 7.0 : 8.0) : 0.0;
   const core::CounterRng rng(o.seed);
   RoundStore store(dir, bpd_manifest(o, dataset_dir, weights_id), comm);
-  const RoundPlan plan{images * o.passes, o.batch_size};
-  store.run(
-      plan,
-      [&](std::int64_t begin, std::int64_t size) {
-        const at::Tensor items = at::arange(begin, begin + size, at::kLong);
-        const at::Tensor image = items.remainder(images);
-        const at::Tensor x = dataset_batch(dataset, image, items, centered, true, rng);
-        Arrays out{{"item", items}, {"image", image}, {"pass", items.div(images, "floor")}};
-        at::Tensor bpd = at::empty({size}, at::kDouble);
-        at::Tensor nfe = at::zeros({size}, at::kLong);
-        if (size > 0) {
-          const Likelihood l = likelihood(net.sde, net.score, x.to(device), items,
-                                          /*round=*/0, o.seed, o.likelihood, offset);
-          bpd = l.bpd.to(at::kCPU, at::kDouble);
-          nfe = at::tensor(l.nfe, at::kLong);
-        }
-        out.emplace_back("bpd", bpd);
-        out.emplace_back("nfe", nfe);
-        return out;
-      },
-      [&](std::int64_t r) {
-        core::log::info("bpd: round {}/{} ({} of {} items)", r + 1, plan.rounds(),
-                        plan.begin(r) + plan.size(r), plan.items);
-      });
+  const RoundPlan plan{images * o.passes, o.batch_size, "bpd", "images"};
+  store.run(plan, [&](std::int64_t begin, std::int64_t size) {
+    const at::Tensor items = at::arange(begin, begin + size, at::kLong);
+    const at::Tensor image = items.remainder(images);
+    const at::Tensor x = dataset_batch(dataset, image, items, centered, true, rng);
+    Arrays out{{"item", items}, {"image", image}, {"pass", items.div(images, "floor")}};
+    at::Tensor bpd = at::empty({size}, at::kDouble);
+    at::Tensor nfe = at::zeros({size}, at::kLong);
+    if (size > 0) {
+      const Likelihood l = likelihood(net.sde, net.score, x.to(device), items,
+                                      /*round=*/0, o.seed, o.likelihood, offset);
+      bpd = l.bpd.to(at::kCPU, at::kDouble);
+      nfe = at::tensor(l.nfe, at::kLong);
+    }
+    out.emplace_back("bpd", bpd);
+    out.emplace_back("nfe", nfe);
+    return out;
+  });
   BpdSummary s;
   if (comm.rank() != 0) return s;
   const at::Tensor bpd = concatenate_rounds(dir, plan, "bpd");

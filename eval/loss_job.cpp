@@ -33,7 +33,7 @@ LossSummary evaluation_loss(const EvalNetwork& net, const std::string& dataset_d
       o.max_images > 0 ? std::min(o.max_images, dataset.size()) : dataset.size();
   const core::CounterRng rng(o.seed);
   RoundStore store(dir, loss_manifest(o, dataset_dir, weights_id), comm);
-  const RoundPlan plan{images, o.batch_size};
+  const RoundPlan plan{images, o.batch_size, "loss", "images"};
   store.run(plan, [&](std::int64_t begin, std::int64_t size) {
     const at::Tensor index = at::arange(begin, begin + size, at::kLong);
     at::Tensor loss = at::empty({size}, at::kDouble);

@@ -12,6 +12,7 @@
 #include "eval/rounds.h"
 #include "trainer/core/checksum.h"
 #include "trainer/core/error.h"
+#include "trainer/core/progress.h"
 
 namespace sgm::eval {
 
@@ -63,20 +64,23 @@ std::int64_t write_dataset_statistics(const std::string& dataset_dir, const std:
   FeatureStatistics stats(2048);
   std::vector<at::Tensor> kept;
   const RoundPlan plan{dataset.size(), options.batch_size};
+  core::Progress progress("statistics of " + dataset_dir, dataset.size(), "images");
   for (std::int64_t r = 0; r < plan.rounds(); ++r) {
     check_stop(comm);
     const auto [begin, size] =
         local_slice(plan.begin(r), plan.size(r), comm.rank(), comm.world_size());
     at::Tensor images =
         at::empty({size, dataset.height(), dataset.width(), dataset.channels()}, at::kByte);
-    for (std::int64_t i = 0; i < size; ++i) dataset.read_image(begin + i, images[i].data_ptr());
+    if (size > 0) dataset.read_images(begin, size, images.data_ptr());
     const InceptionOutput o = inception_features(net, images, options.feature_batch, device);
     stats.add(o.pool3);
     if (options.keep_features) {
       Arrays all = gather_rows({{"pool_3", o.pool3}}, comm);
       if (comm.rank() == 0) kept.push_back(all.front().second);
     }
+    progress.advance(plan.size(r));
   }
+  progress.finish();
   at::Tensor sums = stats.packed();
   comm.all_reduce(sums, dist::ReduceOp::kSum, "feature sums").wait();
   stats.unpack(sums);

@@ -1,5 +1,6 @@
 #include "eval/rounds.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -12,6 +13,7 @@
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/error.h"
 #include "trainer/core/log.h"
+#include "trainer/core/progress.h"
 #include "trainer/core/stop_signal.h"
 
 namespace sgm::eval {
@@ -103,6 +105,8 @@ void RoundStore::run(const RoundPlan& plan, const Compute& compute,
   }
   first = comm_.all_reduce(first, dist::ReduceOp::kMax, "first missing round");
   if (first > 0) core::log::info("{}: {} of {} rounds already done", dir_, first, plan.rounds());
+  core::Progress progress(plan.task, plan.items - std::min(plan.items, plan.begin(first)),
+                          plan.unit);
   for (std::int64_t r = first; r < plan.rounds(); ++r) {
     check_stop(comm_);
     const auto [begin, size] =
@@ -112,7 +116,9 @@ void RoundStore::run(const RoundPlan& plan, const Compute& compute,
     const Arrays round = gather_rows(local, comm_);
     if (comm_.rank() == 0) data::write_npz(path(r), round);
     if (after_round) after_round(r);
+    progress.advance(plan.size(r));
   }
+  progress.finish();
 }
 
 at::Tensor concatenate_rounds(const std::string& dir, const RoundPlan& plan,

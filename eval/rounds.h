@@ -33,6 +33,8 @@ void check_stop(dist::Communicator& comm);
 struct RoundPlan {
   std::int64_t items = 0;
   std::int64_t global_batch = 1;
+  std::string task = "rounds";  // names the work in progress lines ("samples", "bpd")
+  std::string unit = "items";   // what the items are ("images")
   std::int64_t rounds() const { return (items + global_batch - 1) / global_batch; }
   std::int64_t begin(std::int64_t round) const { return round * global_batch; }
   std::int64_t size(std::int64_t round) const;
@@ -67,7 +69,7 @@ class RoundStore {
   // Runs the rounds of `plan` not yet on disk. `compute(begin, size)` returns this rank's arrays
   // for items [begin, begin + size) (size may be 0); rank 0 writes each gathered round, then
   // `after_round(round)` runs on every rank. Rounds are written in order, so the finished
-  // ones are a prefix.
+  // ones are a prefix. Rank 0 shows the progress (core::Progress) of the rounds it runs.
   using Compute = std::function<Arrays(std::int64_t begin, std::int64_t size)>;
   void run(const RoundPlan& plan, const Compute& compute,
            const std::function<void(std::int64_t round)>& after_round = {});

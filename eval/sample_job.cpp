@@ -126,7 +126,7 @@ SampleSummary draw_sample_rounds(const EvalNetwork& net, const std::vector<std::
   if (!o.classifier.empty())
     classifier = load_torchscript_classifier(o.classifier, net.sde, device);
   RoundStore store(dir, sample_manifest(o, weights_id, inception != nullptr), comm);
-  const RoundPlan plan{o.num_samples, o.batch_size};
+  const RoundPlan plan{o.num_samples, o.batch_size, "samples", "images"};
   const data::Quantize quantize =
       o.quantize == "round" ? data::Quantize::kRound : data::Quantize::kTruncate;
   // Langevin's batch norms over the whole round, whatever the world size: a sum in float64. A
@@ -143,55 +143,49 @@ SampleSummary draw_sample_rounds(const EvalNetwork& net, const std::vector<std::
   // Collectives inside the sampler: every rank must run it, a stand-in if it has no samples.
   const bool collective = o.sampling.method == "pc" && o.sampling.corrector != "none" &&
                           o.sampling.batch_norms && comm.world_size() > 1;
-  store.run(
-      plan,
-      [&](std::int64_t begin, std::int64_t size) {
-        const at::Tensor indices = at::arange(begin, begin + size, at::kLong);
-        std::vector<std::int64_t> image_shape{size, shape[1], shape[2], shape[0]};
-        Arrays out{{"indices", indices}};
-        at::Tensor images = at::empty(image_shape, at::kByte);
-        at::Tensor inputs = at::empty(image_shape, at::kByte);  // controllable tasks
-        at::Tensor labels = at::empty({size}, at::kLong);       // classifier guidance
-        at::Tensor nfe = at::zeros({size}, at::kLong);
-        std::int64_t reference_nfe = 0;
-        if (size > 0 || collective) {
-          stand_in = size == 0;
-          const at::Tensor drawn = stand_in ? at::zeros({1}, at::kLong) : indices;
-          const std::optional<Constraint> constraint = condition.of(drawn, centered);
-          sde::ScoreFn score = net.score;
-          if (classifier) {
-            const at::Tensor classes = sample_labels(drawn, o.class_label, o.num_classes);
-            score = guided_score(score, classifier, classes.to(device), o.guidance_scale);
-            if (size > 0) labels = classes;
-          }
-          const Samples s = draw_samples(net.sde, score, drawn, shape, o.seed, o.sampling, device,
-                                         round_mean, constraint ? &*constraint : nullptr);
-          if (size > 0) {
-            images = data::to_uint8(s.x, centered, quantize);
-            nfe = at::tensor(s.nfe, at::kLong);
-            // The same conversion as the samples: known pixels come out identical.
-            if (constraint)
-              inputs = data::to_uint8(visible_input(*constraint, centered), centered, quantize);
-          }
-          reference_nfe = s.reference_nfe;
-        }
-        // Every rank stores the same arrays (possibly empty): rank 0 gathers them.
-        if (condition.active()) out.emplace_back("inputs", inputs);
-        if (classifier) out.emplace_back("labels", labels);
-        out.emplace_back("samples", images);
-        out.emplace_back("nfe", nfe);
-        out.emplace_back("reference_nfe", at::full({size}, reference_nfe, at::kLong));
-        if (inception) {
-          const InceptionOutput f = inception_features(*inception, images, o.feature_batch, device);
-          out.emplace_back("pool3", f.pool3);
-          out.emplace_back("logits", f.logits);
-        }
-        return out;
-      },
-      [&](std::int64_t r) {
-        core::log::info("samples: round {}/{} ({} images)", r + 1, plan.rounds(),
-                        plan.begin(r) + plan.size(r));
-      });
+  store.run(plan, [&](std::int64_t begin, std::int64_t size) {
+    const at::Tensor indices = at::arange(begin, begin + size, at::kLong);
+    std::vector<std::int64_t> image_shape{size, shape[1], shape[2], shape[0]};
+    Arrays out{{"indices", indices}};
+    at::Tensor images = at::empty(image_shape, at::kByte);
+    at::Tensor inputs = at::empty(image_shape, at::kByte);  // controllable tasks
+    at::Tensor labels = at::empty({size}, at::kLong);       // classifier guidance
+    at::Tensor nfe = at::zeros({size}, at::kLong);
+    std::int64_t reference_nfe = 0;
+    if (size > 0 || collective) {
+      stand_in = size == 0;
+      const at::Tensor drawn = stand_in ? at::zeros({1}, at::kLong) : indices;
+      const std::optional<Constraint> constraint = condition.of(drawn, centered);
+      sde::ScoreFn score = net.score;
+      if (classifier) {
+        const at::Tensor classes = sample_labels(drawn, o.class_label, o.num_classes);
+        score = guided_score(score, classifier, classes.to(device), o.guidance_scale);
+        if (size > 0) labels = classes;
+      }
+      const Samples s = draw_samples(net.sde, score, drawn, shape, o.seed, o.sampling, device,
+                                     round_mean, constraint ? &*constraint : nullptr);
+      if (size > 0) {
+        images = data::to_uint8(s.x, centered, quantize);
+        nfe = at::tensor(s.nfe, at::kLong);
+        // The same conversion as the samples: known pixels come out identical.
+        if (constraint)
+          inputs = data::to_uint8(visible_input(*constraint, centered), centered, quantize);
+      }
+      reference_nfe = s.reference_nfe;
+    }
+    // Every rank stores the same arrays (possibly empty): rank 0 gathers them.
+    if (condition.active()) out.emplace_back("inputs", inputs);
+    if (classifier) out.emplace_back("labels", labels);
+    out.emplace_back("samples", images);
+    out.emplace_back("nfe", nfe);
+    out.emplace_back("reference_nfe", at::full({size}, reference_nfe, at::kLong));
+    if (inception) {
+      const InceptionOutput f = inception_features(*inception, images, o.feature_batch, device);
+      out.emplace_back("pool3", f.pool3);
+      out.emplace_back("logits", f.logits);
+    }
+    return out;
+  });
 
   SampleSummary summary;
   summary.count = o.num_samples;
@@ -214,8 +208,27 @@ SampleSummary draw_sample_rounds(const EvalNetwork& net, const std::vector<std::
       data::write_png(path + ".tmp", data::tile_images(shown, columns));
       fs::rename(path + ".tmp", path);
     }
+    if (o.image_format == "png") write_sample_pngs(dir, plan);
   }
   return summary;
+}
+
+void write_sample_pngs(const std::string& dir, const RoundPlan& plan) {
+  const fs::path out = fs::path(dir) / "png";
+  fs::create_directories(out);
+  std::int64_t written = 0;
+  for (std::int64_t r = 0; r < plan.rounds(); ++r) {
+    const auto round = data::read_numpy_arrays(round_path(dir, r));
+    const at::Tensor& samples = round.at("samples");
+    const at::Tensor& indices = round.at("indices");
+    for (std::int64_t i = 0; i < samples.size(0); ++i) {
+      const fs::path file = out / fmt::format("{:06d}.png", indices[i].item<std::int64_t>());
+      if (fs::exists(file)) continue;
+      data::write_png(file.string(), samples[i]);
+      ++written;
+    }
+  }
+  core::log::info("samples: {} PNGs written to {}", written, out.string());
 }
 
 ImageMetrics image_metrics(const std::string& dir, std::int64_t num_samples,

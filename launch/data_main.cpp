@@ -1,11 +1,14 @@
-// sgm-data: makes, inspects and verifies sharded HDF5 datasets.
+// sgm-data: makes, inspects, verifies and shows sharded HDF5 datasets.
+#include <algorithm>
 #include <cmath>
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
 #include "data/dataset_writer.h"
+#include "data/image_grid.h"
 #include "data/image_set.h"
+#include "data/image_stream.h"
 #include "data/noise_schedule.h"
 #include "data/numpy_arrays.h"
 #include "data/sharded_dataset.h"
@@ -13,6 +16,8 @@
 #include "launch/cli/data_command.h"
 #include "launch/cli/main_support.h"
 #include "trainer/core/error.h"
+#include "trainer/core/log.h"
+#include "trainer/core/progress.h"
 
 namespace {
 
@@ -41,9 +46,15 @@ int main(int argc, char** argv) {
       return core::kExitOk;
     }
     if (c.command == "make") {
-      data::ImageSet set;
+      data::WriteOptions o;
+      o.name = c.name;
+      o.num_shards = c.shards;
+      o.shard_mib = c.shard_mib;
+      o.overwrite = c.overwrite;
+      data::check_output(c.out, o);
+      data::ImageStream source;
       if (c.from == "cifar10") {
-        set = data::read_cifar10(c.input, c.split);
+        source = data::stream_of(data::read_cifar10(c.input, c.split));
       } else if (c.from == "toy") {
         data::ToyOptions t;
         t.kind = c.toy;
@@ -52,22 +63,27 @@ int main(int argc, char** argv) {
         t.modes = c.modes;
         t.weights = c.weights;
         t.std = c.std;
-        set = data::make_toy2d(t);
+        source = data::stream_of(data::make_toy2d(t));
       } else if (c.from == "npy") {
-        set = data::read_numpy_images(c.input, c.array, c.label_array);
+        source = data::stream_of(data::read_numpy_images(c.input, c.array, c.label_array));
       } else if (c.from == "folder") {
-        set = data::read_image_folder(c.input, c.resolution, c.channels);
+        source = data::stream_image_folder(c.input, c.resolution, c.channels);
+      } else if (c.from == "edm") {
+        source = data::stream_edm_dataset(c.input, c.resolution, c.channels);
       } else {
-        set = data::make_shapes(c.num, c.resolution > 0 ? c.resolution : 32,
-                                static_cast<std::uint64_t>(c.seed));
+        source = data::stream_of(data::make_shapes(c.num, c.resolution > 0 ? c.resolution : 32,
+                                                   static_cast<std::uint64_t>(c.seed)));
       }
-      data::WriteOptions o;
-      o.name = c.name;
-      o.num_shards = c.shards;
-      o.num_classes = c.labels ? set.num_classes : 0;
-      o.source = set.source;
-      o.overwrite = c.overwrite;
-      data::write_dataset(c.out, set.images, c.labels ? set.labels : at::Tensor(), o);
+      if (!c.labels) {
+        source.labelled = false;
+        source.num_classes = 0;
+      }
+      core::log::info("make {}: {} images of {}x{}x{} into {} shard(s), from {}", c.out,
+                      source.count, source.height, source.width, source.channels,
+                      data::shard_count(source.count, source.image_bytes(), o), source.source);
+      core::Progress progress("make " + c.out, source.count, "images");
+      data::write_dataset(c.out, source, o, &progress);
+      progress.finish();
       fmt::print("{}", describe(data::ShardedDataset(c.out)));
       return core::kExitOk;
     }
@@ -77,14 +93,27 @@ int main(int argc, char** argv) {
       return core::kExitOk;
     }
     if (c.command == "verify") {
-      dataset.read_all_images();  // every image readable (truncation shows here)
-      const auto problems = dataset.verify_checksums();
+      core::Progress progress("verify " + c.dir, dataset.size(), "images");
+      const auto problems = dataset.verify_checksums(&progress);
       if (!problems.empty())
         throw core::UsageError(
             problems.front() +
             (problems.size() > 1 ? fmt::format(" (and {} more)", problems.size() - 1) : ""));
+      progress.finish();
       fmt::print("{}: ok ({} images in {} shards, every invariant and content checksum)\n", c.dir,
                  dataset.size(), dataset.shards().size());
+      return core::kExitOk;
+    }
+    if (c.command == "grid") {
+      if (dataset.is_float())
+        throw core::UsageError(c.dir + ": holds points (float32), not images: no grid");
+      const std::int64_t n = std::min(c.num, dataset.size());
+      at::Tensor images =
+          at::empty({n, dataset.height(), dataset.width(), dataset.channels()}, at::kByte);
+      dataset.read_images(0, n, images.data_ptr());
+      const auto columns = static_cast<std::int64_t>(std::ceil(std::sqrt(static_cast<double>(n))));
+      data::write_png(c.out, data::tile_images(images, columns));
+      fmt::print("{}: the first {} images of {} ({} per row)\n", c.out, n, c.dir, columns);
       return core::kExitOk;
     }
     // noise-schedule (NCSNv2 techniques 1, 2, 4) on data scaled to [0, 1].

@@ -17,19 +17,23 @@ po::options_description data_options(DataCommand& c, std::string& modes, std::st
   po::options_description d("Options");
   d.add_options()("help,h", po::bool_switch(&c.help), "print this help and exit")(
       "from", po::value<std::string>(&c.from),
-      "make: the source, cifar10 (binary batches), folder (PNG/JPEG, a sub-folder per class) or "
+      "make: the source, cifar10 (binary batches), folder (PNG/JPEG, a sub-folder per class), "
+      "edm (EDM dataset_tool.py output: zip or folder, labels from dataset.json), npy, toy or "
       "shapes (procedural)")("input", po::value<std::string>(&c.input),
                              "make --from cifar10: folder with data_batch_*.bin / test_batch.bin; "
-                             "--from folder: the image folder")(
+                             "--from folder: the image folder; --from edm: the zip or folder")(
       "out", po::value<std::string>(&c.out),
-      "make: dataset directory to create (written atomically)")(
+      "make: dataset directory to create (written atomically); grid: the PNG to write")(
       "split", po::value<std::string>(&c.split)->default_value(c.split),
       "make --from cifar10: train | test")("name",
                                            po::value<std::string>(&c.name)->default_value(c.name),
                                            "make: shard file prefix (NAME-00000-of-000NN.h5)")(
       "shards", po::value<std::int64_t>(&c.shards)->default_value(c.shards),
-      "make: number of shard files")("num", po::value<std::int64_t>(&c.num)->default_value(c.num),
-                                     "make --from shapes: number of images")(
+      "make: number of shard files (0: as few as keep each under --shard-mib)")(
+      "shard-mib", po::value<std::int64_t>(&c.shard_mib)->default_value(c.shard_mib),
+      "make: the largest shard (MiB of pixels) when --shards is 0; a shard is built in memory")(
+      "num", po::value<std::int64_t>(&c.num)->default_value(c.num),
+      "make --from shapes, toy: number of images or points; grid: images shown, 64 unless given")(
       "resolution", po::value<std::int64_t>(&c.resolution)->default_value(c.resolution),
       "make: image size; folder: centre-crop and resize (stb_image_resize, Mitchell when "
       "shrinking), 0 keeps the size; shapes: 32 when not given")(
@@ -92,11 +96,13 @@ DataCommand parse_data_command(int argc, const char* const argv[]) {
   if (!weights_text.empty()) c.weights = parse_number_list("--weights", weights_text);
   if (c.help) return c;
   if (c.command.empty())
-    throw core::UsageError("missing command: sgm-data <make|info|verify|noise-schedule> [options]");
+    throw core::UsageError(
+        "missing command: sgm-data <make|info|verify|grid|noise-schedule> [options]");
   if (c.command == "make") {
-    if (c.from != "cifar10" && c.from != "folder" && c.from != "npy" && c.from != "shapes" &&
-        c.from != "toy") {
-      throw core::UsageError("--from: '" + c.from + "' is not cifar10, folder, npy, shapes or toy");
+    if (c.from != "cifar10" && c.from != "folder" && c.from != "edm" && c.from != "npy" &&
+        c.from != "shapes" && c.from != "toy") {
+      throw core::UsageError("--from: '" + c.from +
+                             "' is not cifar10, folder, edm, npy, shapes or toy");
     }
     if (c.out.empty()) throw core::UsageError("--out DIR is required for make");
     if (c.from != "shapes" && c.from != "toy" && c.input.empty()) {
@@ -108,18 +114,24 @@ DataCommand parse_data_command(int argc, const char* const argv[]) {
       throw core::UsageError(
           fmt::format("--resolution: {} is below the minimum 4 for --from shapes", c.resolution));
     }
-    if (c.shards < 1) throw core::UsageError("--shards must be at least 1");
+    if (c.shards < 0) throw core::UsageError("--shards must not be negative");
+    if (c.shard_mib < 1) throw core::UsageError("--shard-mib must be at least 1");
   } else if (c.command == "noise-schedule") {
     if (c.dir.empty())
       throw core::UsageError("missing dataset directory: sgm-data noise-schedule DIR");
     if (c.steps < 1) throw core::UsageError("--steps must be at least 1");
     if (!(c.sigma_min > 0)) throw core::UsageError("--sigma-min must be positive");
+  } else if (c.command == "grid") {
+    if (c.dir.empty()) throw core::UsageError("missing dataset directory: sgm-data grid DIR");
+    if (c.out.empty()) throw core::UsageError("--out FILE.png is required for grid");
+    if (vm["num"].defaulted()) c.num = 64;
+    if (c.num < 1) throw core::UsageError("--num must be at least 1");
   } else if (c.command == "info" || c.command == "verify") {
     if (c.dir.empty())
       throw core::UsageError("missing dataset directory: sgm-data " + c.command + " DIR");
   } else {
     throw core::UsageError("unknown command '" + c.command +
-                           "' (one of: make, info, verify, noise-schedule)");
+                           "' (one of: make, info, verify, grid, noise-schedule)");
   }
   return c;
 }
@@ -131,6 +143,8 @@ std::string data_help() {
   out << "Usage: sgm-data <command> [options]\n"
          "  sgm-data make --from cifar10 --input DIR --out DIR [--split train|test] [--shards N]\n"
          "  sgm-data make --from folder --input DIR --out DIR [--resolution R] [--channels 1|3]\n"
+         "  sgm-data make --from edm --input DIR|FILE.zip --out DIR [--resolution R] [--channels "
+         "1|3]\n"
          "  sgm-data make --from npy --input FILE.npy|FILE.npz --out DIR [--array A] "
          "[--label-array L]\n"
          "  sgm-data make --from toy --toy gmm|checkerboard|moons|swissroll --num N --out DIR\n"
@@ -139,10 +153,12 @@ std::string data_help() {
          "  sgm-data make --from shapes --num N --resolution R --out DIR [--seed S] [--shards N]\n"
          "  sgm-data info DIR      print the attributes of a dataset\n"
          "  sgm-data verify DIR    check every invariant and the content checksums\n"
+         "  sgm-data grid DIR --out FILE.png [--num N]   the first N images (64) in a square grid\n"
          "  sgm-data noise-schedule DIR [--steps T] [--sigma-min S]   NCSNv2 sigma_max, levels, "
          "Langevin step\n"
          "Sharded HDF5 datasets (NAME-00000-of-000NN.h5; images uint8 [N, H, W, C], labels int32 "
-         "[N]).\n\n"
+         "[N]).\nmake streams its input (image folders and EDM datasets a slice at a time) and, "
+         "like verify, shows its progress.\n\n"
       << data_options(c, unused, unused);
   return out.str();
 }

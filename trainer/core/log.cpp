@@ -66,6 +66,11 @@ void set_level(Level level) {
   sink().level = level;
 }
 
+bool speaks() {
+  std::lock_guard<std::mutex> lock(sink().mutex);
+  return sink().rank == 0;
+}
+
 void open_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) {

@@ -14,6 +14,8 @@ enum class Level { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 // Called once the process knows its place in the world (before that: rank 0 of 1).
 void set_rank(int rank, int world_size);
 void set_level(Level level);
+// Whether this process writes the rank-0 messages (output of its own, such as progress lines).
+bool speaks();
 // Appends to `path` (created if missing); every rank may open the same file.
 void open_file(const std::string& path);
 void close_file();
