@@ -40,6 +40,7 @@ check ve/ncsnv2_bedroom 83445379
 # The small CPU configs are the fixtures' networks (num_parameters 323,827 = 323,811 + 16 frozen).
 check small/ncsnpp_ve_16px 323811
 check small/ddpmpp_vp_16px 317699
+check small/quickstart_vp_16px 317699
 check small/quickstart_ve_16px 323811
 # mlp, width 4 nf = 256, by hand: temb 128x256+256 + 256x256+256, input 2x256+256,
 # 2 blocks x 3 x (256x256+256), output 256x2+2 = 494,850 (the Fourier W, 64, is frozen).
