@@ -41,6 +41,7 @@ echo "== 1. stats, fid and bpd: 1 rank vs 2 ranks"
   --eval.stats_features=true --out ref1.npz > log 2>&1 || { fail "stats"; tail -n 3 log; }
 mpi2 "$bin/sgm-eval" stats --workdir run1 "${common[@]}" --eval.batch_size=20 \
   --eval.stats_features=true --out ref2.npz > log 2>&1 || { fail "stats np2"; tail -n 3 log; }
+grep -q "^statistics of .* [0-9]* images in " log || fail "no closing progress line for stats"
 # Inception runs on 20 or 10 images per call: float32 kernels round differently per batch.
 compare ref1.npz ref2.npz mu 1e-5
 compare ref1.npz ref2.npz sigma 1e-5
@@ -49,6 +50,12 @@ fid=("${common[@]}" --eval.ref_stats=ref1.npz --eval.num_samples=5 --eval.batch_
 "$bin/sgm-eval" fid --workdir run1 "${fid[@]}" > log1 2>&1 || { fail "fid"; tail -n 3 log1; }
 mpi2 "$bin/sgm-eval" fid --workdir run2 "${fid[@]}" > log2 2>&1 || { fail "fid np2"; tail -n 3 log2; }
 grep -h "fid =" log1 log2
+# Progress of the rounds (not a terminal: one line per 10 % done, then a closing line).
+if grep -q "^samples: 4/5 images (80%), .* images/s, .* left$" log2 && grep -q "^samples: 5 images in " log2; then
+  echo "[evidence] progress: $(grep "^samples: " log2 | tr '\n' '|')"
+else
+  fail "no progress lines for the sample rounds"; grep "^samples" log2
+fi
 samples=eval/ckpt-00000020/samples
 compare run1/$samples run2/$samples indices 0
 compare run1/$samples run2/$samples samples 0.02   # uint8: at most 5 levels apart
@@ -57,6 +64,7 @@ bpd=(--eval.data_path=test --eval.bpd_max_images=3 --eval.bpd_passes=2 --eval.ba
 "$bin/sgm-eval" bpd --workdir run1 "${bpd[@]}" > log1 2>&1 || { fail "bpd"; tail -n 3 log1; }
 mpi2 "$bin/sgm-eval" bpd --workdir run2 "${bpd[@]}" > log2 2>&1 || { fail "bpd np2"; tail -n 3 log2; }
 grep -h "bpd =" log1 log2
+grep -q "^bpd: 6 images in " log2 || fail "no closing progress line for the bpd rounds"
 # Ranks see other batch compositions (4 vs 2 + 2 images): the network's float32 rounding
 # differs at 1e-7 and RK45's step control (per sample) amplifies it up to its own tolerance; on
 # one rank, batch 4 vs batch 1 differs the same way (5.6e-5 relative, NFE 212 vs 170).
