@@ -56,7 +56,11 @@ expect "eval workdir is a file" 2 "--workdir $tmp/afile: exists and is not a dir
 "$bin/sgm-data" make --from shapes --num 8 --resolution 8 --out "$tmp/tiny" > /dev/null
 expect "batch larger than the dataset" 2 "training.batch_size = 16 exceeds the 8 samples of the dataset" -- env -u OMPI_COMM_WORLD_SIZE "$bin/sgm-train" --data.path="$tmp/tiny" --data.image_size=8 --model.ch_mult=1,2 --model.attn_resolutions=4 --training.batch_size=16 --dist.device=cpu --workdir "$tmp/w"
 [ ! -e "$tmp/w" ] || { echo "FAIL: sgm-train wrote $tmp/w: $(ls "$tmp/w")"; fail=1; }
-expect "singleton trap" 2 "srun --mpi=pmix" -- env SLURM_NTASKS=4 SLURM_PROCID=0 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "$bin/sgm-train" --workdir "$tmp/w" --dist.device=cpu
+# Under `launch/test --sanitize` leak detection is off for this one case: the refusal leaves
+# Open MPI's singleton initialisation in place (175 bytes in 9 allocations of pmix, opal, hwloc
+# and MCA components), which LeakSanitizer reports and cannot attribute once the components
+# are unloaded; finalizing MPI first makes it 122 KB in 3,357 allocations, all Open MPI's.
+expect "singleton trap" 2 "srun --mpi=pmix" -- env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" SLURM_NTASKS=4 SLURM_PROCID=0 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "$bin/sgm-train" --workdir "$tmp/w" --dist.device=cpu
 
 # sgm-data: make, info, verify; errors exit 2 and write nothing.
 expect "data make shapes" 0 "images: 60 of 8x8x3" -- "$bin/sgm-data" make --from shapes --num 60 --resolution 8 --shards 3 --out "$tmp/shapes"
