@@ -128,11 +128,12 @@ TEST_F(ReducerMpi, AveragedHalfBatchGradientsEqualTheWholeBatchGradients) {
   // Bucket launch order: 0, 1, ..., n-1 on every rank.
   const auto launches = reducer.last_launches();
   ASSERT_EQ(launches.size(), reducer.buckets().size());
-  std::int64_t signature = 0;
+  std::uint64_t hash = 0;  // unsigned: the hash wraps (signed overflow is undefined, UBSan)
   for (std::size_t i = 0; i < launches.size(); ++i) {
     EXPECT_EQ(launches[i].bucket, static_cast<int>(i));
-    signature = signature * 31 + launches[i].bucket;
+    hash = hash * 31 + static_cast<std::uint64_t>(launches[i].bucket);
   }
+  const auto signature = static_cast<std::int64_t>(hash);
   const auto signatures = comm_->all_gather(signature, "launch order");
   EXPECT_EQ(signatures.front(), signatures.back()) << "bucket launch order differs across ranks";
   // Overlap: the first bucket went out while most gradients were still to be computed.
