@@ -117,7 +117,7 @@ ImageStream stream_edm_dataset(const std::string& path, std::int64_t resolution,
                   resolution > 0 ? fmt::format(", resized to {}", resolution) : "");
   return stream_encoded(
       std::move(names),
-      [source, members](std::int64_t i) {
+      [source, members](std::int64_t i, const std::string&) {
         return source->bytes(members[static_cast<std::size_t>(i)]);
       },
       std::move(image_labels), num_classes, resolution, channels, std::move(description));

@@ -7,7 +7,6 @@
 #include <cctype>
 #include <filesystem>
 #include <map>
-#include <memory>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -101,10 +100,9 @@ ImageStream stream_image_folder(const std::string& dir, std::int64_t resolution,
       resolution > 0
           ? fmt::format(", centre-cropped and resized to {} (stb_image_resize)", resolution)
           : "");
-  auto files = std::make_shared<std::vector<std::string>>(names);
+  // The names are the files' paths.
   return stream_encoded(
-      std::move(names),
-      [files](std::int64_t i) { return read_file_bytes((*files)[static_cast<std::size_t>(i)]); },
+      std::move(names), [](std::int64_t, const std::string& path) { return read_file_bytes(path); },
       std::move(labels), static_cast<std::int64_t>(classes.size()), resolution, channels,
       std::move(source));
 }

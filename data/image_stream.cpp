@@ -47,8 +47,7 @@ ImageStream stream_of(ImageSet set) {
   return s;
 }
 
-ImageStream stream_encoded(std::vector<std::string> names,
-                           std::function<std::string(std::int64_t)> bytes,
+ImageStream stream_encoded(std::vector<std::string> names, ReadBytes bytes,
                            std::vector<std::int32_t> labels, std::int64_t num_classes,
                            std::int64_t resolution, std::int64_t channels, std::string source) {
   SGM_CHECK(!names.empty(), "stream_encoded: no images");
@@ -56,7 +55,7 @@ ImageStream stream_encoded(std::vector<std::string> names,
             labels.size(), names.size());
   struct Held {
     std::vector<std::string> names;
-    std::function<std::string(std::int64_t)> bytes;
+    ReadBytes bytes;
     at::Tensor labels;
   };
   auto held = std::make_shared<Held>();
@@ -64,7 +63,8 @@ ImageStream stream_encoded(std::vector<std::string> names,
   held->bytes = std::move(bytes);
   if (!labels.empty()) held->labels = at::tensor(labels, at::kInt);
   // The first image sets the size every other must have.
-  const at::Tensor first = decode_image(held->bytes(0), held->names[0], resolution, channels);
+  const at::Tensor first =
+      decode_image(held->bytes(0, held->names[0]), held->names[0], resolution, channels);
   ImageStream s;
   s.count = static_cast<std::int64_t>(held->names.size());
   s.height = first.size(0);
@@ -81,7 +81,8 @@ ImageStream stream_encoded(std::vector<std::string> names,
     at::parallel_for(0, n, 1, [&](std::int64_t from, std::int64_t to) {
       for (std::int64_t i = from; i < to; ++i) {
         const std::string& name = held->names[static_cast<std::size_t>(begin + i)];
-        const at::Tensor image = decode_image(held->bytes(begin + i), name, resolution, channels);
+        const at::Tensor image =
+            decode_image(held->bytes(begin + i, name), name, resolution, channels);
         if (image.size(0) != h || image.size(1) != w) {
           throw core::UsageError(
               fmt::format("{}: {}x{} differs from {}x{} of {} (give --resolution to resize)", name,

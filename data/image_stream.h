@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 
@@ -41,10 +42,10 @@ ImageStream stream_image_folder(const std::string& dir, std::int64_t resolution,
 ImageStream stream_edm_dataset(const std::string& path, std::int64_t resolution,
                                std::int64_t channels);
 
-// Encoded images (PNG/JPEG bytes) by index: `names[i]` names image i in errors, `bytes(i)` reads
-// it (called from several threads). `labels` empty for an unlabelled set.
-ImageStream stream_encoded(std::vector<std::string> names,
-                           std::function<std::string(std::int64_t)> bytes,
+// Encoded images (PNG/JPEG bytes) by index: `names[i]` names image i in errors, `bytes(i,
+// names[i])` reads it (called from several threads). `labels` empty for an unlabelled set.
+using ReadBytes = std::function<std::string(std::int64_t index, const std::string& name)>;
+ImageStream stream_encoded(std::vector<std::string> names, ReadBytes bytes,
                            std::vector<std::int32_t> labels, std::int64_t num_classes,
                            std::int64_t resolution, std::int64_t channels, std::string source);
 
