@@ -7,8 +7,12 @@
 //     probability-flow ODE (RK45, and EDM's Heun schedule with 18 levels), in samples/s and
 //     network evaluations per second.
 //  3. FID Inception feature extraction (resize to 299 + network) in images/s.
+//  4. The ODE solvers at equal quality on the analytic two-mode mixture (exact scores): the
+//     fewest network calls within --solver-error of the exact solution, per SDE, and the wall
+//     time (bench/solver_quality.h).
 //   eval_bench [--device cpu|cuda] [--model small|cifar] [--batch B] [--resolution R]
-//              [--sample-batch B] [--pc-steps N] [--inception-images N] [--json FILE]
+//              [--sample-batch B] [--pc-steps N] [--inception-images N]
+//              [--solver-error E] [--solver-samples B] [--json FILE]
 // small: an NCSN++ with nf 16, one res block per level (random initialisation scaled so the ODE
 // is not trivial); cifar: score_sde's ve/cifar10_ncsnpp_continuous network (without dropout).
 // --json writes the figures as one JSON object as well.
@@ -24,6 +28,7 @@
 #include <torch/autograd.h>
 #include <torch/cuda.h>
 
+#include "bench/solver_quality.h"
 #include "eval/inception.h"
 #include "eval/likelihood.h"
 #include "eval/rk45.h"
@@ -49,6 +54,8 @@ struct Options {
   std::int64_t sample_batch = 8;
   std::int64_t pc_steps = 50;
   std::int64_t inception_images = 16;
+  double solver_error = 1e-3;
+  std::int64_t solver_samples = 64;
   std::string json;
 };
 
@@ -75,6 +82,10 @@ Options parse(int argc, char** argv) {
       o.pc_steps = std::atoll(value.c_str());
     else if (key == "--inception-images")
       o.inception_images = std::atoll(value.c_str());
+    else if (key == "--solver-error")
+      o.solver_error = std::atof(value.c_str());
+    else if (key == "--solver-samples")
+      o.solver_samples = std::atoll(value.c_str());
     else if (key == "--json")
       o.json = value;
     else {
@@ -226,6 +237,9 @@ int main(int argc, char** argv) {
   std::printf("FID Inception features, %lld images of 32x32 -> 299: %.1f images/s\n",
               static_cast<long long>(o.inception_images), inception_rate);
   report["inception_images_per_second"] = inception_rate;
+
+  // 4. The ODE solvers at equal quality.
+  report["solvers_at_equal_quality"] = bench::solver_quality(o.solver_error, o.solver_samples);
   if (!o.json.empty()) std::ofstream(o.json) << report.dump(2) << "\n";
   return 0;
 }

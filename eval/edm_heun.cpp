@@ -41,6 +41,8 @@ double noise_level(const sde::SDE& sde, double t) {
   return k.std / k.mean;
 }
 
+double mean_coefficient(const sde::SDE& sde, double t) { return kernel(sde, t).mean; }
+
 double time_of_noise_level(const sde::SDE& sde, double sigma) {
   double lo = 0, hi = sde.T();
   for (int i = 0; i < 64 && noise_level(sde, hi) < sigma; ++i) {

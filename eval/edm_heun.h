@@ -32,11 +32,12 @@ struct EdmOptions {
 
   void declare_keys(core::Keys& k) {
     k("sampling.edm_steps", steps, "EDM Heun: noise levels N (NFE 2N - 1)");
-    k("sampling.edm_rho", rho, "EDM Heun: schedule exponent rho");
+    k("sampling.edm_rho", rho, "EDM Heun and the few-step solvers' edm schedule: exponent rho");
     k("sampling.edm_sigma_min", sigma_min,
-      "EDM Heun: smallest noise level (raised to the SDE's level at sampling.eps)");
+      "EDM Heun and the few-step solvers: smallest noise level (raised to the SDE's level at "
+      "sampling.eps)");
     k("sampling.edm_sigma_max", sigma_max,
-      "EDM Heun: largest noise level (lowered to the SDE's level at T)");
+      "EDM Heun and the few-step solvers: largest noise level (lowered to the SDE's level at T)");
     k("sampling.edm_churn", churn, "EDM Heun: S_churn (0: deterministic)");
     k("sampling.edm_s_min", s_min, "EDM Heun: churn only at noise >= S_min");
     k("sampling.edm_s_max", s_max, "EDM Heun: churn only at noise <= S_max");
@@ -51,6 +52,7 @@ std::vector<double> edm_sigmas(double sigma_min, double sigma_max, std::int64_t 
 // sigma(t) = std(t) / mean coefficient(t) of the SDE's perturbation kernel, and its inverse
 // (bisection; sigma(t) increases with t).
 double noise_level(const sde::SDE& sde, double t);
+double mean_coefficient(const sde::SDE& sde, double t);  // m(t)
 double time_of_noise_level(const sde::SDE& sde, double sigma);
 
 struct EdmResult {

@@ -1,5 +1,6 @@
 #include "eval/evaluator.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include "eval/metric_plot.h"
 #include "eval/ode_solvers.h"
 #include "eval/reference_stats.h"
+#include "eval/rounds.h"
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/checksum.h"
 #include "trainer/core/error.h"
@@ -50,13 +52,31 @@ Evaluator::Evaluator(EvaluationOptions options, dist::Communicator& comm, const 
 
 Evaluator::~Evaluator() = default;
 
-std::string Evaluator::samples_config() const {
-  std::string text = sample_manifest(o_.samples, "", detector_ != nullptr);
+void Evaluator::set_samples(SampleJobOptions samples, std::string dir_name) {
+  o_.samples = std::move(samples);
+  samples_dir_name_ = std::move(dir_name);
+}
+
+SampleJobOptions Evaluator::sample_set(std::int64_t k) const {
+  SampleJobOptions set = o_.samples;
+  set.first_index = k * set.num_samples;
+  return set;
+}
+
+std::string Evaluator::set_config(std::int64_t k) const {
+  std::string text = sample_manifest(sample_set(k), "", detector_ != nullptr);
   if (detector_) {
     text += fmt::format("ref {} is {} kid {}x{} seed {}", detector_->reference.checksum,
                         o_.metrics.is_splits, o_.metrics.kid_subsets, o_.metrics.kid_subset_size,
                         o_.metrics.kid_seed);
   }
+  return hash_of(text);
+}
+
+std::string Evaluator::samples_config() const {
+  if (o_.seed_sets <= 1) return set_config(0);
+  std::string text = fmt::format("{} seed sets:", o_.seed_sets);
+  for (std::int64_t k = 0; k < o_.seed_sets; ++k) text += " " + set_config(k);
   return hash_of(text);
 }
 
@@ -78,10 +98,18 @@ bool Evaluator::recorded(std::int64_t step, const std::vector<std::string>& metr
 
 namespace {
 
-std::vector<std::string> sample_metrics(bool detector, bool kid) {
+// The record of the best seed set: lower is better for FID and KID, higher for IS.
+std::string best_of(const std::string& metric) {
+  return metric == "is" ? "is_max" : metric + "_min";
+}
+
+std::vector<std::string> sample_metrics(bool detector, bool kid, std::int64_t sets = 1) {
   std::vector<std::string> m{"nfe"};
   if (detector) m.insert(m.end(), {"fid", "is"});
   if (kid) m.push_back("kid");
+  if (sets > 1) {  // the summary also records the best set: min FID and KID, max IS
+    for (std::size_t i = 1, n = m.size(); i < n; ++i) m.push_back(best_of(m[i]));
+  }
   return m;
 }
 
@@ -91,7 +119,9 @@ bool Evaluator::complete(std::int64_t step) {
   bool done = true;
   const bool kid = detector_ && detector_->reference.features.defined();
   if (o_.sampling)
-    done = recorded(step, sample_metrics(detector_ != nullptr, kid), samples_config()) && done;
+    done =
+        recorded(step, sample_metrics(detector_ != nullptr, kid, o_.seed_sets), samples_config()) &&
+        done;
   if (o_.bpd) done = recorded(step, {"bpd"}, bpd_config()) && done;
   if (o_.loss) done = recorded(step, {"loss"}, loss_config()) && done;
   return done;
@@ -128,6 +158,113 @@ bool Evaluator::lock_output(const std::string& dir, std::int64_t step,
   }
 }
 
+void Evaluator::add(const ResultRecord& r, std::vector<ResultRecord>& added) {
+  table_.add(r);
+  added.push_back(r);
+  core::log::info("step {}: {} = {:.6g}{} ({})", r.step, r.metric, r.value,
+                  r.spread > 0 ? fmt::format(" ± {:.3g}", r.spread) : "", r.protocol);
+}
+
+namespace {
+
+const ResultRecord* find_record(const ResultsTable& table, std::int64_t step,
+                                const std::string& metric, const std::string& config) {
+  for (const ResultRecord& r : table.records())
+    if (r.step == step && r.metric == metric && r.config == config) return &r;
+  return nullptr;
+}
+
+}  // namespace
+
+std::map<std::string, double> Evaluator::evaluate_set(const Weights& w, std::int64_t k,
+                                                      const std::string& dir,
+                                                      const EvalNetwork& net,
+                                                      std::vector<ResultRecord>& added) {
+  const bool kid = detector_ && detector_->reference.features.defined();
+  const std::vector<std::string> metrics = sample_metrics(detector_ != nullptr, kid);
+  const std::string config = set_config(k);
+  const SampleJobOptions set = sample_set(k);
+  const std::int64_t sets = o_.seed_sets;
+  // Seed set 0 is the single evaluation: its directory and records are those of a run without
+  // eval.seed_sets, so either reuses the other's work.
+  const std::string name = !samples_dir_name_.empty() ? samples_dir_name_
+                           : set.task == "sample"     ? "samples"
+                                                      : set.task;
+  const std::string samples_dir =
+      (fs::path(dir) / (k == 0 ? name : fmt::format("{}-set{}", name, k))).string();
+  const std::string of_set =
+      sets > 1 ? fmt::format(", seed set {} of {} (samples {}-{})", k + 1, sets, set.first_index,
+                             set.first_index + set.num_samples - 1)
+               : "";
+  if (!recorded(w.step, metrics, config)) {
+    const models::DataShape& shape = o_.network.shape;
+    const SampleSummary s =
+        draw_sample_rounds(net, {shape.num_channels, shape.image_size, shape.image_size},
+                           shape.centered, set, detector_ ? detector_->net.get() : nullptr,
+                           w.source + " " + w.checksum, samples_dir, comm_, device_);
+    if (comm_.rank() == 0) {
+      const SamplingOptions& so = set.sampling;
+      std::string sampler =
+          so.method == "ode"
+              ? fmt::format("ode {} rtol {} atol {}", so.ode_solver, so.rtol, so.atol)
+              : fmt::format("pc {}/{} snr {}", so.predictor, so.corrector, so.snr);
+      if (so.method == "ode" && ode_solver(so.ode_solver).edm_schedule)
+        sampler = fmt::format("ode {} {} steps rho {}", so.ode_solver, so.edm.steps, so.edm.rho);
+      if (so.method == "ode" && ode_solver(so.ode_solver).few_step)
+        sampler = fmt::format("ode {} {} nfe, {} schedule", so.ode_solver, so.multistep.nfe,
+                              so.multistep.schedule);
+      if (set.task != "sample") sampler = set.task + ", " + sampler;
+      if (!set.classifier.empty()) {
+        sampler += fmt::format(", guided by {} (label {}, scale {})", set.classifier,
+                               set.class_label, set.guidance_scale);
+      }
+      std::map<std::string, std::string> details{{"sampler", sampler},
+                                                 {"seed", std::to_string(set.seed)},
+                                                 {"reference_nfe", std::to_string(s.reference_nfe)},
+                                                 {"samples", samples_dir}};
+      if (sets > 1) {
+        details["seed_set"] = std::to_string(k);
+        details["first_index"] = std::to_string(set.first_index);
+      }
+      auto record = [&](const std::string& metric, double value, double spread, std::int64_t count,
+                        const std::string& protocol) {
+        add({w.step, metric, value, spread, count, s.nfe_mean, config, protocol + of_set, w.source,
+             details},
+            added);
+      };
+      record("nfe", s.nfe_mean, 0, s.count, sampler);
+      if (detector_) {
+        const ImageMetrics m = image_metrics(samples_dir, set.num_samples, set.batch_size,
+                                             detector_->reference, o_.metrics);
+        details["reference"] = detector_->reference.path;
+        details["reference_checksum"] = detector_->reference.checksum;
+        details["detector"] = "pt_inception-2015-12-05-6726825d";
+        const std::string base = fmt::format("pytorch-fid inception, uint8 {}", set.quantize);
+        record("fid", m.fid, 0, m.count, base);
+        record("is", m.inception_score.mean, m.inception_score.std, m.count,
+               fmt::format("{}, {} splits", base, std::min(o_.metrics.is_splits, m.count)));
+        if (m.has_kid) {
+          details["kid_seed"] = std::to_string(o_.metrics.kid_seed);
+          record("kid", m.kid.mean, m.kid.std, m.count,
+                 fmt::format("{}, {} subsets of {}", base, o_.metrics.kid_subsets,
+                             std::min(o_.metrics.kid_subset_size, m.count)));
+        }
+      }
+    }
+  } else {
+    core::log::info("step {}: seed set {} of {} recorded already", w.step, k + 1, sets);
+  }
+  std::map<std::string, double> values;
+  if (comm_.rank() == 0) {
+    for (const std::string& metric : metrics) {
+      const ResultRecord* r = find_record(table_, w.step, metric, config);
+      SGM_CHECK(r != nullptr, "step {}: no {} record of seed set {}", w.step, metric, k);
+      values[metric] = r->value;
+    }
+  }
+  return values;
+}
+
 std::vector<ResultRecord> Evaluator::evaluate(const Weights& w) {
   std::vector<ResultRecord> added;
   const fs::path dir = fs::path(o_.eval_dir) / fmt::format("ckpt-{:08d}", w.step);
@@ -142,63 +279,49 @@ std::vector<ResultRecord> Evaluator::evaluate(const Weights& w) {
   auto record = [&](const std::string& metric, double value, double spread, std::int64_t count,
                     double nfe, const std::string& config, const std::string& protocol,
                     std::map<std::string, std::string> details) {
-    ResultRecord r{w.step, metric, value,    spread,   count,
-                   nfe,    config, protocol, w.source, std::move(details)};
-    table_.add(r);
-    added.push_back(r);
-    core::log::info("step {}: {} = {:.6g}{} ({})", w.step, metric, value,
-                    spread > 0 ? fmt::format(" ± {:.3g}", spread) : "", protocol);
+    add({w.step, metric, value, spread, count, nfe, config, protocol, w.source, std::move(details)},
+        added);
   };
   const models::DataShape& shape = o_.network.shape;
-  const std::vector<std::int64_t> sample_shape{shape.num_channels, shape.image_size,
-                                               shape.image_size};
 
   const bool kid = detector_ && detector_->reference.features.defined();
-  const std::string samples_dir = o_.samples.task == "sample" ? "samples" : o_.samples.task;
-  if (o_.sampling &&
-      !recorded(w.step, sample_metrics(detector_ != nullptr, kid), samples_config())) {
-    const std::string config = samples_config();
-    const SampleSummary s =
-        draw_sample_rounds(network(), sample_shape, shape.centered, o_.samples,
-                           detector_ ? detector_->net.get() : nullptr, weights_id,
-                           (dir / samples_dir).string(), comm_, device_);
-    if (comm_.rank() == 0) {
-      const SamplingOptions& so = o_.samples.sampling;
-      std::string sampler =
-          so.method == "ode"
-              ? fmt::format("ode {} rtol {} atol {}", so.ode_solver, so.rtol, so.atol)
-              : fmt::format("pc {}/{} snr {}", so.predictor, so.corrector, so.snr);
-      if (so.method == "ode" && ode_solver(so.ode_solver).edm_schedule)
-        sampler = fmt::format("ode {} {} steps rho {}", so.ode_solver, so.edm.steps, so.edm.rho);
-      if (o_.samples.task != "sample") sampler = o_.samples.task + ", " + sampler;
-      if (!o_.samples.classifier.empty()) {
-        sampler += fmt::format(", guided by {} (label {}, scale {})", o_.samples.classifier,
-                               o_.samples.class_label, o_.samples.guidance_scale);
-      }
-      std::map<std::string, std::string> details{{"sampler", sampler},
-                                                 {"seed", std::to_string(o_.samples.seed)},
-                                                 {"reference_nfe", std::to_string(s.reference_nfe)},
-                                                 {"samples", (dir / samples_dir).string()}};
-      record("nfe", s.nfe_mean, 0, s.count, s.nfe_mean, config, sampler, details);
-      if (detector_) {
-        const ImageMetrics m =
-            image_metrics((dir / samples_dir).string(), o_.samples.num_samples,
-                          o_.samples.batch_size, detector_->reference, o_.metrics);
-        const std::string& quantize = o_.samples.quantize;
-        details["reference"] = detector_->reference.path;
-        details["reference_checksum"] = detector_->reference.checksum;
-        details["detector"] = "pt_inception-2015-12-05-6726825d";
-        const std::string base = fmt::format("pytorch-fid inception, uint8 {}", quantize);
-        record("fid", m.fid, 0, m.count, s.nfe_mean, config, base, details);
-        record("is", m.inception_score.mean, m.inception_score.std, m.count, s.nfe_mean, config,
-               fmt::format("{}, {} splits", base, std::min(o_.metrics.is_splits, m.count)),
-               details);
-        if (m.has_kid) {
-          details["kid_seed"] = std::to_string(o_.metrics.kid_seed);
-          record("kid", m.kid.mean, m.kid.std, m.count, s.nfe_mean, config,
-                 fmt::format("{}, {} subsets of {}", base, o_.metrics.kid_subsets,
-                             std::min(o_.metrics.kid_subset_size, m.count)),
-                 details);
+  if (o_.sampling && !recorded(w.step, sample_metrics(detector_ != nullptr, kid, o_.seed_sets),
+                               samples_config())) {
+    std::map<std::string, std::vector<double>> per_set;
+    for (std::int64_t k = 0; k < o_.seed_sets; ++k) {
+      check_stop(comm_);
+      for (const auto& [metric, value] : evaluate_set(w, k, dir.string(), network(), added))
+        per_set[metric].push_back(value);
+    }
+    if (o_.seed_sets > 1 && comm_.rank() == 0) {
+      // mean, std (n - 1) and best (min FID/KID, max IS) over the sets; protocol and details
+      // of set 0.
+      const std::int64_t count = o_.seed_sets * o_.samples.num_samples;
+      const double nfe = find_record(table_, w.step, "nfe", set_config(0))->nfe;
+      for (const std::string& metric : sample_metrics(detector_ != nullptr, kid)) {
+        const std::vector<double>& v = per_set.at(metric);
+        double mean = 0, var = 0;
+        for (double x : v) mean += x / static_cast<double>(v.size());
+        for (double x : v) var += (x - mean) * (x - mean) / static_cast<double>(v.size() - 1);
+        const double best = metric == "is" ? *std::max_element(v.begin(), v.end())
+                                           : *std::min_element(v.begin(), v.end());
+        const ResultRecord& first = *find_record(table_, w.step, metric, set_config(0));
+        std::string protocol = first.protocol.substr(0, first.protocol.rfind(", seed set 1 of"));
+        std::map<std::string, std::string> details = first.details;
+        details.erase("seed_set");
+        details.erase("first_index");
+        details["seed_sets"] = std::to_string(o_.seed_sets);
+        std::string values;
+        for (double x : v) values += fmt::format("{}{:.6g}", values.empty() ? "" : " ", x);
+        details["per_set"] = values;
+        details["best"] = fmt::format("{:.10g}", best);
+        const std::string over =
+            fmt::format(", over {} seed sets of {}", o_.seed_sets, o_.samples.num_samples);
+        record(metric, mean, std::sqrt(var), count, nfe, samples_config(),
+               protocol + over + ": mean ± std", details);
+        if (metric != "nfe") {
+          record(best_of(metric), best, 0, o_.samples.num_samples, nfe, samples_config(),
+                 protocol + over + (metric == "is" ? ": max" : ": min"), details);
         }
       }
     }

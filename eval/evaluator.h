@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +42,9 @@ struct EvaluationOptions {
   std::string bpd_dataset = "test";  // train (data.path) | test (data_path)
   std::string data_path;             // the evaluation (test) split
   std::int64_t batch_size = 1024;    // of every round: samples, bits/dim, loss
+  // Disjoint sets of eval.num_samples each (set k: sample indices from k * num_samples, EDM's
+  // seeds convention), scored one by one and summarised as mean, std and min.
+  std::int64_t seed_sets = 1;
 
   bool sampling = false;
   SampleJobOptions samples;
@@ -61,6 +65,9 @@ struct EvaluationOptions {
   void declare_keys(core::Keys& k) {
     k("eval.batch_size", batch_size, "global evaluation batch size");
     k("eval.enable_sampling", enable_sampling, "draw samples and compute FID/IS/KID");
+    k("eval.seed_sets", seed_sets,
+      "disjoint sets of eval.num_samples (set k: samples k*N..(k+1)*N-1); FID/IS/KID per set "
+      "and their mean, std and min");
     k("eval.enable_loss", enable_loss, "compute the evaluation loss");
     k("eval.enable_bpd", enable_bpd, "compute bits/dim through the probability-flow ODE");
     k("eval.bpd_dataset", bpd_dataset,
@@ -92,9 +99,23 @@ class Evaluator {
   std::vector<ResultRecord> evaluate(const Weights& weights);
 
   const EvaluationOptions& options() const { return o_; }
+  const ResultsTable& results() const { return table_; }
+
+  // Another sampler for the sample group (sgm-eval nfe), its rounds in ckpt-STEP/`dir_name`
+  // (empty: the task's own directory, samples/inpaint/colorize).
+  void set_samples(SampleJobOptions samples, std::string dir_name);
+  // The configuration of the sample group (all seed sets), as its records carry it.
+  std::string samples_config() const;
 
  private:
-  std::string samples_config() const;
+  // The configuration of seed set k alone.
+  std::string set_config(std::int64_t k) const;
+  SampleJobOptions sample_set(std::int64_t k) const;
+  // Draws and scores seed set k unless recorded; returns its values per metric (rank 0).
+  std::map<std::string, double> evaluate_set(const Weights& w, std::int64_t k,
+                                             const std::string& dir, const EvalNetwork& net,
+                                             std::vector<ResultRecord>& added);
+  void add(const ResultRecord& r, std::vector<ResultRecord>& added);
   std::string bpd_config() const;
   std::string loss_config() const;
   // Takes the lock of a checkpoint's output directory (rank 0). Busy: refuses, or in a sweep
@@ -106,6 +127,7 @@ class Evaluator {
   void plot() const;
 
   EvaluationOptions o_;
+  std::string samples_dir_name_;
   dist::Communicator& comm_;
   at::Device device_;
   struct Detector;

@@ -71,15 +71,25 @@ struct Canvas {
 
 }  // namespace
 
-at::Tensor metric_plot(const std::string& title, std::vector<std::pair<double, double>> points) {
-  SGM_CHECK(!points.empty(), "metric_plot '{}': no points", title);
-  std::sort(points.begin(), points.end());
-  double x_lo = points.front().first, x_hi = points.back().first;
-  double y_lo = points.front().second, y_hi = y_lo;
-  for (const auto& [x, y] : points) {
-    y_lo = std::min(y_lo, y);
-    y_hi = std::max(y_hi, y);
+at::Tensor metric_plot(const std::string& title, std::vector<PlotSeries> series,
+                       const std::string& x_label) {
+  bool any = false;
+  double x_lo = 0, x_hi = 0, y_lo = 0, y_hi = 0;
+  for (PlotSeries& s : series) {
+    std::sort(s.points.begin(), s.points.end());
+    for (const auto& [x, y] : s.points) {
+      if (!any) {
+        x_lo = x_hi = x;
+        y_lo = y_hi = y;
+        any = true;
+      }
+      x_lo = std::min(x_lo, x);
+      x_hi = std::max(x_hi, x);
+      y_lo = std::min(y_lo, y);
+      y_hi = std::max(y_hi, y);
+    }
   }
+  SGM_CHECK(any, "metric_plot '{}': no points", title);
   if (x_hi == x_lo) x_hi = x_lo + 1;
   if (y_hi == y_lo) {
     y_lo -= 0.5;
@@ -93,7 +103,13 @@ at::Tensor metric_plot(const std::string& title, std::vector<std::pair<double, d
     return kTop + h - static_cast<int>(std::lround((y - y_lo) / (y_hi - y_lo) * h));
   };
   Canvas canvas;
-  const std::array<std::uint8_t, 3> black{0, 0, 0}, grey{200, 200, 200}, blue{31, 119, 180};
+  const std::array<std::uint8_t, 3> black{0, 0, 0}, grey{200, 200, 200};
+  const std::array<std::array<std::uint8_t, 3>, 6> colours = {{{31, 119, 180},
+                                                               {255, 127, 14},
+                                                               {44, 160, 44},
+                                                               {214, 39, 40},
+                                                               {148, 103, 189},
+                                                               {140, 86, 75}}};
   for (int i = 0; i <= 4; ++i) {  // horizontal grid lines with values
     const double y = y_lo + (y_hi - y_lo) * i / 4;
     canvas.line(kLeft, py(y), kLeft + w, py(y), grey);
@@ -105,15 +121,35 @@ at::Tensor metric_plot(const std::string& title, std::vector<std::pair<double, d
   canvas.text(kLeft, kTop + h + 8, fmt::format("{:.0f}", x_lo));
   const std::string x_end = fmt::format("{:.0f}", x_hi);
   canvas.text(kLeft + w - Canvas::text_width(x_end), kTop + h + 8, x_end);
-  canvas.text(kLeft + w / 2 - Canvas::text_width("step") / 2, kTop + h + 24, "step");
+  canvas.text(kLeft + w / 2 - Canvas::text_width(x_label) / 2, kTop + h + 24, x_label);
   canvas.text(kLeft + w / 2 - Canvas::text_width(title) / 2, 8, title);
-  for (std::size_t i = 0; i < points.size(); ++i) {
-    const int x = px(points[i].first), y = py(points[i].second);
-    if (i > 0) canvas.line(px(points[i - 1].first), py(points[i - 1].second), x, y, blue);
-    for (int dy = -2; dy <= 2; ++dy)
-      for (int dx = -2; dx <= 2; ++dx) canvas.dot(x + dx, y + dy, blue);
+  for (std::size_t k = 0; k < series.size(); ++k) {
+    const auto& points = series[k].points;
+    const auto colour = colours[k % colours.size()];
+    for (std::size_t i = 0; i < points.size(); ++i) {
+      const int x = px(points[i].first), y = py(points[i].second);
+      if (i > 0) canvas.line(px(points[i - 1].first), py(points[i - 1].second), x, y, colour);
+      for (int dy = -2; dy <= 2; ++dy)
+        for (int dx = -2; dx <= 2; ++dx) canvas.dot(x + dx, y + dy, colour);
+    }
+    if (series.size() > 1) {  // legend, top right: a swatch and the name
+      const int ly = kTop + 6 + static_cast<int>(k) * 14;
+      const int lx = kLeft + w - 8 - Canvas::text_width(series[k].name);
+      for (int dy = 0; dy < 8; ++dy)
+        for (int dx = 0; dx < 8; ++dx) canvas.dot(lx - 14 + dx, ly + 1 + dy, colour);
+      canvas.text(lx, ly, series[k].name);
+    }
   }
   return canvas.pixels;
+}
+
+at::Tensor metric_plot(const std::string& title, std::vector<std::pair<double, double>> points) {
+  return metric_plot(title, {{title, std::move(points)}}, "step");
+}
+
+void write_metric_plot(const std::string& path, const std::string& title,
+                       const std::vector<PlotSeries>& series, const std::string& x_label) {
+  data::write_png(path, metric_plot(title, series, x_label));  // atomic: whole or absent
 }
 
 void write_metric_plot(const std::string& path, const std::string& title,

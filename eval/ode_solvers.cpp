@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "eval/edm_heun.h"
+#include "eval/multistep_solvers.h"
 #include "eval/rk45.h"
 #include "eval/sampling.h"
 #include "trainer/core/error.h"
@@ -86,16 +87,53 @@ Samples edm(const OdeProblem& p) {
   return out;
 }
 
+// DDIM, DPM-Solver++ and UniPC: sampling.nfe calls, the last one the denoising if asked for.
+Samples multistep(const OdeProblem& p, MultistepMethod method, std::int64_t order) {
+  const SamplingOptions& o = *p.options;
+  MultistepSolve solve;
+  solve.method = method;
+  solve.order = order;
+  solve.denoise = o.noise_removal;
+  solve.steps = o.multistep.nfe - (o.noise_removal ? 1 : 0);
+  solve.schedule = o.multistep.schedule;
+  solve.rho = o.edm.rho;
+  solve.sigma_min = o.edm.sigma_min;
+  solve.sigma_max = o.edm.sigma_max;
+  solve.lower_order_final = o.multistep.lower_order_final;
+  const MultistepResult r = multistep_solve(*p.sde, p.score, *p.noise, p.eps, solve, p.device);
+  Samples out;
+  out.x = r.x;
+  out.nfe.assign(static_cast<std::size_t>(p.shape[0]), r.nfe);
+  out.reference_nfe = r.nfe;
+  return out;
+}
+
+OdeSolverEntry few_step(const char* name, const char* help, MultistepMethod method,
+                        std::int64_t order) {
+  OdeSolverEntry e{name, help, false, true, nullptr};
+  e.solve = [method, order](const OdeProblem& p) { return multistep(p, method, order); };
+  return e;
+}
+
 }  // namespace
 
 const std::vector<OdeSolverEntry>& ode_solver_registry() {
+  using M = MultistepMethod;
   static const std::vector<OdeSolverEntry> table = {
-      {"rk45", "adaptive Dormand-Prince with scipy's control (sampling.rtol/atol)", false, rk45},
-      {"euler", "Euler, model.num_scales fixed steps", false,
+      {"rk45", "adaptive Dormand-Prince with scipy's control (sampling.rtol/atol)", false, false,
+       rk45},
+      {"euler", "Euler, model.num_scales fixed steps", false, false,
        [](const OdeProblem& p) { return fixed_steps(p, false); }},
-      {"heun", "Heun, model.num_scales fixed steps", false,
+      {"heun", "Heun, model.num_scales fixed steps", false, false,
        [](const OdeProblem& p) { return fixed_steps(p, true); }},
-      {"edm_heun", "EDM's Heun on its rho-schedule (sampling.edm_*)", true, edm},
+      {"edm_heun", "EDM's Heun on its rho-schedule (sampling.edm_*)", true, false, edm},
+      few_step("ddim", "DDIM (first-order DPM-Solver++), sampling.nfe calls", M::kDpmSolverPP, 1),
+      few_step("dpmpp_2m", "DPM-Solver++(2M), sampling.nfe calls", M::kDpmSolverPP, 2),
+      few_step("dpmpp_3m", "DPM-Solver++(3M), sampling.nfe calls", M::kDpmSolverPP, 3),
+      few_step("unipc_2", "UniPC bh2 of order 2 (third with its corrector), sampling.nfe calls",
+               M::kUniPC, 2),
+      few_step("unipc", "UniPC bh2 of order 3 (fourth with its corrector), sampling.nfe calls",
+               M::kUniPC, 3),
   };
   return table;
 }

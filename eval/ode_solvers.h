@@ -1,5 +1,6 @@
 // The probability-flow ODE solvers (sampling.ode_solver): RK45 with scipy's step control,
-// fixed-step Euler and Heun on the SDE's N steps, and EDM's Heun on its own noise schedule. The
+// fixed-step Euler and Heun on the SDE's N steps, EDM's Heun on its own noise schedule, and the
+// few-step multistep solvers (DDIM, DPM-Solver++ 2M/3M, UniPC) on sampling.nfe network calls. The
 // ODE sampler, the validator, --help and the records of a sample job read this one table.
 #pragma once
 
@@ -37,6 +38,9 @@ struct OdeSolverEntry {
   // Runs on EDM's noise schedule (sampling.edm_*) down to noise level 0: no denoising step at
   // eps follows it, and a sample job records the schedule.
   bool edm_schedule = false;
+  // Makes exactly sampling.nfe network calls on sampling.schedule (multistep_solvers.h) and
+  // performs sampling.noise_removal itself (as its last call).
+  bool few_step = false;
   std::function<Samples(const OdeProblem&)> solve;
 };
 

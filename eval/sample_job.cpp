@@ -96,6 +96,7 @@ std::string sample_manifest(const SampleJobOptions& o, const std::string& weight
                         {"ode_solver", s.ode_solver},
                         {"rtol", s.rtol},
                         {"atol", s.atol}}}};
+  if (o.first_index != 0) j["first_index"] = o.first_index;  // set 0 keeps earlier manifests
   if (o.task != "sample") {
     j["task"] = {{"name", o.task}, {"data", o.condition_data}};
     if (o.task == "inpaint") j["task"]["mask"] = o.mask;
@@ -106,6 +107,12 @@ std::string sample_manifest(const SampleJobOptions& o, const std::string& weight
                        {"label", o.class_label},
                        {"classes", o.num_classes},
                        {"scale", o.guidance_scale}};
+  }
+  if (s.method == "ode" && ode_solver(s.ode_solver).few_step) {
+    j["sampler"]["few_step"] = {{"nfe", s.multistep.nfe},
+                                {"schedule", s.multistep.schedule},
+                                {"lower_order_final", s.multistep.lower_order_final}};
+    if (s.multistep.schedule == "edm") j["sampler"]["few_step"]["rho"] = s.edm.rho;
   }
   if (s.method == "ode" && ode_solver(s.ode_solver).edm_schedule) {
     j["sampler"]["edm"] = {{"steps", s.edm.steps},         {"rho", s.edm.rho},
@@ -144,7 +151,8 @@ SampleSummary draw_sample_rounds(const EvalNetwork& net, const std::vector<std::
   const bool collective = o.sampling.method == "pc" && o.sampling.corrector != "none" &&
                           o.sampling.batch_norms && comm.world_size() > 1;
   store.run(plan, [&](std::int64_t begin, std::int64_t size) {
-    const at::Tensor indices = at::arange(begin, begin + size, at::kLong);
+    const at::Tensor indices =
+        at::arange(o.first_index + begin, o.first_index + begin + size, at::kLong);
     std::vector<std::int64_t> image_shape{size, shape[1], shape[2], shape[0]};
     Arrays out{{"indices", indices}};
     at::Tensor images = at::empty(image_shape, at::kByte);

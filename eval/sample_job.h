@@ -28,6 +28,9 @@ struct SampleJobOptions {
   std::int64_t num_samples = 50000;
   std::int64_t batch_size = 1024;  // global samples per round
   std::uint64_t seed = 0;
+  // Global index of the first sample (its noise is keyed by the index): seed set k of
+  // eval.seed_sets starts at k * num_samples.
+  std::int64_t first_index = 0;
   std::string quantize = "truncate";  // truncate (score_sde's uint8 conversion) | round
   std::int64_t feature_batch = 200;   // Inception batch per rank
   std::int64_t grid = 64;             // samples in grid.png

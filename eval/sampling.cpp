@@ -1,5 +1,6 @@
 #include "eval/sampling.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <ATen/ATen.h>
@@ -76,7 +77,7 @@ Samples ode_sampler(std::shared_ptr<const sde::SDE> sde, const sde::ScoreFn& sco
   OdeProblem problem{sde, score, indices, &noise, {noise.batch()}, &o, eps, device};
   problem.shape.insert(problem.shape.end(), shape.begin(), shape.end());
   Samples out = solver.solve(problem);
-  if (o.noise_removal && !solver.edm_schedule) {
+  if (o.noise_removal && !solver.edm_schedule && !solver.few_step) {
     // One reverse-diffusion step at eps keeping the mean (the reference's denoise_update_fn).
     const std::int64_t B = noise.batch();
     const sde::DriftDiffusion d =
@@ -120,6 +121,12 @@ void validate(const SamplingOptions& o, const sde::SDE& sde) {
   at_least("sampling.edm_churn", e.churn, 0.0);
   positive("sampling.edm_s_noise", e.s_noise);
   if (!(e.s_min <= e.s_max)) fail_key("sampling.edm_s_min", "must not exceed sampling.edm_s_max");
+  const MultistepOptions& m = o.multistep;
+  at_least<std::int64_t>("sampling.nfe", m.nfe, o.noise_removal ? 2 : 1);
+  const std::vector<std::string>& schedules = multistep_schedules();
+  if (std::find(schedules.begin(), schedules.end(), m.schedule) == schedules.end())
+    fail_key("sampling.schedule",
+             fmt::format("'{}' is not one of logsnr, time_uniform, edm", m.schedule));
   if (o.method != "pc") return;
   // What the PC sampler's parts need of the SDE (the factories check the same).
   if (p.needs_discrete_form && !sde.has_discrete_form()) {

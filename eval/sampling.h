@@ -1,8 +1,9 @@
 // Sampling from a score model (score_sde_pytorch sampling.py): the PC sampler with a predictor
 // and a corrector from the tables of eval/pc_steps.h, and the probability-flow ODE with a solver
-// from eval/ode_solvers.h (RK45 with scipy's control, fixed-step Euler / Heun, EDM's Heun). Noise
-// is keyed per sample (eval/sample_noise.h) and the ODE's step control is per sample, so a sample
-// does not depend on its batch or on the world size.
+// from eval/ode_solvers.h (RK45 with scipy's control, fixed-step Euler / Heun, EDM's Heun,
+// DDIM, DPM-Solver++ and UniPC on few steps). Noise is keyed per sample (eval/sample_noise.h) and
+// the ODE's step control is per sample, so a sample does not depend on its batch or on the world
+// size.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include <ATen/core/Tensor.h>
 
 #include "eval/edm_heun.h"
+#include "eval/multistep_solvers.h"
 #include "trainer/sde/sde.h"
 
 namespace sgm::eval {
@@ -43,6 +45,7 @@ struct SamplingOptions {
   double rtol = 1e-5;
   double atol = 1e-5;
   EdmOptions edm;
+  MultistepOptions multistep;  // ddim, dpmpp_*, unipc*
 
   void declare_keys(core::Keys& k) {
     k("sampling.method", method, "pc (predictor-corrector) | ode (probability flow)");
@@ -63,6 +66,7 @@ struct SamplingOptions {
     k("sampling.rtol", rtol, "RK45 relative tolerance of the ODE sampler");
     k("sampling.atol", atol, "RK45 absolute tolerance of the ODE sampler");
     edm.declare_keys(k);
+    multistep.declare_keys(k);
   }
 };
 

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "eval/inception.h"
+#include "eval/nfe_sweep.h"
 #include "eval/reference_stats.h"
 #include "eval/rounds.h"
 #include "launch/cli/main_support.h"
@@ -25,13 +26,15 @@ cli::Program program() {
       "sgm-eval",
       "<mode> --workdir DIR [--config FILE] [--section.key=value ...]",
       "Evaluates a training run: sample (PC / probability-flow ODE), fid (with IS and\n"
-      "KID), bpd (likelihood through the probability-flow ODE), stats (reference\n"
+      "KID), nfe (FID of sampling.nfe_solvers at each of sampling.nfe_list network\n"
+      "calls, and fid_vs_nfe.png), bpd (likelihood through the probability-flow ODE), stats "
+      "(reference\n"
       "statistics of data.path to --out), sweep (every snapshot in [eval.begin_ckpt,\n"
       "eval.end_ckpt], resumable), export (a checkpoint to torch.save .pth in\n"
       "score_sde's layout, or HDF5), import (a score_sde .pth or /params .h5 into a new\n"
       "run DIR, with --config for its model). DIR/config.cfg is read first; results go\n"
       "to DIR/eval (results.csv, results.jsonl, plots, samples).",
-      {"sample", "fid", "bpd", "stats", "sweep", "export", "import"}};
+      {"sample", "fid", "nfe", "bpd", "stats", "sweep", "export", "import"}};
   p.workdir_config = true;
   p.takes_format = true;
   return p;
@@ -62,6 +65,7 @@ core::ExitCode evaluate(const cli::Parsed& parsed) {
     return core::kExitOk;
   }
   // The options, files and checkpoint are checked before anything is written.
+  if (inv.mode == "nfe") eval::nfe_solvers(c.nfe_sweep);
   eval::Evaluator evaluator(launch::evaluation_options(c, inv.workdir, inv.mode), comm,
                             context.device());
   std::optional<train::Checkpoint> checkpoint;
@@ -78,7 +82,11 @@ core::ExitCode evaluate(const cli::Parsed& parsed) {
                     s.evaluated, s.already_done, s.not_written, s.never);
     return core::kExitOk;
   }
-  evaluator.evaluate(launch::weights_of(*checkpoint));
+  if (inv.mode == "nfe") {
+    eval::run_nfe_sweep(c.nfe_sweep, launch::weights_of(*checkpoint), evaluator, comm);
+  } else {
+    evaluator.evaluate(launch::weights_of(*checkpoint));
+  }
   core::log::info("results: {}/eval/results.csv", inv.workdir);
   return core::kExitOk;
 }

@@ -26,7 +26,8 @@ eval::EvaluationOptions evaluation_options(const cli::Config& c, const std::stri
   o.wait_for_busy_output = mode == "sweep";
   const auto seed = static_cast<std::uint64_t>(t.seed);
 
-  o.sampling = mode == "sample" || mode == "fid" || (mode == "sweep" && o.enable_sampling);
+  o.sampling =
+      mode == "sample" || mode == "fid" || mode == "nfe" || (mode == "sweep" && o.enable_sampling);
   eval::SampleJobOptions& samples = o.samples;
   eval::validate(samples.sampling, t.sde.name);
   samples.batch_size = o.batch_size;
@@ -49,8 +50,8 @@ eval::EvaluationOptions evaluation_options(const cli::Config& c, const std::stri
   }
   // fid needs both files (the Evaluator names the missing key); a sweep computes the image
   // metrics when both are given and says so when they are not.
-  o.image_metrics =
-      mode == "fid" || (mode == "sweep" && !o.inception_weights.empty() && !o.ref_stats.empty());
+  o.image_metrics = mode == "fid" || mode == "nfe" ||
+                    (mode == "sweep" && !o.inception_weights.empty() && !o.ref_stats.empty());
   if (mode == "sweep" && o.sampling && !o.image_metrics) {
     core::log::warn(
         "eval.enable_sampling without eval.inception_weights and eval.ref_stats: "

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "eval/evaluator.h"
+#include "eval/nfe_sweep.h"
 #include "eval/reference_stats.h"
 #include "eval/sweep.h"
 #include "launch/snapshot_options.h"
@@ -23,6 +24,7 @@ struct Config {
   launch::SnapshotSampleOptions snapshots;
   eval::EvaluationOptions eval;  // [sampling] and [eval]
   eval::SweepOptions sweep;
+  eval::NfeSweepOptions nfe_sweep;
   eval::DatasetStatsOptions stats;
   dist::ContextOptions dist;
   dist::CommOptions comm;
@@ -33,6 +35,7 @@ struct Config {
     snapshots.declare_keys(k);
     eval.declare_keys(k);
     sweep.declare_keys(k);
+    nfe_sweep.declare_keys(k);
     stats.declare_keys(k);
     k("data.dataset", dataset, "dataset name (informational; the data come from data.path)");
     dist.declare_keys(k);

@@ -155,6 +155,7 @@ void validate_rest(const Config& c) {
   }
   at_least<std::int64_t>("eval.batch_size", e.batch_size, 1);
   at_least<std::int64_t>("eval.num_samples", sj.num_samples, 1);
+  at_least<std::int64_t>("eval.seed_sets", e.seed_sets, 1);
   one_of("eval.bpd_dataset", e.bpd_dataset, {"train", "test"});
   at_least<std::int64_t>("eval.ckpt_stride", w.stride, 1);
   at_least("eval.wait_timeout", w.wait_timeout, 0.0);

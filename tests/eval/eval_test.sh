@@ -7,6 +7,11 @@
 #      with eval.wait_timeout fails after the timeout; results.csv/jsonl and plots exist;
 #   1b. inpainting, colourisation and classifier guidance (a TorchScript stand-in classifier)
 #      on 1 and 2 ranks agree;
+#   1c. the few-step ODE solvers give bit-identical samples on 1 and 2 ranks, 8 calls each;
+#   1d. eval.seed_sets = 3: disjoint sample indices, per-set records and their mean, std and
+#      min (tests/eval/check_seed_sets.py), stopped in set 2 and resumed;
+#   1e. sgm-eval nfe: FID per solver and budget, NFE as asked, fid_vs_nfe.png, a rerun that
+#      recomputes nothing, and a solver without an NFE setting refused;
 #   3. bad input exits 2 naming the key, and writes nothing.
 # The detector is make_test_inception's stand-in (deterministic weights): the values are not
 # real FIDs, the plumbing and the agreement are what is tested.
@@ -23,6 +28,15 @@ failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 mpi2() { "$mpiexec" -np 2 --oversubscribe --bind-to none "$@"; }
 compare() { "$testbin/compare_npz" "$@" || fail "compare_npz $*"; }
+# stop_when FILE PID: SIGUSR1 to PID once FILE exists (at most 60 s); returns PID's exit code.
+stop_when() {
+  for _ in $(seq 1 600); do
+    [ -f "$1" ] && break
+    sleep 0.1
+  done
+  kill -USR1 "$2"
+  wait "$2"
+}
 
 "$bin/sgm-data" make --from shapes --num 48 --resolution 16 --out data > /dev/null || exit 1
 "$bin/sgm-data" make --from shapes --num 8 --resolution 16 --split test --out test > /dev/null || exit 1
@@ -34,6 +48,7 @@ compare() { "$testbin/compare_npz" "$@" || fail "compare_npz $*"; }
 cp -r run1 run2
 cp -r run1 sweep_a
 cp -r run1 sweep_b
+cp -r run1 sets
 common=(--eval.inception_weights=inception.h5 --eval.feature_batch=8)
 
 echo "== 1. stats, fid and bpd: 1 rank vs 2 ranks"
@@ -91,6 +106,48 @@ rc=$?
 echo "[evidence] a bad mask: exit $rc: $(tail -n 1 log)"
 [ $rc -eq 2 ] && grep -q "eval.mask" log || fail "bad eval.mask"
 
+echo "== 1c. few-step solvers: 1 rank (rounds of 2) vs 2 ranks (rounds of 4, 2 per rank)"
+# The same batch compositions on both sides, so the samples must be bit-identical.
+for solver in dpmpp_2m dpmpp_3m unipc; do
+  opts=(--eval.num_samples=6 --sampling.method=ode "--sampling.ode_solver=$solver" --sampling.nfe=8)
+  "$bin/sgm-eval" sample --workdir run1 "${opts[@]}" --eval.batch_size=2 > log1 2>&1 || { fail "$solver"; tail -n 3 log1; }
+  mpi2 "$bin/sgm-eval" sample --workdir run2 "${opts[@]}" --eval.batch_size=4 > log2 2>&1 || { fail "$solver np2"; tail -n 3 log2; }
+  compare run1/$samples run2/$samples samples 0
+  compare run1/$samples run2/$samples nfe 0
+  grep -q "nfe = 8 " log2 || { fail "$solver: not 8 network calls"; grep "nfe =" log2; }
+done
+
+echo "== 1d. seed sets: three disjoint sets and their mean, std and min; a stop mid-way resumes"
+sets=("${common[@]}" --eval.ref_stats=ref1.npz --eval.num_samples=4 --eval.batch_size=2
+      --eval.seed_sets=3 --eval.kid_subsets=2 --eval.kid_subset_size=4 --sampling.method=ode
+      --sampling.ode_solver=dpmpp_2m --sampling.nfe=6)
+"$bin/sgm-eval" fid --workdir sets "${sets[@]}" > log 2>&1 &
+stop_when sets/eval/ckpt-00000020/samples-set1/round-00000.npz $!  # seed set 2 has begun
+rc=$?
+echo "[evidence] seed sets stopped by SIGUSR1 in set 2: exit $rc"
+[ $rc -eq 3 ] || fail "a stopped seed-set evaluation exits 3, got $rc"
+mpi2 "$bin/sgm-eval" fid --workdir sets "${sets[@]}" > log 2>&1 || { fail "seed sets resumed"; tail -n 3 log; }
+grep -q "seed set 1 of 3 recorded already" log || fail "the resumed job recomputed seed set 1"
+python3 "$src/tests/eval/check_seed_sets.py" sets/eval 3 4 || fail "seed set records"
+
+echo "== 1e. quality against NFE: two solvers at two budgets, one plot"
+nfe=("${common[@]}" --eval.ref_stats=ref1.npz --eval.num_samples=4 --eval.batch_size=4
+     --eval.kid_subsets=2 --eval.kid_subset_size=4 --sampling.nfe_list=4,8)
+mpi2 "$bin/sgm-eval" nfe --workdir run2 "${nfe[@]}" --sampling.nfe_solvers=dpmpp_2m,edm_heun \
+  > log 2>&1 || { fail "nfe"; tail -n 3 log; }
+grep "NFE (.* measured): FID" log | sed 's/^/[evidence] /'
+for expect in "dpmpp_2m at 4 NFE (4.0" "dpmpp_2m at 8 NFE (8.0" "edm_heun at 4 NFE (5.0" "edm_heun at 8 NFE (9.0"; do
+  grep -qF "$expect" log || fail "nfe: no line '$expect'"
+done
+head -c 8 run2/eval/fid_vs_nfe.png | od -An -tx1 | grep -q "89 50 4e 47" || fail "fid_vs_nfe.png is not a PNG"
+"$bin/sgm-eval" nfe --workdir run2 "${nfe[@]}" --sampling.nfe_solvers=dpmpp_2m,edm_heun \
+  > log 2>&1 || fail "nfe rerun"
+[ "$(grep -c "recorded already" log)" -eq 4 ] || fail "a rerun of sgm-eval nfe recomputed work"
+"$bin/sgm-eval" nfe --workdir run2 "${nfe[@]}" --sampling.nfe_solvers=dpmpp_2m,rk45 > log 2>&1
+rc=$?
+echo "[evidence] nfe sweep with rk45: exit $rc: $(tail -n 1 log)"
+[ $rc -eq 2 ] && grep -q "sampling.nfe_solvers" log || fail "rk45 in sampling.nfe_solvers"
+
 echo "== 2. sweeps: stop and resume, never-written and missing snapshots"
 sweep=("${common[@]}" --eval.ref_stats=ref1.npz --eval.enable_sampling=true
        --eval.num_samples=8 --eval.batch_size=2 --eval.kid_subsets=4 --eval.kid_subset_size=4
@@ -100,13 +157,7 @@ sweep=("${common[@]}" --eval.ref_stats=ref1.npz --eval.enable_sampling=true
 "$bin/sgm-eval" sweep --workdir sweep_a "${sweep[@]}" > log_a 2>&1 || { fail "sweep"; tail -n 3 log_a; }
 grep -q "never written" log_a || fail "snapshot 3 (step 30) not reported as never written"
 "$bin/sgm-eval" sweep --workdir sweep_b "${sweep[@]}" > log_b 2>&1 &
-pid=$!
-for _ in $(seq 1 600); do  # until the first round of snapshot 1 is on disk
-  [ -f sweep_b/eval/ckpt-00000010/samples/round-00000.npz ] && break
-  sleep 0.1
-done
-kill -USR1 $pid
-wait $pid
+stop_when sweep_b/eval/ckpt-00000010/samples/round-00000.npz $!  # snapshot 1's first round
 rc=$?
 echo "[evidence] sweep stopped by SIGUSR1: exit $rc ($(ls sweep_b/eval/ckpt-00000010/samples | grep -c round) rounds kept)"
 [ $rc -eq 3 ] || fail "a stopped sweep exits 3, got $rc"

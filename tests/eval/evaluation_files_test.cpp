@@ -143,6 +143,23 @@ TEST(MetricPlot, DrawsPointsInsideTheAxes) {
   EXPECT_THROW(metric_plot("x", {}), core::Error);
 }
 
+TEST(MetricPlot, DrawsOneColouredLineAndALegendEntryPerSeries) {
+  // sgm-eval nfe's fid_vs_nfe.png: FID against NFE, one line per solver.
+  const at::Tensor image = metric_plot(
+      "fid", {{"dpmpp_2m", {{10, 5.0}, {20, 3.0}}}, {"edm_heun", {{11, 9.0}, {21, 4.0}}}}, "nfe");
+  auto pixels_of = [&](int r, int g, int b) {
+    return ((image.select(2, 0) == r) & (image.select(2, 1) == g) & (image.select(2, 2) == b))
+        .sum()
+        .item<std::int64_t>();
+  };
+  const std::int64_t first = pixels_of(31, 119, 180), second = pixels_of(255, 127, 14);
+  std::printf("[evidence] two series: %lld and %lld pixels of their colours\n",
+              static_cast<long long>(first), static_cast<long long>(second));
+  EXPECT_GT(first, 200);  // line, markers and the legend swatch (64 px)
+  EXPECT_GT(second, 200);
+  EXPECT_THROW(metric_plot("x", std::vector<PlotSeries>{{"empty", {}}}, "nfe"), core::Error);
+}
+
 TEST(ReferenceStats, ReadsMuSigmaOrComputesThemFromPool3) {
   const fs::path dir = scratch("reference");
   at::manual_seed(3);
