@@ -12,6 +12,7 @@
 #include "launch/cli/options.h"
 #include "launch/eval_setup.h"
 #include "launch/interop.h"
+#include "launch/posthoc_ema.h"
 #include "trainer/core/error.h"
 #include "trainer/core/log.h"
 #include "trainer/core/stop_signal.h"
@@ -26,15 +27,16 @@ cli::Program program() {
       "sgm-eval",
       "<mode> --workdir DIR [--config FILE] [--section.key=value ...]",
       "Evaluates a training run: sample (PC / probability-flow ODE), fid (with IS and\n"
-      "KID), nfe (FID of sampling.nfe_solvers at each of sampling.nfe_list network\n"
-      "calls, and fid_vs_nfe.png), bpd (likelihood through the probability-flow ODE), stats "
-      "(reference\n"
-      "statistics of data.path to --out), sweep (every snapshot in [eval.begin_ckpt,\n"
-      "eval.end_ckpt], resumable), export (a checkpoint to torch.save .pth in\n"
-      "score_sde's layout, or HDF5), import (a score_sde .pth or /params .h5 into a new\n"
-      "run DIR, with --config for its model). DIR/config.cfg is read first; results go\n"
-      "to DIR/eval (results.csv, results.jsonl, plots, samples).",
-      {"sample", "fid", "nfe", "bpd", "stats", "sweep", "export", "import"}};
+      "KID), nfe (FID of each of sampling.nfe_solvers at each of sampling.nfe_list\n"
+      "network calls, and fid_vs_nfe.png), bpd (likelihood through the probability-flow\n"
+      "ODE), stats (reference statistics of data.path to --out), sweep (every snapshot in\n"
+      "[eval.begin_ckpt, eval.end_ckpt], resumable), export (a checkpoint to torch.save\n"
+      ".pth in score_sde's layout, or HDF5), import (a score_sde .pth or /params .h5 into\n"
+      "a new run DIR, with --config for its model), phema (the post-hoc EMA of\n"
+      "--sigma-rel from a run trained with training.phema, as a new run --out DIR).\n"
+      "DIR/config.cfg is read first; results go to DIR/eval (results.csv, results.jsonl,\n"
+      "plots, samples).",
+      {"sample", "fid", "nfe", "bpd", "stats", "sweep", "export", "import", "phema"}};
   p.workdir_config = true;
   p.takes_format = true;
   return p;
@@ -107,6 +109,14 @@ int main(int argc, char** argv) {
     }
     const cli::Invocation& inv = parsed.invocation;
     // Files in and out: one process's work (other ranks of a launch leave it to rank 0).
+    if (inv.mode == "phema") {
+      if (!cli::is_output_rank()) return core::kExitOk;
+      if (inv.sigma_rel <= 0) throw core::UsageError("phema needs --sigma-rel S (e.g. 0.075)");
+      fmt::print("{}\n",
+                 launch::posthoc_ema_run(inv.checkpoint.empty() ? inv.workdir : inv.checkpoint,
+                                         inv.out, inv.sigma_rel));
+      return core::kExitOk;
+    }
     if (inv.mode == "export" || inv.mode == "import") {
       if (!cli::is_output_rank()) return core::kExitOk;
       fmt::print("{}\n",

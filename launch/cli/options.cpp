@@ -40,7 +40,9 @@ po::options_description invocation_options(const Program& program, Invocation& i
   if (program.takes_format) {
     d.add_options()("format", po::value<std::string>(&inv.format),
                     "export: pth (torch.save, score_sde's layout) or h5 (default: by --out's "
-                    "extension)");
+                    "extension)")(
+        "sigma-rel", po::value<double>(&inv.sigma_rel),
+        "phema: the relative width of the post-hoc EMA to reconstruct (edm2's sigma_rel)");
   }
   return d;
 }

@@ -24,7 +24,7 @@ struct Program {
   // sgm-train: the same, only when no --config is given (`sgm-train --workdir DIR` continues a
   // run as it was configured, an imported one included).
   bool workdir_config_without_files = false;
-  bool takes_format = false;  // sgm-eval: --format (of export)
+  bool takes_format = false;  // sgm-eval: --format (of export) and --sigma-rel (of phema)
 };
 
 // Options that only the command line gives.
@@ -38,6 +38,7 @@ struct Invocation {
   std::string checkpoint;  // programs with modes (sgm-eval): a checkpoint or work directory
   std::string out;         // programs with modes: the output file
   std::string format;      // --format, where the program takes it
+  double sigma_rel = 0;    // sgm-eval phema: --sigma-rel
 };
 
 struct Parsed {

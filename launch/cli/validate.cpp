@@ -156,6 +156,11 @@ void validate_rest(const Config& c) {
   at_least<std::int64_t>("eval.batch_size", e.batch_size, 1);
   at_least<std::int64_t>("eval.num_samples", sj.num_samples, 1);
   at_least<std::int64_t>("eval.seed_sets", e.seed_sets, 1);
+  if (c.train.phema.enabled) {
+    if (c.train.phema.sigma_rels.empty())
+      fail("training.phema_sigma_rel", "training.phema needs at least one width");
+    for (double s : c.train.phema.sigma_rels) train::phema_gamma(s);  // names the key
+  }
   one_of("eval.bpd_dataset", e.bpd_dataset, {"train", "test"});
   at_least<std::int64_t>("eval.ckpt_stride", w.stride, 1);
   at_least("eval.wait_timeout", w.wait_timeout, 0.0);

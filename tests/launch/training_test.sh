@@ -5,7 +5,8 @@
 #   2. N/2 steps (the run ends there), resume to N: bit-identical to N straight;
 #   3. resume on W=2 from the W=1 checkpoint: within test 1's tolerance;
 #   4. SIGUSR1 during a W=2 run: exit 3, restart continues to the straight run's weights exactly;
-#   5-7 (fallback, NaN skip, sharded EMA) and 9 (bf16 autocast, channels-last) as captioned below.
+#   5-7 (fallback, NaN skip, sharded EMA), 9 (bf16 autocast, channels-last) and 10 (post-hoc EMA)
+#   as captioned below.
 # Weights are compared through `sgm-eval export` files.   Usage: training_test.sh BIN COMPARE SRC MPIEXEC
 set -u
 bin=$1
@@ -27,8 +28,8 @@ train() {  # train WORKDIR N_ITERS [LAUNCHER...] [-- SGM-TRAIN OPTIONS...]
   [ $# -gt 0 ] && shift
   "${launcher[@]}" "$bin/sgm-train" --config "$src/configs/small/ncsnpp_ve_16px.cfg" \
     --data.path="$tmp/data" --training.batch_size=8 --training.n_iters="$n" --training.log_freq=4 \
-    --training.snapshot_freq=1000 --training.snapshot_freq_for_preemption=2 --optim.warmup=2 \
-    --training.snapshot_sampling="${SAMPLING:-false}" --dist.device=cpu --dist.threads=1 \
+    --training.snapshot_freq="${SNAPSHOTS:-1000}" --training.snapshot_freq_for_preemption=2 \
+    --optim.warmup=2 --training.snapshot_sampling="${SAMPLING:-false}" --dist.device=cpu --dist.threads=1 \
     --workdir "$w" "$@" \
     > "$w.log" 2>&1
 }
@@ -90,6 +91,46 @@ grep -q "1 non-finite steps in a row (training.max_nonfinite = 0)" "$tmp/nan0.lo
 train "$tmp/e" $N "${W2[@]}" -- --training.ema_sharded=true || { echo "FAIL: sharded EMA run"; fail=1; }
 export_to "$tmp/e" "$tmp/e.h5"
 check "7. sharded vs replicated EMA (W=2)" "$tmp/w2.h5" "$tmp/e.h5" 0
+
+# 10. Post-hoc EMA. Profiles kept (sharded, W=2): model and EMA bit-identical to the run without.
+# Stopped at N/2 and resumed (W=1): the reconstruction from its snapshots bit-identical to the
+# straight run's. sgm-eval phema writes a run that sgm-eval samples from; bad input exits 2.
+phema=(--training.phema=true)
+export SNAPSHOTS=2  # post-hoc EMA reconstructs from the snapshots
+train "$tmp/p" $N "${W2[@]}" -- "${phema[@]}" --training.ema_sharded=true || { echo "FAIL: phema run"; fail=1; }
+export_to "$tmp/p" "$tmp/p.h5"
+check "10. training.phema on vs off (W=2, sharded)" "$tmp/w2.h5" "$tmp/p.h5" 0
+train "$tmp/p1" $N -- "${phema[@]}" || { echo "FAIL: phema run W=1"; fail=1; }
+train "$tmp/p_half" $((N / 2)) -- "${phema[@]}" && train "$tmp/p_half" $N -- "${phema[@]}" ||
+  { echo "FAIL: phema half and resume"; fail=1; }
+for run in p1 p_half; do
+  "$bin/sgm-eval" phema --workdir "$tmp/$run" --sigma-rel 0.075 --out "$tmp/$run.phema" > "$tmp/$run.phema.log" 2>&1 ||
+    { echo "FAIL: sgm-eval phema $run"; tail -n 3 "$tmp/$run.phema.log"; fail=1; }
+  export_to "$tmp/$run.phema" "$tmp/$run.phema.h5"
+done
+echo "[evidence] 10. $(tail -n 1 "$tmp/p1.phema.log")"
+check "10. post-hoc EMA (0.075) of a run resumed at step $((N / 2)) vs straight (W=1)" "$tmp/p1.phema.h5" "$tmp/p_half.phema.h5" 0
+"$compare" "$tmp/p1.h5" "$tmp/p1.phema.h5" 0 > /dev/null 2>&1 && { echo "FAIL: 10. the post-hoc EMA equals the EMA"; fail=1; }
+"$bin/sgm-eval" sample --workdir "$tmp/p1.phema" --eval.num_samples=2 --eval.batch_size=2 \
+  --sampling.method=ode --sampling.ode_solver=dpmpp_2m --sampling.nfe=4 > "$tmp/p.sample.log" 2>&1 &&
+  [ -s "$tmp/p1.phema/eval/ckpt-0000000$N/samples/grid.png" ] && echo "[evidence] 10. sgm-eval sample on the post-hoc EMA run: grid.png" ||
+  { echo "FAIL: 10. sampling the post-hoc EMA run"; tail -n 3 "$tmp/p.sample.log"; fail=1; }
+"$bin/sgm-eval" phema --workdir "$tmp/w1" --sigma-rel 0.075 --out "$tmp/none" > "$tmp/p.err" 2>&1
+rc=$?
+echo "[evidence] 10. phema on a run without profiles: exit $rc: $(tail -n 1 "$tmp/p.err")"
+[ $rc -eq 2 ] && grep -q "no post-hoc EMA profiles" "$tmp/p.err" && [ ! -e "$tmp/none/checkpoints" ] ||
+  { echo "FAIL: 10. phema without profiles"; fail=1; }
+"$bin/sgm-eval" phema --workdir "$tmp/p1" --sigma-rel 0.5 --out "$tmp/none" > "$tmp/p.err" 2>&1
+rc=$?
+echo "[evidence] 10. --sigma-rel 0.5: exit $rc: $(tail -n 1 "$tmp/p.err")"
+[ $rc -eq 2 ] && grep -q -- "--sigma-rel" "$tmp/p.err" || { echo "FAIL: 10. --sigma-rel 0.5"; fail=1; }
+before=$(cat "$tmp/w1/config.cfg")
+train "$tmp/w1" $((N + 2)) -- --training.phema=true > /dev/null 2>&1
+rc=$?
+[ "$before" = "$(cat "$tmp/w1/config.cfg")" ] || { echo "FAIL: 10. a refused resume rewrote config.cfg"; fail=1; }
+echo "[evidence] 10. turning training.phema on when resuming: exit $rc: $(grep -o "training.phema_sigma_rel.*" "$tmp/w1.log" | head -n 1)"
+[ $rc -eq 2 ] || { echo "FAIL: 10. phema turned on at resume"; fail=1; }
+unset SNAPSHOTS
 
 # 9. Precision options. bf16 autocast must change the numerics (it is really on) but only a little;
 # channels-last input changes only the rounding of the convolutions.

@@ -59,6 +59,12 @@ std::string CheckpointStore::save(const std::string& kind, const Checkpoint& c) 
       for (const auto& [key, tensor] : *named)
         arrays.emplace_back(std::string(group) + "/" + key, tensor);
     }
+    SGM_CHECK(c.phema.size() == c.state.phema_sigma_rels.size(),
+              "checkpoint: {} post-hoc EMA profiles for {} widths", c.phema.size(),
+              c.state.phema_sigma_rels.size());
+    for (std::size_t k = 0; k < c.phema.size(); ++k)
+      for (const auto& [key, tensor] : c.phema[k])
+        arrays.emplace_back(fmt::format("phema/{}/{}", k, key), tensor);
     const std::string weights = staged.path() + "/" + kWeights;
     data::write_named_arrays(weights, arrays);
     const TrainingState& s = c.state;
@@ -76,6 +82,8 @@ std::string CheckpointStore::save(const std::string& kind, const Checkpoint& c) 
         {"config", s.config},
         {"files", {{kWeights, core::hex64(core::file_checksum(weights))}}},
     };
+    if (!s.phema_sigma_rels.empty())
+      state["phema"] = {{"sigma_rels", s.phema_sigma_rels}, {"updates", s.phema_updates}};
     core::write_file_atomic(staged.path() + "/" + kState, state.dump(2) + "\n");
     staged.commit();
   }
@@ -119,7 +127,9 @@ std::vector<std::int64_t> CheckpointStore::snapshot_steps() const {
   return steps;
 }
 
-Checkpoint CheckpointStore::load(const std::string& directory) {
+namespace {
+
+nlohmann::json read_state_json(const std::string& directory) {
   const std::string state_path = (fs::path(directory) / kState).string();
   std::ifstream in(state_path);
   if (!in) throw core::UsageError(state_path + ": missing");
@@ -129,9 +139,45 @@ Checkpoint CheckpointStore::load(const std::string& directory) {
   } catch (const std::exception& e) {
     throw core::UsageError(state_path + ": not valid JSON (" + e.what() + ")");
   }
+  return state;
+}
+
+TrainingState parse_state(const nlohmann::json& state, const std::string& state_path) {
+  if (state.at("format") != "sgm-checkpoint" || state.at("version") != kCheckpointVersion)
+    throw core::UsageError(state_path + ": not an sgm checkpoint of version 1");
+  TrainingState s;
+  s.step = state.at("step");
+  s.images_seen = state.at("images_seen");
+  s.data_cursor = state.at("data_cursor");
+  s.seed = state.at("seed");
+  s.ema_updates = state.at("ema_updates");
+  s.adam_steps = state.at("adam_steps");
+  s.nonfinite_skips = state.at("nonfinite_skips");
+  s.world_size = state.at("world_size");
+  s.config = state.at("config");
+  if (state.contains("phema")) {
+    s.phema_sigma_rels = state.at("phema").at("sigma_rels").get<std::vector<double>>();
+    s.phema_updates = state.at("phema").at("updates");
+  }
+  return s;
+}
+
+}  // namespace
+
+TrainingState CheckpointStore::load_state(const std::string& directory) {
+  const std::string state_path = (fs::path(directory) / kState).string();
   try {
-    if (state.at("format") != "sgm-checkpoint" || state.at("version") != kCheckpointVersion)
-      throw core::UsageError(state_path + ": not an sgm checkpoint of version 1");
+    return parse_state(read_state_json(directory), state_path);
+  } catch (const nlohmann::json::exception& e) {
+    throw core::UsageError(state_path + ": " + e.what());
+  }
+}
+
+Checkpoint CheckpointStore::load(const std::string& directory) {
+  const std::string state_path = (fs::path(directory) / kState).string();
+  const nlohmann::json state = read_state_json(directory);
+  try {
+    const TrainingState parsed = parse_state(state, state_path);
     for (const auto& [file, expected] : state.at("files").items()) {
       const std::string path = (fs::path(directory) / file).string();
       if (!fs::exists(path)) throw core::UsageError(path + ": missing");
@@ -143,21 +189,17 @@ Checkpoint CheckpointStore::load(const std::string& directory) {
     }
     Checkpoint c;
     c.path = directory;
-    TrainingState& s = c.state;
-    s.step = state.at("step");
-    s.images_seen = state.at("images_seen");
-    s.data_cursor = state.at("data_cursor");
-    s.seed = state.at("seed");
-    s.ema_updates = state.at("ema_updates");
-    s.adam_steps = state.at("adam_steps");
-    s.nonfinite_skips = state.at("nonfinite_skips");
-    s.world_size = state.at("world_size");
-    s.config = state.at("config");
+    c.state = parsed;
     const data::NamedArrayFile weights((fs::path(directory) / kWeights).string());
     c.model = read_named(weights, "model");
     c.ema = read_named(weights, "ema");
     c.exp_avg = read_named(weights, "adam/exp_avg");
     c.exp_avg_sq = read_named(weights, "adam/exp_avg_sq");
+    for (std::size_t k = 0; k < c.state.phema_sigma_rels.size(); ++k) {
+      c.phema.push_back(read_named(weights, fmt::format("phema/{}", k)));
+      if (c.phema.back().empty())
+        throw core::UsageError(fmt::format("{}: no phema/{} arrays", c.path + "/" + kWeights, k));
+    }
     return c;
   } catch (const nlohmann::json::exception& e) {
     throw core::UsageError(state_path + ": " + e.what());
@@ -196,6 +238,7 @@ Checkpoint capture(const TrainingState& state, const TrainingTensors& tensors) {
   c.ema = core::host_copies(tensors.ema);
   c.exp_avg = core::host_copies(tensors.exp_avg);
   c.exp_avg_sq = core::host_copies(tensors.exp_avg_sq);
+  for (const core::NamedTensors& p : tensors.phema) c.phema.push_back(core::host_copies(p));
   return c;
 }
 
@@ -204,6 +247,9 @@ void restore(const Checkpoint& c, const TrainingTensors& into) {
   core::copy_named(c.ema, into.ema, "EMA", c.path, true, false);
   core::copy_named(c.exp_avg, into.exp_avg, "Adam exp_avg", c.path, true, false);
   core::copy_named(c.exp_avg_sq, into.exp_avg_sq, "Adam exp_avg_sq", c.path, true, false);
+  for (std::size_t k = 0; k < std::min(c.phema.size(), into.phema.size()); ++k)
+    core::copy_named(c.phema[k], into.phema[k], fmt::format("post-hoc EMA profile {}", k), c.path,
+                     true, false);
 }
 
 Checkpoint find_checkpoint(const std::string& path) {

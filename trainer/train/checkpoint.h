@@ -1,6 +1,7 @@
 // The checkpoint store.
 // DIR/checkpoints/<kind>-<step, 8 digits>/ holds weights.h5 (model/<name>, ema/<name>,
-// adam/exp_avg/<name>, adam/exp_avg_sq/<name>, by parameter name: nothing depends on the world
+// adam/exp_avg/<name>, adam/exp_avg_sq/<name>, and phema/<k>/<name> for the post-hoc EMA
+// profiles when training keeps them, by parameter name: nothing depends on the world
 // size, the bucket sizes or the reducer's layout) and state.json (counters, the resolved
 // configuration, format version and the checksum of weights.h5). Each is written whole under a
 // staging name, fsynced and renamed; DIR/checkpoints/latest is updated last. Two kinds: "meta"
@@ -33,6 +34,10 @@ struct TrainingState {
   std::int64_t nonfinite_skips = 0;  // in a row, at save time
   std::int64_t world_size = 1;       // informational: resuming on another is allowed
   std::string config;                // the resolved configuration (INI text)
+  // Post-hoc EMA (phema.h): the relative widths of the stored profiles (empty: none) and the
+  // number of updates behind them.
+  std::vector<double> phema_sigma_rels;
+  std::int64_t phema_updates = 0;
 };
 
 struct Checkpoint {
@@ -41,6 +46,7 @@ struct Checkpoint {
   Named model;                // every parameter and buffer
   Named ema;                  // the trainable parameters' EMA
   Named exp_avg, exp_avg_sq;  // Adam moments of the trainable parameters
+  std::vector<Named> phema;   // post-hoc EMA profile k of state.phema_sigma_rels
   std::string path;           // where it was read from
 };
 
@@ -50,6 +56,7 @@ struct TrainingTensors {
   core::NamedTensors model;
   core::NamedTensors ema;
   core::NamedTensors exp_avg, exp_avg_sq;
+  std::vector<core::NamedTensors> phema;  // restore: filled only where the checkpoint has them
 };
 
 // `state` with host copies of `tensors`: what CheckpointStore::save writes.
@@ -76,6 +83,8 @@ class CheckpointStore {
   std::string path_of(const std::string& kind, std::int64_t step) const;
   // Reads and verifies one checkpoint; throws core::UsageError naming the file and the problem.
   static Checkpoint load(const std::string& directory);
+  // Only its state.json (no checksums, no weights): what a caller needs to choose checkpoints.
+  static TrainingState load_state(const std::string& directory);
   // The newest valid checkpoint, falling back past damaged ones with a warning each; nullopt
   // when there are none; core::UsageError when there are some and none is valid.
   std::optional<Checkpoint> load_latest() const;

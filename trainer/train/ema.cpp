@@ -49,9 +49,11 @@ double Ema::next_decay() const {
   return std::min(options_.rate, (1.0 + n) / (10.0 + n));
 }
 
-void Ema::update(const std::vector<at::Tensor>& params) {
+void Ema::update(const std::vector<at::Tensor>& params) { update(params, next_decay()); }
+
+void Ema::update(const std::vector<at::Tensor>& params, double decay) {
   at::NoGradGuard no_grad;
-  const double one_minus_decay = 1.0 - next_decay();
+  const double one_minus_decay = 1.0 - decay;
   ++num_updates_;
   for (std::size_t i = 0; i < shadow_.size(); ++i) {
     at::Tensor p = params[i].detach().reshape({-1});

@@ -37,6 +37,8 @@ class Ema {
 
   // After each optimizer step, with the same buffers.
   void update(const std::vector<at::Tensor>& params);
+  // The same update with a given decay (post-hoc EMA's power-function profiles).
+  void update(const std::vector<at::Tensor>& params, double decay);
   // The decay the next update will use.
   double next_decay() const;
   std::int64_t num_updates() const { return num_updates_; }

@@ -10,6 +10,7 @@
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 
 #include "data/sample_order.h"
@@ -89,9 +90,33 @@ BatchSizes batch_sizes(std::int64_t global, int ranks, std::int64_t batch_per_ra
 
 // The live tensors a checkpoint is taken from and restored into.
 TrainingTensors live_tensors(models::ScoreModel& model, const dist::GradientReducer& reducer,
-                             const std::vector<at::Tensor>& ema_flat, const FlatAdam& adam) {
-  return {models::named_state(model), reducer.views_of(ema_flat), reducer.views_of(adam.exp_avg()),
-          reducer.views_of(adam.exp_avg_sq())};
+                             const std::vector<at::Tensor>& ema_flat, const FlatAdam& adam,
+                             const std::vector<std::vector<at::Tensor>>& phema_flat = {}) {
+  TrainingTensors t{models::named_state(model),
+                    reducer.views_of(ema_flat),
+                    reducer.views_of(adam.exp_avg()),
+                    reducer.views_of(adam.exp_avg_sq()),
+                    {}};
+  for (const std::vector<at::Tensor>& p : phema_flat) t.phema.push_back(reducer.views_of(p));
+  return t;
+}
+
+// The post-hoc EMA profiles a resumed run continues: the checkpoint's when they are of the
+// configured widths; none when training.phema is off (a checkpoint's are dropped). A run that
+// turns them on later, or changes their widths, is refused: a profile needs every step from 0.
+void check_phema_resume(const PhemaOptions& o, const TrainingState& s, const std::string& path,
+                        bool quiet = false) {
+  if (!o.enabled) {
+    if (!s.phema_sigma_rels.empty() && !quiet)
+      core::log::info("training.phema is off: the post-hoc EMA profiles of {} are dropped", path);
+    return;
+  }
+  if (s.phema_sigma_rels != o.sigma_rels) {
+    throw core::UsageError(fmt::format(
+        "training.phema_sigma_rel: {} keeps profiles of widths [{}], the configuration asks for "
+        "[{}]; post-hoc EMA profiles must run from step 0 (start a new run)",
+        path, fmt::join(s.phema_sigma_rels, ", "), fmt::join(o.sigma_rels, ", ")));
+  }
 }
 
 // The work directory, locked for this job, cleared of what killed writers left, with the run's
@@ -151,6 +176,19 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
   const sde::TrainingLoss loss_of = sde::make_training_loss(sde, o.sde.continuous, o.loss, rng);
   const FaultInjection faults = FaultInjection::from_environment();
 
+  // A resume that cannot keep its post-hoc EMA profiles is refused before anything is written
+  // (the newest checkpoint whose state parses; the load below checks the one it resumes from).
+  for (const std::string& dir : CheckpointStore(o.workdir, 1).list()) {
+    TrainingState newest;
+    try {
+      newest = CheckpointStore::load_state(dir);
+    } catch (const core::UsageError&) {
+      continue;  // damaged: the load below falls back past it
+    }
+    check_phema_resume(o.phema, newest, dir, true);
+    break;
+  }
+
   // The input is valid: now the work directory (nothing is written before this point).
   const std::string ranks = context.describe();  // a collective: every rank takes part
   core::log::info("{}", ranks);                  // rank 0 speaks
@@ -177,10 +215,18 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
   TrainingState state;
   state.seed = o.seed;
   std::vector<at::Tensor> ema_start = reducer.flat_parameters();
+  std::vector<std::vector<at::Tensor>> phema_start;
+  if (o.phema.enabled) phema_start.assign(o.phema.sigma_rels.size(), reducer.flat_parameters());
   if (const std::optional<Checkpoint> resumed = store.load_latest()) {
-    ema_start.clear();
-    for (const at::Tensor& f : reducer.flat_parameters()) ema_start.push_back(at::empty_like(f));
-    restore(*resumed, live_tensors(*model, reducer, ema_start, adam));
+    check_phema_resume(o.phema, resumed->state, resumed->path);
+    auto empty_like = [&] {
+      std::vector<at::Tensor> out;
+      for (const at::Tensor& f : reducer.flat_parameters()) out.push_back(at::empty_like(f));
+      return out;
+    };
+    ema_start = empty_like();
+    for (std::vector<at::Tensor>& p : phema_start) p = empty_like();
+    restore(*resumed, live_tensors(*model, reducer, ema_start, adam, phema_start));
     state = resumed->state;
     adam.set_steps(state.adam_steps);
     if (main_rank) {
@@ -194,18 +240,29 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
   reducer.check_consistency();
   Ema ema(ema_start, comm, o.ema);
   ema.set_num_updates(state.ema_updates);
+  // Post-hoc EMA profiles: read-only on the weights, so training is the same with or without.
+  std::optional<PhemaProfiles> phema;
+  if (o.phema.enabled) {
+    phema.emplace(reducer.flat_parameters(), comm, o.phema, o.ema.sharded);
+    phema->load(phema_start);
+    phema->set_num_updates(state.phema_updates);
+  }
   data::Loader loader(dataset, loader_options, state.data_cursor);
 
   // Checkpoints are written by rank 0; `whole_ema` is ema.gather(), which every rank calls.
   const auto save = [&](const std::string& kind, const std::vector<at::Tensor>& whole_ema) {
+    const std::vector<std::vector<at::Tensor>> profiles =
+        phema ? phema->gather() : std::vector<std::vector<at::Tensor>>{};  // collective
     if (!main_rank) return;
     lock->check();  // never write into a work directory another job has taken over
     TrainingState saved = state;
     saved.ema_updates = ema.num_updates();
     saved.adam_steps = adam.steps();
+    saved.phema_sigma_rels = phema ? o.phema.sigma_rels : std::vector<double>{};
+    saved.phema_updates = phema ? phema->num_updates() : 0;
     core::log::info(
         "saved {}",
-        store.save(kind, capture(saved, live_tensors(*model, reducer, whole_ema, adam))));
+        store.save(kind, capture(saved, live_tensors(*model, reducer, whole_ema, adam, profiles))));
   };
 
   StatusLog status(o.workdir, main_rank, state.step, G, o.n_iters, device);
@@ -253,6 +310,7 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
     if (nonfinite.accept(norm, state.step)) {
       adam.step(lr, clip_factor(norm, o.adam.grad_clip));
       ema.update(reducer.flat_parameters());
+      if (phema) phema->update(reducer.flat_parameters());
     }
     ++state.step;
     state.images_seen += G;

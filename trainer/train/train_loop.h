@@ -16,6 +16,7 @@
 #include "trainer/sde/training_loss.h"
 #include "trainer/train/ema.h"
 #include "trainer/train/optimizer.h"
+#include "trainer/train/phema.h"
 #include "trainer/train/precision.h"
 
 namespace sgm::train {
@@ -49,6 +50,7 @@ struct TrainOptions {
   sde::TrainingLossOptions loss;
   AdamOptions adam;
   EmaOptions ema;
+  PhemaOptions phema;
   dist::ReducerOptions reducer;
   PrecisionOptions precision;
 
@@ -76,6 +78,7 @@ struct TrainOptions {
     loss.declare_keys(k);
     sde::declare_keys(sde, k);
     ema.declare_keys(k);
+    phema.declare_keys(k);
     precision.declare_keys(k);
     shape.declare_keys(k);
     model.declare_keys(k);
