@@ -111,7 +111,9 @@ std::string sample_manifest(const SampleJobOptions& o, const std::string& weight
   if (s.method == "ode" && ode_solver(s.ode_solver).few_step) {
     j["sampler"]["few_step"] = {{"nfe", s.multistep.nfe},
                                 {"schedule", s.multistep.schedule},
-                                {"lower_order_final", s.multistep.lower_order_final}};
+                                {"lower_order_final", s.multistep.lower_order_final},
+                                {"sigma_min", s.edm.sigma_min},
+                                {"sigma_max", s.edm.sigma_max}};
     if (s.multistep.schedule == "edm") j["sampler"]["few_step"]["rho"] = s.edm.rho;
   }
   if (s.method == "ode" && ode_solver(s.ode_solver).edm_schedule) {
