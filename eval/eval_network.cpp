@@ -24,6 +24,7 @@ EvalNetwork make_eval_network(const NetworkOptions& options, const Weights& weig
   if (options.use_ema) core::copy_named(weights.ema, state, "EMA", weights.source, false, true);
   for (auto& p : net.model->parameters()) p.set_requires_grad(false);
   net.sde = sde::make_sde(options.sde);
+  net.sde_options = options.sde;
   std::shared_ptr<models::ScoreModel> model = net.model;
   const sde::ModelFn fn = [model](const at::Tensor& x, const at::Tensor& labels) {
     return model->forward(x, labels);

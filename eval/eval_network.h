@@ -42,7 +42,8 @@ struct NetworkOptions {
 
 struct EvalNetwork {
   std::shared_ptr<models::ScoreModel> model;
-  std::shared_ptr<const sde::SDE> sde;
+  std::shared_ptr<const sde::SDE> sde;  // the model's (its model.num_scales)
+  sde::SdeOptions sde_options;
   sde::ScoreFn score;
 };
 

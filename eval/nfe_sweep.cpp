@@ -1,5 +1,6 @@
 #include "eval/nfe_sweep.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -23,12 +24,10 @@ std::vector<std::string> nfe_solvers(const NfeSweepOptions& o) {
   std::stringstream list(o.solvers);
   for (std::string name; std::getline(list, name, ',');) {
     if (name.empty()) continue;
-    const OdeSolverEntry& e = core::registered("sampling.nfe_solvers", name, ode_solver_registry());
-    if (!e.few_step && !e.edm_schedule) {
+    core::registered("sampling.nfe_solvers", name, ode_solver_registry());
+    if (name == "rk45") {
       core::fail_key("sampling.nfe_solvers",
-                     name +
-                         " has no NFE setting (rk45 adapts its steps to sampling.rtol/atol; "
-                         "euler and heun take model.num_scales)");
+                     "rk45 has no NFE setting: it adapts its steps to sampling.rtol/atol");
     }
     names.push_back(name);
   }
@@ -43,10 +42,15 @@ SampleJobOptions at_nfe(SampleJobOptions base, const std::string& solver, std::i
   SamplingOptions& s = base.sampling;
   s.method = "ode";
   s.ode_solver = solver;
+  const std::int64_t denoise = s.noise_removal ? 1 : 0;  // euler/heun: one more call at eps
   if (ode_solver(solver).edm_schedule) {
     s.edm.steps = (nfe + 2) / 2;  // NFE 2N - 1 >= nfe
-  } else {
+  } else if (ode_solver(solver).few_step) {
     s.multistep.nfe = nfe;
+  } else if (solver == "euler") {
+    s.steps = std::max<std::int64_t>(1, nfe - denoise);
+  } else {  // heun: 2 calls a step
+    s.steps = std::max<std::int64_t>(1, (nfe - denoise) / 2);
   }
   return base;
 }

@@ -23,17 +23,18 @@ struct NfeSweepOptions {
   void declare_keys(core::Keys& k) {
     k("sampling.nfe_list", nfe_list, "sgm-eval nfe: the network-call budgets to sample at");
     k("sampling.nfe_solvers", solvers,
-      "sgm-eval nfe: comma-separated ODE solvers (ddim, dpmpp_*, unipc*, edm_heun)");
+      "sgm-eval nfe: comma-separated ODE solvers (ddim, dpmpp_*, unipc*, edm_heun, euler, heun)");
   }
 };
 
 // The solvers of the list; throws core::UsageError naming sampling.nfe_solvers for one that is
-// not registered or has no NFE setting (rk45 adapts its steps, euler and heun take
-// model.num_scales), and sampling.nfe_list for a budget below 2.
+// not registered or has no NFE setting (rk45 adapts its steps), and sampling.nfe_list for a
+// budget below 2.
 std::vector<std::string> nfe_solvers(const NfeSweepOptions& options);
 
-// `base` with the ODE solver set to make `nfe` network calls: exactly for the few-step solvers,
-// the next odd number (2N - 1) for EDM's Heun.
+// `base` with the ODE solver set to make `nfe` network calls: exactly for the few-step solvers
+// and Euler (sampling.steps, plus the denoising call), the next odd number (2N - 1) for EDM's
+// Heun, the largest 2N (+ 1) within it for Heun.
 SampleJobOptions at_nfe(SampleJobOptions base, const std::string& solver, std::int64_t nfe);
 
 struct NfePoint {

@@ -122,9 +122,9 @@ const std::vector<OdeSolverEntry>& ode_solver_registry() {
   static const std::vector<OdeSolverEntry> table = {
       {"rk45", "adaptive Dormand-Prince with scipy's control (sampling.rtol/atol)", false, false,
        rk45},
-      {"euler", "Euler, model.num_scales fixed steps", false, false,
+      {"euler", "Euler, sampling.steps (0: model.num_scales) fixed steps", false, false,
        [](const OdeProblem& p) { return fixed_steps(p, false); }},
-      {"heun", "Heun, model.num_scales fixed steps", false, false,
+      {"heun", "Heun, sampling.steps (0: model.num_scales) fixed steps", false, false,
        [](const OdeProblem& p) { return fixed_steps(p, true); }},
       {"edm_heun", "EDM's Heun on its rho-schedule (sampling.edm_*)", true, false, edm},
       few_step("ddim", "DDIM (first-order DPM-Solver++), sampling.nfe calls", M::kDpmSolverPP, 1),

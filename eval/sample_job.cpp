@@ -97,6 +97,7 @@ std::string sample_manifest(const SampleJobOptions& o, const std::string& weight
                         {"rtol", s.rtol},
                         {"atol", s.atol}}}};
   if (o.first_index != 0) j["first_index"] = o.first_index;  // set 0 keeps earlier manifests
+  if (s.steps != 0) j["sampler"]["steps"] = s.steps;         // 0 keeps earlier manifests
   if (o.task != "sample") {
     j["task"] = {{"name", o.task}, {"data", o.condition_data}};
     if (o.task == "inpaint") j["task"]["mask"] = o.mask;
@@ -135,6 +136,10 @@ SampleSummary draw_sample_rounds(const EvalNetwork& net, const std::vector<std::
   if (!o.classifier.empty())
     classifier = load_torchscript_classifier(o.classifier, net.sde, device);
   RoundStore store(dir, sample_manifest(o, weights_id, inception != nullptr), comm);
+  // The samplers' levels (sampling.steps); the score stays the model's.
+  const std::shared_ptr<const sde::SDE> sampler_sde =
+      o.sampling.steps > 0 ? sde::make_sde(sampler_sde_options(net.sde_options, o.sampling.steps))
+                           : net.sde;
   const RoundPlan plan{o.num_samples, o.batch_size, "samples", "images"};
   const data::Quantize quantize =
       o.quantize == "round" ? data::Quantize::kRound : data::Quantize::kTruncate;
@@ -172,7 +177,7 @@ SampleSummary draw_sample_rounds(const EvalNetwork& net, const std::vector<std::
         score = guided_score(score, classifier, classes.to(device), o.guidance_scale);
         if (size > 0) labels = classes;
       }
-      const Samples s = draw_samples(net.sde, score, drawn, shape, o.seed, o.sampling, device,
+      const Samples s = draw_samples(sampler_sde, score, drawn, shape, o.seed, o.sampling, device,
                                      round_mean, constraint ? &*constraint : nullptr);
       if (size > 0) {
         images = data::to_uint8(s.x, centered, quantize);

@@ -92,6 +92,19 @@ Samples ode_sampler(std::shared_ptr<const sde::SDE> sde, const sde::ScoreFn& sco
 
 double default_sampling_eps(const sde::SDE& sde) { return sde.default_sampling_eps(); }
 
+sde::SdeOptions sampler_sde_options(const sde::SdeOptions& model_sde, std::int64_t steps) {
+  sde::SdeOptions o = model_sde;
+  if (steps <= 0 || steps == model_sde.num_scales) return o;
+  if (!model_sde.continuous) {
+    core::fail_key("sampling.steps",
+                   fmt::format("{} levels: a discrete-time model (training.continuous = false) "
+                               "samples its own model.num_scales = {}",
+                               steps, model_sde.num_scales));
+  }
+  o.num_scales = steps;
+  return o;
+}
+
 std::string predictor_names() { return core::entry_names(predictor_registry()); }
 std::string corrector_names() { return core::entry_names(corrector_registry()); }
 std::string ode_solver_names() { return core::entry_names(ode_solver_registry()); }
@@ -108,6 +121,7 @@ void validate(const SamplingOptions& o, const sde::SDE& sde) {
       core::registered("sampling.corrector", o.corrector, corrector_registry());
   core::registered("sampling.ode_solver", o.ode_solver, ode_solver_registry());
   at_least<std::int64_t>("sampling.n_steps_each", o.n_steps_each, 1);
+  at_least<std::int64_t>("sampling.steps", o.steps, 0);
   positive("sampling.snr", o.snr);
   at_least("sampling.eps", o.eps, 0.0);
   positive("sampling.rtol", o.rtol);

@@ -16,6 +16,7 @@
 
 #include "eval/edm_heun.h"
 #include "eval/multistep_solvers.h"
+#include "trainer/core/sde_options.h"
 #include "trainer/sde/sde.h"
 
 namespace sgm::eval {
@@ -41,6 +42,10 @@ struct SamplingOptions {
   // per-sample rule is batch-free but biased upwards in variance at small dimension (a step
   // size that depends on the state).
   bool batch_norms = true;
+  // Noise levels of the PC sampler and of the fixed-step Euler/Heun ODE solvers; 0: the
+  // model's model.num_scales. The model keeps its own (its buffers, its labels): the samplers
+  // step on a copy of its SDE with these levels (sampler_sde_options).
+  std::int64_t steps = 0;
   std::string ode_solver = "rk45";  // ode_solver_registry() (ode_solvers.h)
   double rtol = 1e-5;
   double atol = 1e-5;
@@ -51,6 +56,9 @@ struct SamplingOptions {
     k("sampling.method", method, "pc (predictor-corrector) | ode (probability flow)");
     k("sampling.predictor", predictor, "PC sampler's predictor: " + predictor_names());
     k("sampling.corrector", corrector, "PC sampler's corrector: " + corrector_names());
+    k("sampling.steps", steps,
+      "noise levels of the PC sampler and of euler/heun (0: model.num_scales); any number for a "
+      "continuously trained model, which keeps its own buffers");
     k("sampling.n_steps_each", n_steps_each, "corrector steps per noise level");
     k("sampling.noise_removal", noise_removal, "finish with one noise-free denoising step");
     k("sampling.probability_flow", probability_flow,
@@ -92,6 +100,11 @@ Samples draw_samples(std::shared_ptr<const sde::SDE> sde, const sde::ScoreFn& sc
                      const at::Tensor& indices, const std::vector<std::int64_t>& shape,
                      std::uint64_t seed, const SamplingOptions& options, const at::Device& device,
                      const BatchMean& batch_mean = {}, const Constraint* constraint = nullptr);
+
+// The SDE the samplers step on: `model_sde` with `steps` levels (0: its own). A discrete-time
+// model (continuous = false) has labels only for its own levels: other levels are a
+// core::UsageError naming sampling.steps.
+core::SdeOptions sampler_sde_options(const core::SdeOptions& model_sde, std::int64_t steps);
 
 // The default last time of sampling for an SDE (score_sde's sampling_eps).
 double default_sampling_eps(const sde::SDE& sde);

@@ -30,6 +30,7 @@ eval::EvaluationOptions evaluation_options(const cli::Config& c, const std::stri
       mode == "sample" || mode == "fid" || mode == "nfe" || (mode == "sweep" && o.enable_sampling);
   eval::SampleJobOptions& samples = o.samples;
   eval::validate(samples.sampling, t.sde.name);
+  eval::sampler_sde_options(t.sde, samples.sampling.steps);  // a discrete model: its own levels
   samples.batch_size = o.batch_size;
   samples.seed = seed;
   samples.condition_data = !o.data_path.empty() ? o.data_path : t.data_path;

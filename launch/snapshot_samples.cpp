@@ -17,10 +17,13 @@ namespace fs = std::filesystem;
 
 SnapshotSampler snapshot_sampler(const cli::Config& c, const std::string& workdir) {
   const train::TrainOptions& t = c.train;
-  sde::SdeOptions so = t.sde;
-  if (c.snapshots.steps > 0) so.num_scales = c.snapshots.steps;
-  const std::shared_ptr<const sde::SDE> sde = sde::make_sde(so);
   const eval::SamplingOptions sampling = c.eval.samples.sampling;
+  // The grid's levels: training.snapshot_sample_steps, else sampling.steps, else the model's;
+  // the score comes from the model's own SDE (its labels).
+  const std::int64_t steps = c.snapshots.steps > 0 ? c.snapshots.steps : sampling.steps;
+  const std::shared_ptr<const sde::SDE> sde =
+      sde::make_sde(eval::sampler_sde_options(t.sde, steps));
+  const std::shared_ptr<const sde::SDE> model_sde = sde::make_sde(t.sde);
   eval::validate(sampling, t.sde.name);
   const models::DataShape shape = t.shape;
   const std::int64_t count = c.eval.samples.grid;
@@ -34,7 +37,7 @@ SnapshotSampler snapshot_sampler(const cli::Config& c, const std::string& workdi
     };
     const at::NoGradGuard no_grad;
     const eval::Samples samples = eval::draw_samples(
-        sde, sde::get_score_fn(sde, net, continuous), at::arange(count, at::kLong),
+        sde, sde::get_score_fn(model_sde, net, continuous), at::arange(count, at::kLong),
         {shape.num_channels, shape.image_size, shape.image_size}, seed, sampling, device);
     fs::create_directories(dir);
     const std::string path = (dir / fmt::format("snapshot-{:08d}.png", step)).string();

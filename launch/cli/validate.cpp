@@ -123,6 +123,13 @@ void validate_training_and_sampling(const Config& c) {
   at_least<std::int64_t>("training.keep_meta", t.keep_meta, 1);
   positive("training.lock_timeout", t.lock_timeout);
   at_least<std::int64_t>("training.snapshot_sample_steps", c.snapshots.steps, 0);
+  if (!t.sde.continuous && c.snapshots.steps > 0 && c.snapshots.steps != t.sde.num_scales) {
+    fail("training.snapshot_sample_steps",
+         fmt::format("{} levels: a discrete-time model (training.continuous = false) samples its "
+                     "own model.num_scales = {}",
+                     c.snapshots.steps, t.sde.num_scales));
+  }
+  eval::sampler_sde_options(t.sde, c.eval.samples.sampling.steps);  // names sampling.steps
   at_least<std::int64_t>("training.log_freq", t.log_freq, 1);
   at_least<std::int64_t>("training.profile_steps", t.profile_steps, 0);
   if (t.profile_steps > t.n_iters) {

@@ -7,6 +7,7 @@
 #      with eval.wait_timeout fails after the timeout; results.csv/jsonl and plots exist;
 #   1b. inpainting, colourisation and classifier guidance (a TorchScript stand-in classifier)
 #      on 1 and 2 ranks agree;
+#      sampling.steps samples 20 levels of a 50-level model, on 1 and 2 ranks alike;
 #   1c. the few-step ODE solvers give bit-identical samples on 1 and 2 ranks, 8 calls each;
 #   1d. eval.seed_sets = 3: disjoint sample indices, per-set records and their mean, std and
 #      min (tests/eval/check_seed_sets.py), stopped in set 2 and resumed;
@@ -101,6 +102,12 @@ compare run1/eval/ckpt-00000020/inpaint run2/eval/ckpt-00000020/inpaint inputs 0
 task colorize colorize --eval.task=colorize --eval.data_path=test
 task guided samples --eval.classifier=classifier.pt --eval.class_label=-1
 compare run1/eval/ckpt-00000020/samples run2/eval/ckpt-00000020/samples labels 0
+# sampling.steps: 20 PC levels on a model of model.num_scales = 50 (changing num_scales instead
+# would ask for another model: its sigmas buffer no longer fits the checkpoint).
+task steps samples --sampling.steps=20
+grep -q "nfe = 40 " log2 || { fail "sampling.steps = 20: not 20 x 2 calls"; grep "nfe =" log2; }
+"$bin/sgm-eval" sample --workdir run1 --eval.num_samples=2 --model.num_scales=20 > log 2>&1
+echo "[evidence] model.num_scales = 20 at sampling time instead: exit $?: $(tail -n 1 log)"
 "$bin/sgm-eval" sample --workdir run1 --eval.task=inpaint --eval.data_path=test --eval.mask=nowhere > log 2>&1
 rc=$?
 echo "[evidence] a bad mask: exit $rc: $(tail -n 1 log)"
@@ -130,19 +137,20 @@ mpi2 "$bin/sgm-eval" fid --workdir sets "${sets[@]}" > log 2>&1 || { fail "seed 
 grep -q "seed set 1 of 3 recorded already" log || fail "the resumed job recomputed seed set 1"
 python3 "$src/tests/eval/check_seed_sets.py" sets/eval 3 4 || fail "seed set records"
 
-echo "== 1e. quality against NFE: two solvers at two budgets, one plot"
+echo "== 1e. quality against NFE: three solvers at two budgets, one plot"
 nfe=("${common[@]}" --eval.ref_stats=ref1.npz --eval.num_samples=4 --eval.batch_size=4
      --eval.kid_subsets=2 --eval.kid_subset_size=4 --sampling.nfe_list=4,8)
-mpi2 "$bin/sgm-eval" nfe --workdir run2 "${nfe[@]}" --sampling.nfe_solvers=dpmpp_2m,edm_heun \
+mpi2 "$bin/sgm-eval" nfe --workdir run2 "${nfe[@]}" --sampling.nfe_solvers=dpmpp_2m,edm_heun,euler \
   > log 2>&1 || { fail "nfe"; tail -n 3 log; }
 grep "NFE (.* measured): FID" log | sed 's/^/[evidence] /'
-for expect in "dpmpp_2m at 4 NFE (4.0" "dpmpp_2m at 8 NFE (8.0" "edm_heun at 4 NFE (5.0" "edm_heun at 8 NFE (9.0"; do
+for expect in "dpmpp_2m at 4 NFE (4.0" "dpmpp_2m at 8 NFE (8.0" "edm_heun at 4 NFE (5.0" \
+  "edm_heun at 8 NFE (9.0" "euler at 4 NFE (4.0" "euler at 8 NFE (8.0"; do
   grep -qF "$expect" log || fail "nfe: no line '$expect'"
 done
 head -c 8 run2/eval/fid_vs_nfe.png | od -An -tx1 | grep -q "89 50 4e 47" || fail "fid_vs_nfe.png is not a PNG"
-"$bin/sgm-eval" nfe --workdir run2 "${nfe[@]}" --sampling.nfe_solvers=dpmpp_2m,edm_heun \
+"$bin/sgm-eval" nfe --workdir run2 "${nfe[@]}" --sampling.nfe_solvers=dpmpp_2m,edm_heun,euler \
   > log 2>&1 || fail "nfe rerun"
-[ "$(grep -c "recorded already" log)" -eq 4 ] || fail "a rerun of sgm-eval nfe recomputed work"
+[ "$(grep -c "recorded already" log)" -eq 6 ] || fail "a rerun of sgm-eval nfe recomputed work"
 "$bin/sgm-eval" nfe --workdir run2 "${nfe[@]}" --sampling.nfe_solvers=dpmpp_2m,rk45 > log 2>&1
 rc=$?
 echo "[evidence] nfe sweep with rk45: exit $rc: $(tail -n 1 log)"

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/eval/analytic_setup.h"
+#include "trainer/core/error.h"
 #include "trainer/models/analytic.h"
 #include "trainer/sde/registry.h"
 #include "trainer/sde/score_fn.h"
@@ -102,6 +103,35 @@ TEST(Sampling, AnnealedLangevinRecoversMixtureWeights) {
       "/ 0.75, tolerance 0.02)\n",
       1 - high, high);
   EXPECT_NEAR(high, 0.75, 0.02);
+}
+
+TEST(Sampling, TheSamplersLevelsAreNotTheModels) {
+  // A model of 1,000 levels (its score) sampled by the PC sampler on 200: the moments hold and
+  // the calls are 200 (1 + 1). A discrete-time model keeps its own levels.
+  const double mu = 1.0, s = 0.5;
+  const Analytic model = analytic("vesde", {mu}, {s}, {1}, 1000);
+  sde::SdeOptions so;
+  so.name = "vesde";
+  so.num_scales = 1000;
+  const sde::SdeOptions levels = sampler_sde_options(so, 200);
+  EXPECT_EQ(levels.num_scales, 200);
+  EXPECT_EQ(sampler_sde_options(so, 0).num_scales, 1000);
+  SamplingOptions o;
+  o.steps = 200;
+  o.snr = 0.075;
+  const Samples out = draw_samples(sde::make_sde(levels), model.score, at::arange(64, at::kLong),
+                                   kShape, 7, o, at::kCPU);
+  EXPECT_EQ(out.nfe[0], 400);
+  expect_moments("vesde pc, model N=1000 sampled on sampling.steps=200, nfe 400", out.x, mu, s);
+  so.continuous = false;
+  EXPECT_EQ(sampler_sde_options(so, 1000).num_scales, 1000);
+  try {
+    sampler_sde_options(so, 200);
+    ADD_FAILURE() << "a discrete-time model was given other levels";
+  } catch (const core::UsageError& e) {
+    std::printf("[evidence] discrete model, sampling.steps = 200: %s\n", e.what());
+    EXPECT_NE(std::string(e.what()).find("sampling.steps"), std::string::npos);
+  }
 }
 
 TEST(Sampling, ASampleDoesNotDependOnItsBatch) {
