@@ -24,13 +24,16 @@ run() {  # run WORKDIR LOG: W=2 training to N steps
     --training.snapshot_freq_for_preemption=3 --optim.warmup=2 --training.snapshot_sampling=false \
     --dist.device=cpu --dist.threads=1 --dist.timeout=$timeout_s --workdir "$1" > "$2" 2>&1
 }
+start_ns=$(date +%s%N)
 run "$tmp/straight" "$tmp/straight.log" || { echo "FAIL: uninterrupted run"; cat "$tmp/straight.log"; exit 1; }
-echo "chaos seed $seed"
+straight_ms=$((($(date +%s%N) - start_ns) / 1000000))
+echo "chaos seed $seed (the uninterrupted run took $straight_ms ms)"
 kills=0
 for round in 1 2 3 4 5 6; do
   run "$tmp/chaos" "$tmp/round$round.log" &
   launcher=$!
-  delay=$((RANDOM % 2500 + 500))  # ms
+  # 10-80 % of the uninterrupted run's time: a fixed range would miss a run that got faster
+  delay=$((straight_ms / 10 + RANDOM % (straight_ms * 7 / 10 + 1)))  # ms
   sleep "$((delay / 1000)).$(printf '%03d' $((delay % 1000)))"
   mapfile -t ranks < <(ranks_of_chaos)
   if [ ${#ranks[@]} -lt 2 ] || [ $kills -ge 4 ]; then
