@@ -43,6 +43,20 @@ double noise_level(const sde::SDE& sde, double t) {
 
 double mean_coefficient(const sde::SDE& sde, double t) { return kernel(sde, t).mean; }
 
+NoiseRange noise_range(const sde::SDE& sde, double eps, double sigma_min, double sigma_max) {
+  NoiseRange r;
+  r.sigma_eps = noise_level(sde, eps);
+  r.sigma_T = noise_level(sde, sde.T());
+  r.lo = std::max(sigma_min, r.sigma_eps);
+  r.hi = std::min(sigma_max, r.sigma_T);
+  if (!(r.lo < r.hi)) {
+    throw core::UsageError(fmt::format(
+        "sampling.edm_sigma_min/max: [{}, {}] does not overlap the SDE's noise levels [{}, {}]",
+        sigma_min, sigma_max, r.sigma_eps, r.sigma_T));
+  }
+  return r;
+}
+
 double time_of_noise_level(const sde::SDE& sde, double sigma) {
   double lo = 0, hi = sde.T();
   for (int i = 0; i < 64 && noise_level(sde, hi) < sigma; ++i) {
@@ -58,14 +72,8 @@ double time_of_noise_level(const sde::SDE& sde, double sigma) {
 
 EdmResult edm_heun(const sde::SDE& sde, const sde::ScoreFn& score, SampleNoise& noise, double eps,
                    const EdmOptions& o, const at::Device& device) {
-  const double lo = std::max(o.sigma_min, noise_level(sde, eps));
-  const double hi = std::min(o.sigma_max, noise_level(sde, sde.T()));
-  if (!(lo < hi)) {
-    throw core::UsageError(fmt::format(
-        "sampling.edm_sigma_min/max: [{}, {}] does not overlap the SDE's noise levels [{}, {}]",
-        o.sigma_min, o.sigma_max, noise_level(sde, eps), noise_level(sde, sde.T())));
-  }
-  const std::vector<double> sigmas = edm_sigmas(lo, hi, o.steps, o.rho);
+  const NoiseRange range = noise_range(sde, eps, o.sigma_min, o.sigma_max);
+  const std::vector<double> sigmas = edm_sigmas(range.lo, range.hi, o.steps, o.rho);
   const std::int64_t B = noise.batch();
   EdmResult out;
   // D(y; sigma) = y + sigma^2 m s_theta(m y, t(sigma)).

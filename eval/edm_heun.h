@@ -53,6 +53,14 @@ std::vector<double> edm_sigmas(double sigma_min, double sigma_max, std::int64_t 
 // (bisection; sigma(t) increases with t).
 double noise_level(const sde::SDE& sde, double t);
 double mean_coefficient(const sde::SDE& sde, double t);  // m(t)
+
+// [sigma_min, sigma_max] clamped to the SDE's noise levels [sigma(eps), sigma(T)], the range of
+// every EDM-form solver; a core::UsageError naming sampling.edm_sigma_min/max when empty.
+struct NoiseRange {
+  double lo = 0, hi = 0;
+  double sigma_eps = 0, sigma_T = 0;  // the SDE's own ends
+};
+NoiseRange noise_range(const sde::SDE& sde, double eps, double sigma_min, double sigma_max);
 double time_of_noise_level(const sde::SDE& sde, double sigma);
 
 struct EdmResult {

@@ -108,15 +108,10 @@ const std::vector<std::string>& multistep_schedules() {
 NoiseGrid noise_grid(const sde::SDE& sde, double eps, std::int64_t steps,
                      const std::string& schedule, double rho, double sigma_min, double sigma_max) {
   SGM_CHECK(steps >= 1 && eps > 0 && eps < sde.T(), "noise_grid: steps {} eps {}", steps, eps);
-  const double sigma_T = noise_level(sde, sde.T()), sigma_eps = noise_level(sde, eps);
-  const double hi = std::min(sigma_max, sigma_T), lo = std::max(sigma_min, sigma_eps);
-  if (!(lo < hi)) {
-    throw core::UsageError(fmt::format(
-        "sampling.edm_sigma_min/max: [{}, {}] does not overlap the SDE's noise levels [{}, {}]",
-        sigma_min, sigma_max, sigma_eps, sigma_T));
-  }
-  const double t_hi = hi < sigma_T ? time_of_noise_level(sde, hi) : sde.T();
-  const double t_lo = lo > sigma_eps ? time_of_noise_level(sde, lo) : eps;
+  const NoiseRange range = noise_range(sde, eps, sigma_min, sigma_max);
+  const double hi = range.hi, lo = range.lo;
+  const double t_hi = hi < range.sigma_T ? time_of_noise_level(sde, hi) : sde.T();
+  const double t_lo = lo > range.sigma_eps ? time_of_noise_level(sde, lo) : eps;
   NoiseGrid g;
   for (std::int64_t i = 0; i <= steps; ++i) {
     const double f = static_cast<double>(i) / static_cast<double>(steps);

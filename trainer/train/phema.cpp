@@ -103,6 +103,7 @@ PhemaReconstruction reconstruct_phema(const CheckpointStore& store, const Checkp
   }
   // Which checkpoints: the snapshots before `last` that kept the same profiles, then `last`.
   std::vector<std::string> dirs;
+  std::vector<std::int64_t> updates;
   for (std::int64_t step : store.snapshot_steps()) {
     if (step >= last.state.step) continue;
     const std::string dir = store.path_of("snapshot", step);
@@ -110,14 +111,13 @@ PhemaReconstruction reconstruct_phema(const CheckpointStore& store, const Checkp
     if (s.phema_sigma_rels != last.state.phema_sigma_rels || s.phema_updates <= 0) continue;
     dirs.push_back(dir);
     r.steps.push_back(step);
+    updates.push_back(s.phema_updates);
   }
   r.steps.push_back(last.state.step);
-  for (std::size_t i = 0; i < r.steps.size(); ++i) {
-    const double t = static_cast<double>(i + 1 < r.steps.size()
-                                             ? CheckpointStore::load_state(dirs[i]).phema_updates
-                                             : last.state.phema_updates);
-    for (double s : last.state.phema_sigma_rels) r.profiles.push_back({t, phema_gamma(s)});
-  }
+  updates.push_back(last.state.phema_updates);
+  for (std::int64_t t : updates)
+    for (double s : last.state.phema_sigma_rels)
+      r.profiles.push_back({static_cast<double>(t), phema_gamma(s)});
   r.coefficients =
       phema_coefficients(r.profiles, {static_cast<double>(last.state.phema_updates), r.gamma});
   // sum_i x_i profile_i, by parameter name, in float64.
