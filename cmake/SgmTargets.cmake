@@ -6,8 +6,10 @@
 set(SGM_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wconversion
     -Wno-sign-conversion)
 
+# Warnings for our code, and the shared precompiled header (cmake/SgmBuildSpeed.cmake).
 function(sgm_warnings target)
   target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${SGM_WARNINGS}>)
+  sgm_precompiled_headers(${target})
 endfunction()
 
 function(sgm_library name)
@@ -15,7 +17,6 @@ function(sgm_library name)
   add_library(${name} STATIC ${ARG_SOURCES})
   target_include_directories(${name} PUBLIC "${PROJECT_SOURCE_DIR}")
   target_link_libraries(${name} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
-  set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
   sgm_warnings(${name})
 endfunction()
 
@@ -44,3 +45,21 @@ function(sgm_mpi_test name)
     PROCESSORS ${ARG_NP}
     ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1")
 endfunction()
+
+# Every test that reserves one processor from ctest (PROCESSORS unset or 1) runs with one
+# intra-op thread (OMP_NUM_THREADS=1, which LibTorch, dist::Context and the Python reference
+# read), so that the tests ctest runs side by side do not oversubscribe the cores: two OpenMP
+# teams of two threads on the 2-core CI machine made a sampler test of small tensors 12x slower
+# (24 s alone, 300 s beside another test). A test that reserves more processors divides them
+# itself (dist::Context gives each of its ranks cores / local ranks). Called at the end of every
+# tests/ CMakeLists.txt, for the tests defined there.
+function(sgm_test_thread_budget)
+  get_property(tests DIRECTORY PROPERTY TESTS)
+  foreach(test IN LISTS tests)
+    get_test_property(${test} PROCESSORS processors)
+    if(NOT processors OR processors EQUAL 1)
+      set_property(TEST ${test} APPEND PROPERTY ENVIRONMENT "OMP_NUM_THREADS=1")
+    endif()
+  endforeach()
+endfunction()
+

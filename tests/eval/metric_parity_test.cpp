@@ -13,7 +13,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
-#include <torch/torch.h>
+#include <torch/utils.h>
 
 #include "data/named_arrays.h"
 #include "eval/inception.h"

@@ -13,7 +13,7 @@
 #include <map>
 
 #include <ATen/ATen.h>
-#include <torch/torch.h>
+#include <torch/utils.h>
 
 #include "data/sharded_dataset.h"
 #include "eval/sampling.h"

@@ -1,5 +1,5 @@
-// Narrow ATen includes (per-operator headers, no operator overloads) keep this file's compile
-// time low: 9 s instead of 15 s with <ATen/ATen.h> (docs/figures.md, build times).
+// Narrow ATen includes (per-operator headers, no operator overloads): cheap to compile where the
+// shared precompiled header is off (SGM_PRECOMPILED_HEADERS=OFF, cmake/SgmBuildSpeed.cmake).
 #define TORCH_ASSERT_ONLY_METHOD_OPERATORS
 #include "trainer/core/rng.h"
 

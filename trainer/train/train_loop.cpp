@@ -11,7 +11,6 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <torch/torch.h>
 
 #include "data/sample_order.h"
 #include "data/sharded_dataset.h"

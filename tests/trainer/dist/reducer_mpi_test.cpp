@@ -7,7 +7,6 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <torch/torch.h>
 
 #include "tests/support/compare.h"
 #include "trainer/core/error.h"
