@@ -85,7 +85,9 @@ TEST(ProgressTest, AnInterruptedTaskDoesNotClaimToBeDone) {
       p.update(50);
     }  // an exception or a stop signal leaves without finish()
     for (const auto& line : c.lines) EXPECT_EQ(line.find(" in "), std::string::npos) << line;
-    if (in_place) EXPECT_EQ(c.redraws.back(), "\n");  // the next message starts on its own line
+    if (in_place) {
+      EXPECT_EQ(c.redraws.back(), "\n");  // the next message starts on its own line
+    }
   }
 }
 
