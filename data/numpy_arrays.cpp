@@ -1,8 +1,8 @@
 #include "data/numpy_arrays.h"
 
+#include <cctype>
 #include <cstring>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include <ATen/ops/empty.h>
@@ -12,6 +12,26 @@
 
 namespace sgm::data {
 namespace {
+
+// Where the value of `key` starts in a .npy header (its dictionary as text): after the key and
+// any whitespace; npos without the key. (Plain string search: <regex> costs seconds of compile
+// time per use and recurses on long input.)
+std::size_t value_start(const std::string& header, const std::string& key) {
+  std::size_t at = header.find(key);
+  if (at == std::string::npos) return at;
+  at += key.size();
+  while (at < header.size() && std::isspace(static_cast<unsigned char>(header[at]))) ++at;
+  return at;
+}
+
+// The text between `open` and `close` at the value of `key`; empty when absent.
+std::string delimited_value(const std::string& header, const std::string& key, char open,
+                            char close) {
+  const std::size_t at = value_start(header, key);
+  if (at == std::string::npos || at >= header.size() || header[at] != open) return "";
+  const std::size_t end = header.find(close, at + 1);
+  return end == std::string::npos ? "" : header.substr(at + 1, end - at - 1);
+}
 
 at::ScalarType numpy_dtype(const std::string& descr, const std::string& what) {
   static const std::map<std::string, at::ScalarType> types = {
@@ -40,16 +60,18 @@ at::Tensor parse_npy(const std::string& b, const std::string& what) {
     throw core::UsageError(what + ": unsupported .npy version " + std::to_string(major));
   }
   const std::string header = b.substr(offset, header_len);
-  std::smatch m;
-  if (!std::regex_search(header, m, std::regex(R"('descr':\s*'([^']+)')")))
-    throw core::UsageError(what + ": .npy header without descr");
-  const at::ScalarType dtype = numpy_dtype(m[1], what);
-  if (std::regex_search(header, std::regex(R"('fortran_order':\s*True)")))
+  const std::string descr = delimited_value(header, "'descr':", '\'', '\'');
+  if (descr.empty()) throw core::UsageError(what + ": .npy header without descr");
+  const at::ScalarType dtype = numpy_dtype(descr, what);
+  const std::size_t order = value_start(header, "'fortran_order':");
+  if (order != std::string::npos && header.compare(order, 4, "True") == 0)
     throw core::UsageError(what + ": Fortran-order arrays are not supported");
-  if (!std::regex_search(header, m, std::regex(R"('shape':\s*\(([^)]*)\))")))
+  const std::size_t shape_at = value_start(header, "'shape':");
+  if (shape_at == std::string::npos || shape_at >= header.size() || header[shape_at] != '(' ||
+      header.find(')', shape_at) == std::string::npos)
     throw core::UsageError(what + ": .npy header without shape");
   std::vector<std::int64_t> shape;
-  std::stringstream dims(m[1].str());
+  std::stringstream dims(header.substr(shape_at + 1, header.find(')', shape_at) - shape_at - 1));
   std::string item;
   while (std::getline(dims, item, ',')) {
     if (item.find_first_not_of(" ") != std::string::npos) shape.push_back(std::stoll(item));

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
-#include <regex>
 
 #include <ATen/ops/empty.h>
 #include <ATen/ops/from_blob.h>
@@ -11,6 +10,7 @@
 #include "data/check_hdf5.h"
 #include "data/hdf5_attributes.h"
 #include "trainer/core/checksum.h"
+#include "trainer/core/name_fields.h"
 #include "trainer/core/progress.h"
 
 namespace sgm::data {
@@ -33,21 +33,29 @@ ShardedDataset::ShardedDataset(const std::string& dir) : dir_(dir) {
   if (!fs::is_directory(dir))
     throw core::UsageError("dataset directory " + dir + " does not exist");
   // Shards are NAME-iiiii-of-nnnnn.h5; every one of them must be there.
-  const std::regex pattern(R"((.+)-(\d{5})-of-(\d{5})\.h5)");
   std::map<std::int64_t, std::string> by_index;
   std::string name;
   std::int64_t count = -1;
   for (const auto& entry : fs::directory_iterator(dir)) {
-    std::smatch m;
     const std::string file = entry.path().filename().string();
-    if (!std::regex_match(file, m, pattern)) continue;
-    if (count >= 0 && (m[1] != name || std::stoll(m[3]) != count)) {
+    // NAME-iiiii-of-nnnnn.h5: the last 18 characters after a non-empty NAME.
+    constexpr std::size_t kTail = 18;
+    if (file.size() <= kTail) continue;
+    const std::size_t at = file.size() - kTail;
+    if (file.compare(at, 1, "-") != 0 || file.compare(at + 6, 4, "-of-") != 0 ||
+        file.compare(at + 15, 3, ".h5") != 0)
+      continue;
+    const std::int64_t index = core::decimal_field(file, at + 1, 5);
+    const std::int64_t of = core::decimal_field(file, at + 10, 5);
+    if (index < 0 || of < 0) continue;
+    const std::string stem = file.substr(0, at);
+    if (count >= 0 && (stem != name || of != count)) {
       bad(entry.path().string(),
           fmt::format("belongs to another dataset than {}-*-of-{:05d}.h5", name, count));
     }
-    name = m[1];
-    count = std::stoll(m[3]);
-    by_index[std::stoll(m[2])] = entry.path().string();
+    name = stem;
+    count = of;
+    by_index[index] = entry.path().string();
   }
   if (count < 0) throw core::UsageError("no dataset shards (NAME-00000-of-000NN.h5) in " + dir);
   for (std::int64_t i = 0; i < count; ++i) {

@@ -76,6 +76,11 @@ TEST_F(DatasetTest, RoundTripAcrossShards) {
     EXPECT_EQ(d.label(i), labels_[i].item<int>());
   }
   EXPECT_TRUE(d.verify_checksums().empty());
+  // Files that only look like shards are not shards: a short field, no NAME, another suffix.
+  for (const char* stray : {"data-0002-of-00003.h5", "-00000-of-00003.h5", "data-00000-of-00003.h5.bak",
+                            "data-0000x-of-00003.h5", "data-00000-0f-00003.h5"})
+    std::ofstream(fs::path(dir) / stray) << "not a shard";
+  EXPECT_EQ(ShardedDataset(dir).shards().size(), 3u);
   // Unlabelled sets have no labels at all.
   ShardedDataset u(make("unlabelled", 5, 4, 1, false));
   EXPECT_FALSE(u.labelled());

@@ -7,6 +7,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <tuple>
+#include <vector>
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -148,6 +151,27 @@ TEST_F(NumpyTest, BadArraysAreNamed) {
   EXPECT_THROW(read_numpy_images(write("t.npy", npy(images_, "|u1").substr(0, 200)), "", ""),
                core::UsageError);
   EXPECT_THROW(read_numpy_images(write("n.npy", "hello"), "", ""), core::UsageError);
+  // Header dictionaries that say Fortran order, or lack a shape or a dtype.
+  const std::string good = npy(images_, "|u1");
+  const auto with_header = [&](const std::string& from, const std::string& to) {
+    std::string b = good;
+    const std::size_t at = b.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    b.replace(at, from.size(), to);  // same length: the header keeps its size
+    return b;
+  };
+  for (const auto& [from, to, says] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"'fortran_order': False", "'fortran_order': True ", "Fortran-order"},
+           {"'shape':", "'shope':", "without shape"},
+           {"'descr':", "'dascr':", "without descr"}}) {
+    try {
+      read_numpy_images(write("h.npy", with_header(from, to)), "", "");
+      ADD_FAILURE() << from;
+    } catch (const core::UsageError& e) {
+      std::printf("[evidence] %s -> %s\n", to.c_str(), e.what());
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace

@@ -135,7 +135,9 @@ TEST(Rk45, MatchesScipyOnKnownProblems) {
     EXPECT_EQ(r.nfev[0], c.scipy_nfev) << c.name;
     EXPECT_EQ(r.accepted[0], c.scipy_steps) << c.name;
     EXPECT_LT(vs_scipy, 1e-10) << c.name;
-    if (!c.exact.empty()) EXPECT_LT(vs_exact, 50 * c.tol) << c.name;
+    if (!c.exact.empty()) {
+      EXPECT_LT(vs_exact, 50 * c.tol) << c.name;
+    }
   }
 }
 

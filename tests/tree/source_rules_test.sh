@@ -4,6 +4,8 @@
 #   - no <torch/torch.h> or <torch/all.h>: they pull in every LibTorch API (data loaders,
 #     optimisers, serialisation, JIT) into one translation unit; include the torch/nn, torch/optim
 #     or ATen headers the file uses;
+#   - no <regex>: each use costs seconds of compile time, and std::regex recurses on long input
+#     (a hostile file name or header); fixed-width fields are read with core::decimal_field;
 #   - no target sets POSITION_INDEPENDENT_CODE: the shared precompiled header is only used by
 #     objects compiled with the same code-generation options (cmake/SgmBuildSpeed.cmake).
 set -u
@@ -20,6 +22,15 @@ if [ -n "$hits" ]; then
   fail=1
 else
   echo "[evidence] $checked sources, none includes <torch/torch.h> or <torch/all.h>"
+fi
+# shellcheck disable=SC2086
+regex=$(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<regex>' $files || true)
+if [ -n "$regex" ]; then
+  echo "FAIL: sources include <regex> (compile time; recursion on long input):"
+  printf '%s\n' "$regex" | sed 's/^/  /'
+  fail=1
+else
+  echo "[evidence] $checked sources, none includes <regex>"
 fi
 cmake_files=$(git ls-files 'CMakeLists.txt' '*/CMakeLists.txt' '*.cmake' 2>/dev/null || find . -name CMakeLists.txt -o -name '*.cmake')
 # shellcheck disable=SC2086

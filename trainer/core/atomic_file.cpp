@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <regex>
 
 #include "trainer/core/error.h"
 
@@ -108,12 +107,28 @@ void write_file_atomic(const std::string& path, std::string_view content) {
   fsync_directory(parent.empty() ? "." : parent.string());
 }
 
+namespace {
+
+// NAME.tmp-N or NAME.tmp.N (a non-empty NAME, N decimal digits): what atomic writes and staged
+// directories are called until they are renamed into place.
+bool is_staging_name(const std::string& name) {
+  std::size_t digits = 0;
+  while (digits < name.size() && name[name.size() - 1 - digits] >= '0' &&
+         name[name.size() - 1 - digits] <= '9')
+    ++digits;
+  if (digits == 0 || name.size() < digits + 6) return false;  // NAME + ".tmp" + separator
+  const std::size_t separator = name.size() - digits - 1;
+  return (name[separator] == '-' || name[separator] == '.') &&
+         name.compare(separator - 4, 4, ".tmp") == 0;
+}
+
+}  // namespace
+
 std::vector<std::string> remove_staging_leftovers(const std::string& dir) {
-  static const std::regex staging(R"(.+\.tmp[-.][0-9]+)");
   std::vector<std::string> removed;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (!std::regex_match(entry.path().filename().string(), staging)) continue;
+    if (!is_staging_name(entry.path().filename().string())) continue;
     std::filesystem::remove_all(entry.path(), ec);
     if (!ec) removed.push_back(entry.path().string());
   }

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -17,19 +16,23 @@
 #include "trainer/core/checksum.h"
 #include "trainer/core/error.h"
 #include "trainer/core/log.h"
+#include "trainer/core/name_fields.h"
 
 namespace sgm::train {
 namespace fs = std::filesystem;
 namespace {
 
-const std::regex kName(R"((meta|snapshot)-(\d{8}))");
 constexpr const char* kWeights = "weights.h5";
 constexpr const char* kState = "state.json";
 
+// The step of a checkpoint directory named meta-NNNNNNNN or snapshot-NNNNNNNN; -1 otherwise.
 std::int64_t step_of(const std::string& directory) {
-  std::smatch m;
   const std::string name = fs::path(directory).filename().string();
-  return std::regex_match(name, m, kName) ? std::stoll(m[2].str()) : -1;
+  for (const std::string prefix : {"meta-", "snapshot-"}) {
+    if (name.size() == prefix.size() + 8 && name.compare(0, prefix.size(), prefix) == 0)
+      return core::decimal_field(name, prefix.size(), 8);
+  }
+  return -1;
 }
 
 Checkpoint::Named read_named(const data::NamedArrayFile& file, const std::string& group) {

@@ -165,6 +165,9 @@ TEST_F(WorkdirLockTest, StagingLeftoversOfKilledWritersAreRemoved) {
   std::ofstream(dir_ / "config.cfg.tmp.777") << "partial";
   std::ofstream(dir_ / "config.cfg") << "kept";
   fs::create_directories(dir_ / "snapshot-00000002");
+  // Names that only look like staging names are kept.
+  for (const char* name : {".tmp-12", "x.tmp-", "x.tmp-12a", "x.tmpx12", "x.tmp"})
+    std::ofstream(dir_ / name) << "kept";
   const std::vector<std::string> removed = remove_staging_leftovers(dir_.string());
   std::printf("[evidence] removed %zu leftovers\n", removed.size());
   EXPECT_EQ(removed.size(), 2u);
@@ -172,6 +175,8 @@ TEST_F(WorkdirLockTest, StagingLeftoversOfKilledWritersAreRemoved) {
   EXPECT_FALSE(fs::exists(dir_ / "config.cfg.tmp.777"));
   EXPECT_TRUE(fs::exists(dir_ / "config.cfg"));
   EXPECT_TRUE(fs::exists(dir_ / "snapshot-00000002"));
+  for (const char* name : {".tmp-12", "x.tmp-", "x.tmp-12a", "x.tmpx12", "x.tmp"})
+    EXPECT_TRUE(fs::exists(dir_ / name)) << name;
 }
 
 }  // namespace
