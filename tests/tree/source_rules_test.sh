@@ -12,34 +12,28 @@ set -u
 src=$1
 cd "$src" || exit 1
 fail=0
-files=$(git ls-files '*.cpp' '*.h' '*.cu' 2>/dev/null || find . -name '*.cpp' -o -name '*.h' -o -name '*.cu')
-checked=$(printf '%s\n' "$files" | grep -c .)
-# shellcheck disable=SC2086
-hits=$(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]torch/(torch|all)\.h[>"]' $files || true)
-if [ -n "$hits" ]; then
-  echo "FAIL: sources include <torch/torch.h> (the whole LibTorch API; include the headers the file uses):"
-  printf '%s\n' "$hits" | sed 's/^/  /'
-  fail=1
-else
-  echo "[evidence] $checked sources, none includes <torch/torch.h> or <torch/all.h>"
-fi
-# shellcheck disable=SC2086
-regex=$(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<regex>' $files || true)
-if [ -n "$regex" ]; then
-  echo "FAIL: sources include <regex> (compile time; recursion on long input):"
-  printf '%s\n' "$regex" | sed 's/^/  /'
-  fail=1
-else
-  echo "[evidence] $checked sources, none includes <regex>"
-fi
-cmake_files=$(git ls-files 'CMakeLists.txt' '*/CMakeLists.txt' '*.cmake' 2>/dev/null || find . -name CMakeLists.txt -o -name '*.cmake')
-# shellcheck disable=SC2086
-pic=$(grep -nE 'POSITION_INDEPENDENT_CODE[[:space:]]+(ON|TRUE|1)' $cmake_files || true)
-if [ -n "$pic" ]; then
-  echo "FAIL: POSITION_INDEPENDENT_CODE set (the shared precompiled header would not be used):"
-  printf '%s\n' "$pic" | sed 's/^/  /'
-  fail=1
-else
-  echo "[evidence] $(printf '%s\n' "$cmake_files" | grep -c .) CMake files, none sets POSITION_INDEPENDENT_CODE"
-fi
+sources=$(git ls-files '*.cpp' '*.h' '*.cu' 2>/dev/null || find . -name '*.cpp' -o -name '*.h' -o -name '*.cu')
+cmake_files=$(git ls-files 'CMakeLists.txt' '*/CMakeLists.txt' '*.cmake' 2>/dev/null ||
+  find . -name CMakeLists.txt -o -name '*.cmake')
+
+# refuse WHAT FILES PATTERN WHY: no line of FILES may match PATTERN (extended regex).
+refuse() {
+  local what=$1 files=$2 pattern=$3 why=$4 hits
+  # shellcheck disable=SC2086
+  hits=$(grep -nE "$pattern" $files || true)
+  if [ -n "$hits" ]; then
+    echo "FAIL: $what ($why):"
+    printf '%s\n' "$hits" | sed 's/^/  /'
+    fail=1
+  else
+    echo "[evidence] $(printf '%s\n' "$files" | grep -c .) files checked, none has $what"
+  fi
+}
+
+include='^[[:space:]]*#[[:space:]]*include[[:space:]]*'
+refuse "<torch/torch.h> or <torch/all.h>" "$sources" "${include}[<\"]torch/(torch|all)\.h[>\"]" \
+  "the whole LibTorch API; include the headers the file uses"
+refuse "<regex>" "$sources" "${include}<regex>" "compile time; recursion on long input"
+refuse "POSITION_INDEPENDENT_CODE" "$cmake_files" 'POSITION_INDEPENDENT_CODE[[:space:]]+(ON|TRUE|1)' \
+  "the shared precompiled header would not be used"
 exit $fail
