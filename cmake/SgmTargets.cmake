@@ -62,4 +62,3 @@ function(sgm_test_thread_budget)
     endif()
   endforeach()
 endfunction()
-

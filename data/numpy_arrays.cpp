@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <ATen/ops/empty.h>
@@ -24,13 +25,14 @@ std::size_t value_start(const std::string& header, const std::string& key) {
   return at;
 }
 
-// The text between `open` and `close` at the value of `key`; empty when absent.
-std::string delimited_value(const std::string& header, const std::string& key, char open,
-                            char close) {
+// The text between `open` and `close` at the value of `key`; nullopt when absent.
+std::optional<std::string> delimited_value(const std::string& header, const std::string& key,
+                                           char open, char close) {
   const std::size_t at = value_start(header, key);
-  if (at == std::string::npos || at >= header.size() || header[at] != open) return "";
+  if (at == std::string::npos || at >= header.size() || header[at] != open) return std::nullopt;
   const std::size_t end = header.find(close, at + 1);
-  return end == std::string::npos ? "" : header.substr(at + 1, end - at - 1);
+  if (end == std::string::npos) return std::nullopt;
+  return header.substr(at + 1, end - at - 1);
 }
 
 at::ScalarType numpy_dtype(const std::string& descr, const std::string& what) {
@@ -60,18 +62,16 @@ at::Tensor parse_npy(const std::string& b, const std::string& what) {
     throw core::UsageError(what + ": unsupported .npy version " + std::to_string(major));
   }
   const std::string header = b.substr(offset, header_len);
-  const std::string descr = delimited_value(header, "'descr':", '\'', '\'');
-  if (descr.empty()) throw core::UsageError(what + ": .npy header without descr");
-  const at::ScalarType dtype = numpy_dtype(descr, what);
+  const std::optional<std::string> descr = delimited_value(header, "'descr':", '\'', '\'');
+  if (!descr || descr->empty()) throw core::UsageError(what + ": .npy header without descr");
+  const at::ScalarType dtype = numpy_dtype(*descr, what);
   const std::size_t order = value_start(header, "'fortran_order':");
   if (order != std::string::npos && header.compare(order, 4, "True") == 0)
     throw core::UsageError(what + ": Fortran-order arrays are not supported");
-  const std::size_t shape_at = value_start(header, "'shape':");
-  if (shape_at == std::string::npos || shape_at >= header.size() || header[shape_at] != '(' ||
-      header.find(')', shape_at) == std::string::npos)
-    throw core::UsageError(what + ": .npy header without shape");
+  const std::optional<std::string> dims_text = delimited_value(header, "'shape':", '(', ')');
+  if (!dims_text) throw core::UsageError(what + ": .npy header without shape");
   std::vector<std::int64_t> shape;
-  std::stringstream dims(header.substr(shape_at + 1, header.find(')', shape_at) - shape_at - 1));
+  std::stringstream dims(*dims_text);
   std::string item;
   while (std::getline(dims, item, ',')) {
     if (item.find_first_not_of(" ") != std::string::npos) shape.push_back(std::stoll(item));
