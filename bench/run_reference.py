@@ -2,7 +2,7 @@
 """Runs the reference's training-step benchmark (score_sde_pytorch's own step function, timed by
 ref_bench_train.py) under a stated numerics policy, and optionally counts its FLOPs.
 
-  run_reference.py [--numerics strict|default|tf32] [--count-flops] -- REF_BENCH REF_DIR CONFIG ...
+  run_reference.py [--numerics strict|default|tf32] [--count-flops | --usage] -- REF_BENCH REF_DIR CONFIG ...
 
 --numerics sets PyTorch's two TF32 switches before the reference runs:
   strict   cuBLAS and cuDNN in full fp32 (what sgm's training.tf32 = false does)
@@ -15,6 +15,9 @@ and backward; Adam and the EMA are element-wise), total and by operator, divided
 ran (warm-up included) and the batch. FlopCounterMode counts
 matrix products, convolutions and attention (forward and backward; a multiply-add is 2 FLOPs),
 not element-wise work: the usual basis of MFU. Run it with --steps 1 --warmup 0.
+--usage prints one JSON line after the reference's own line: the minor page faults and the kernel
+CPU time (getrusage) per timed step, medians over the steps after the warm-up. REF_BENCH times
+each step between two calls of time.perf_counter; --usage reads getrusage at those same calls.
 The arguments after -- go to REF_BENCH unchanged.
 """
 import argparse
@@ -29,6 +32,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--numerics", choices=["strict", "default", "tf32"], default="default")
     ap.add_argument("--count-flops", action="store_true")
+    ap.add_argument("--usage", action="store_true")
     ap.add_argument("rest", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     rest = a.rest[1:] if a.rest[:1] == ["--"] else a.rest
@@ -41,14 +45,17 @@ def main():
     print(f"numerics {a.numerics}: cuBLAS TF32 {torch.backends.cuda.matmul.allow_tf32}, "
           f"cuDNN TF32 {torch.backends.cudnn.allow_tf32}", flush=True)
     sys.argv = rest
-    if not a.count_flops:
-        runpy.run_path(rest[0], run_name="__main__")
-        return
     sub = argparse.ArgumentParser(add_help=False)
     sub.add_argument("--batch", type=int, default=8)
     sub.add_argument("--steps", type=int, default=5)
     sub.add_argument("--warmup", type=int, default=2)
     known, _ = sub.parse_known_args(rest[1:])
+    if a.usage:
+        run_with_usage(rest[0], known.warmup)
+        return
+    if not a.count_flops:
+        runpy.run_path(rest[0], run_name="__main__")
+        return
     from torch.utils.flop_counter import FlopCounterMode
     with FlopCounterMode(display=False) as counter:
         runpy.run_path(rest[0], run_name="__main__")
@@ -61,6 +68,37 @@ def main():
             by_op[str(op).split(".")[-1] if "." in str(op) else str(op)] = flops / images
     total = counter.get_total_flops() / images
     print(json.dumps({"train_step_flops_per_image": total, "by_operator_per_image": by_op}),
+          flush=True)
+
+
+def run_with_usage(script, warmup):
+    """Runs SCRIPT with time.perf_counter also reading getrusage when SCRIPT itself calls it."""
+    import os
+    import resource
+    import statistics
+    import time
+    clock = time.perf_counter
+    path = os.path.abspath(script)
+    marks = []
+
+    def perf_counter():
+        if os.path.abspath(sys._getframe(1).f_code.co_filename) == path:
+            u = resource.getrusage(resource.RUSAGE_SELF)
+            marks.append((u.ru_minflt, u.ru_stime))
+        return clock()
+
+    time.perf_counter = perf_counter
+    try:
+        runpy.run_path(script, run_name="__main__")
+    finally:
+        time.perf_counter = clock
+    steps = [(marks[i + 1][0] - marks[i][0], marks[i + 1][1] - marks[i][1])
+             for i in range(2 * warmup, len(marks) - 1, 2)]
+    if not steps:
+        raise SystemExit("run_reference.py --usage: the reference timed no step after its warm-up")
+    print(json.dumps({"minor_faults_per_step": statistics.median(f for f, _ in steps),
+                      "system_seconds_per_step": statistics.median(s for _, s in steps),
+                      "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}),
           flush=True)
 
 

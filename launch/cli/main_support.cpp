@@ -4,6 +4,7 @@
 
 #include "trainer/core/error.h"
 #include "trainer/core/log.h"
+#include "trainer/core/memory.h"
 #include "trainer/dist/context.h"
 #include "trainer/dist/launch_check.h"
 
@@ -23,6 +24,7 @@ bool is_output_rank() { return dist::read_launch_info(dist::process_env()).rank.
 
 int run_main(const std::string& program, const std::function<int()>& body) {
   dist::install_terminate_handler();
+  core::keep_freed_memory();
   try {
     // Until the Context knows better, the launcher's environment says which rank this is,
     // so errors found before MPI starts are printed once per rank with a prefix.

@@ -13,6 +13,7 @@
 
 #include "trainer/core/checksum.h"
 #include "trainer/core/error.h"
+#include "trainer/core/flat_chunks.h"
 #include "trainer/core/log.h"
 
 namespace sgm::dist {
@@ -36,7 +37,8 @@ struct GradientReducer::Group {
   std::int64_t numel = 0;
   at::Tensor flat_param;
   at::Tensor flat_grad;
-  at::Tensor flat_bf16;  // reduce_bf16 only
+  at::Tensor flat_bf16;      // reduce_bf16 only
+  at::Tensor scale_scratch;  // reduce_bf16 only: one slice of gradients scaled by 1/W
 };
 
 struct GradientReducer::Bucket {
@@ -101,7 +103,10 @@ GradientReducer::GradientReducer(const std::vector<NamedTensor>& parameters, Com
     const auto opts = at::TensorOptions().dtype(g->dtype).device(device);
     g->flat_param = at::empty({g->numel}, opts);
     g->flat_grad = at::zeros({g->numel}, opts);
-    if (options_.reduce_bf16) g->flat_bf16 = at::zeros({g->numel}, opts.dtype(at::kBFloat16));
+    if (options_.reduce_bf16) {
+      g->flat_bf16 = at::zeros({g->numel}, opts.dtype(at::kBFloat16));
+      g->scale_scratch = at::empty({core::flat_scratch_size(g->numel)}, opts);
+    }
     flat_params_.push_back(g->flat_param);
     flat_grads_.push_back(g->flat_grad);
   }
@@ -256,7 +261,13 @@ void GradientReducer::launch_ready_buckets() {
     const std::string label = fmt::format("gradient bucket {}", next_bucket_);
     if (options_.reduce_bf16) {
       at::NoGradGuard no_grad;
-      b.bf16.copy_(b.grads * (1.0 / comm_.world_size()));  // 1/W folded in before rounding
+      // bf16 = grads * (1/W): 1/W folded in before rounding, slice by slice in scratch.
+      const at::Tensor& scratch = groups_[b.group]->scale_scratch;
+      core::for_each_flat_chunk(b.count, [&](std::int64_t begin, std::int64_t n) {
+        at::Tensor scaled = scratch.narrow(0, 0, n);
+        at::mul_out(scaled, b.grads.narrow(0, begin, n), 1.0 / comm_.world_size());
+        b.bf16.narrow(0, begin, n).copy_(scaled);
+      });
       b.work = comm_.all_reduce(b.bf16, ReduceOp::kSum, label + " (bf16)");
     } else {
       b.work = comm_.all_reduce(b.grads, ReduceOp::kAvg, label);

@@ -6,6 +6,7 @@
 #include <ATen/core/grad_mode.h>
 
 #include "trainer/core/error.h"
+#include "trainer/core/flat_chunks.h"
 
 namespace sgm::train {
 
@@ -26,12 +27,14 @@ void Ema::load(const std::vector<at::Tensor>& full) {
   SGM_CHECK(full.size() == sizes_.size(), "EMA: {} buffers given, {} expected", full.size(),
             sizes_.size());
   shadow_.clear();
+  scratch_.clear();
   for (std::size_t i = 0; i < full.size(); ++i) {
     SGM_CHECK(full[i].numel() == sizes_[i], "EMA buffer {}: {} elements, {} expected", i,
               full[i].numel(), sizes_[i]);
     const at::Tensor flat = full[i].detach().reshape({-1});
     if (!options_.sharded) {
       shadow_.push_back(flat.clone());
+      scratch_.push_back(at::empty({core::flat_scratch_size(flat.numel())}, flat.options()));
       continue;
     }
     const std::int64_t s = slice_size(sizes_[i]);
@@ -40,6 +43,7 @@ void Ema::load(const std::vector<at::Tensor>& full) {
     const std::int64_t count = std::min<std::int64_t>(s, sizes_[i] - begin);
     if (count > 0) slice.narrow(0, 0, count).copy_(flat.narrow(0, begin, count));
     shadow_.push_back(slice);
+    scratch_.push_back(at::empty({core::flat_scratch_size(s)}, flat.options()));
   }
 }
 
@@ -66,8 +70,14 @@ void Ema::update(const std::vector<at::Tensor>& params, double decay) {
       p = p.narrow(0, begin, count);
       s = s.narrow(0, 0, count);
     }
-    // The reference's expression, operation for operation: s.sub_(one_minus_decay * (s - p)).
-    s.sub_((s - p) * one_minus_decay);
+    // The reference's expression, operation for operation: s.sub_(one_minus_decay * (s - p)),
+    // slice by slice with (s - p) * one_minus_decay in scratch.
+    const at::Tensor& scratch = scratch_[i];
+    core::for_each_flat_chunk(s.numel(), [&](std::int64_t begin, std::int64_t n) {
+      const at::Tensor slice = s.narrow(0, begin, n);
+      at::Tensor step = scratch.narrow(0, 0, n);
+      slice.sub_(at::sub_out(step, slice, p.narrow(0, begin, n)).mul_(one_minus_decay));
+    });
   }
 }
 

@@ -57,7 +57,8 @@ class Ema {
   dist::Communicator& comm_;
   EmaOptions options_;
   std::vector<std::int64_t> sizes_;
-  std::vector<at::Tensor> shadow_;  // whole buffers, or this rank's padded slices
+  std::vector<at::Tensor> shadow_;   // whole buffers, or this rank's padded slices
+  std::vector<at::Tensor> scratch_;  // per buffer, one slice of an update (core::flat_chunks.h)
   std::int64_t num_updates_ = 0;
 };
 

@@ -7,6 +7,7 @@
 #include <ATen/core/grad_mode.h>
 
 #include "trainer/core/error.h"
+#include "trainer/core/flat_chunks.h"
 
 namespace sgm::train {
 
@@ -29,6 +30,8 @@ FlatAdam::FlatAdam(std::vector<at::Tensor> params, std::vector<at::Tensor> grads
   for (const at::Tensor& p : params_) {
     exp_avg_.push_back(at::zeros_like(p));
     exp_avg_sq_.push_back(at::zeros_like(p));
+    denom_.push_back(at::empty({core::flat_scratch_size(p.numel())}, p.options()));
+    if (options_.weight_decay != 0) decayed_.push_back(at::empty_like(denom_.back()));
   }
 }
 
@@ -47,13 +50,23 @@ void FlatAdam::step(double lr, double clip) {
   const double bias1 = 1.0 - std::pow(options_.beta1, static_cast<double>(steps_));
   const double bias2_sqrt = std::sqrt(1.0 - std::pow(options_.beta2, static_cast<double>(steps_)));
   for (std::size_t i = 0; i < params_.size(); ++i) {
-    at::Tensor grad = grads_[i];
-    if (clip != 1.0) grad.mul_(clip);  // clip_grad_norm_ scales in place
-    if (options_.weight_decay != 0) grad = grad.add(params_[i], options_.weight_decay);
-    exp_avg_[i].lerp_(grad, 1.0 - options_.beta1);
-    exp_avg_sq_[i].mul_(options_.beta2).addcmul_(grad, grad, 1.0 - options_.beta2);
-    const at::Tensor denom = (exp_avg_sq_[i].sqrt() / bias2_sqrt).add_(options_.eps);
-    params_[i].addcdiv_(exp_avg_[i], denom, -lr / bias1);
+    // torch.optim.Adam's single-tensor update, slice by slice, the temporaries in scratch.
+    core::for_each_flat_chunk(params_[i].numel(), [&](std::int64_t begin, std::int64_t count) {
+      at::Tensor grad = grads_[i].narrow(0, begin, count);
+      const at::Tensor param = params_[i].narrow(0, begin, count);
+      if (clip != 1.0) grad.mul_(clip);  // clip_grad_norm_ scales the gradients in place
+      if (options_.weight_decay != 0) {
+        at::Tensor decayed = decayed_[i].narrow(0, 0, count);
+        grad = at::add_out(decayed, grad, param, options_.weight_decay);
+      }
+      const at::Tensor exp_avg_sq = exp_avg_sq_[i].narrow(0, begin, count);
+      exp_avg_[i].narrow(0, begin, count).lerp_(grad, 1.0 - options_.beta1);
+      exp_avg_sq.mul_(options_.beta2).addcmul_(grad, grad, 1.0 - options_.beta2);
+      // (exp_avg_sq.sqrt() / bias2_sqrt).add_(eps)
+      at::Tensor denom = denom_[i].narrow(0, 0, count);
+      at::sqrt_out(denom, exp_avg_sq).div_(bias2_sqrt).add_(options_.eps);
+      param.addcdiv_(exp_avg_[i].narrow(0, begin, count), denom, -lr / bias1);
+    });
   }
 }
 

@@ -1,6 +1,7 @@
-// Adam over the reducer's flat buffers, with score_sde's warm-up and global-norm clipping
-//. The update is torch.optim.Adam's (single-tensor path, PyTorch 2.x) applied to
-// whole flat buffers: per element it is the same arithmetic as per-parameter Adam.
+// Adam over the reducer's flat buffers, with score_sde's warm-up and global-norm clipping. The
+// update is torch.optim.Adam's (single-tensor path, PyTorch 2.x) applied to the flat buffers
+// slice by slice (core::for_each_flat_chunk): per element the same arithmetic as per-parameter
+// Adam, with its temporaries in scratch allocated once.
 #pragma once
 
 #include <cstdint>
@@ -61,6 +62,8 @@ class FlatAdam {
 
  private:
   std::vector<at::Tensor> params_, grads_, exp_avg_, exp_avg_sq_;
+  // Per buffer, one slice's scratch: the denominator, and the decayed gradient (weight decay).
+  std::vector<at::Tensor> denom_, decayed_;
   AdamOptions options_;
   std::int64_t steps_ = 0;
 };

@@ -1,8 +1,9 @@
 // The training status, written by rank 0 every training.log_freq steps: one line on the log and
 // one JSON record appended to WORKDIR/metrics.jsonl (step, images, the loss averaged over the
-// steps since the last report and over the ranks, gradient norm,
-// learning rate, images/s since the start of this job, resident memory; on a GPU the peak
-// allocated and the reserved memory of the interval).
+// steps since the last report and over the ranks, gradient norm, learning rate, images/s since
+// the start of this job, resident memory and its peak so far, this rank's minor page faults and
+// kernel CPU time per step over the interval; on a GPU the peak allocated and the reserved
+// memory of the interval).
 #pragma once
 
 #include <chrono>
@@ -13,6 +14,7 @@
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 
+#include "trainer/core/memory.h"
 #include "trainer/dist/communicator.h"
 
 namespace sgm::train {
@@ -41,6 +43,7 @@ class StatusLog {
   std::ofstream metrics_;
   at::Tensor loss_sum_;
   std::int64_t steps_ = 0;
+  core::KernelUsage usage_;  // at the last report
 };
 
 }  // namespace sgm::train

@@ -1,6 +1,6 @@
 // Run by ctest under `mpirun -np 2` (and alone): the EMA against score_sde_pytorch's
-// ExponentialMovingAverage written out per parameter (bit for bit), and the sharded EMA equal to
-// the replicated one.
+// ExponentialMovingAverage written out per parameter (bit for bit, also across the slices the
+// update works in), and the sharded EMA equal to the replicated one.
 #include <algorithm>
 
 #include <ATen/ATen.h>
@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/compare.h"
+#include "trainer/core/flat_chunks.h"
 #include "trainer/dist/communicator.h"
 #include "trainer/dist/context.h"
 #include "trainer/train/ema.h"
@@ -25,10 +26,11 @@ TEST(Ema, MatchesTheReferenceAndShardedEqualsReplicated) {
   EmaOptions sharded_options = replicated_options;
   sharded_options.sharded = true;
 
-  // Two flat buffers of odd sizes (not divisible by the world size); the same walk on every
-  // rank, as after the reducer's all-reduce.
+  // Two flat buffers of odd sizes (not divisible by the world size), the first over several of
+  // the update's slices (core::kFlatChunk); the same walk on every rank, as after the reducer's
+  // all-reduce.
   at::manual_seed(5);
-  std::vector<at::Tensor> params = {at::randn({1001}), at::randn({7})};
+  std::vector<at::Tensor> params = {at::randn({2 * core::kFlatChunk + 1001}), at::randn({7})};
   Ema replicated(params, comm, replicated_options);
   Ema sharded(params, comm, sharded_options);
   std::vector<at::Tensor> reference = {params[0].clone(), params[1].clone()};
