@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """sgm-train against the reference's own training step, side by side, on this machine's CPU.
 
-  bench/vs_reference.py [--sizes full,small] [--rounds 5] [--json FILE]
+  bench/vs_reference.py [--sizes full,small] [--sampling] [--rounds 5] [--json FILE]
 
 Per size, --rounds alternating rounds (sgm first in even rounds, the reference first in odd
 ones), each process alone on the machine with PyTorch's default threads:
@@ -16,12 +16,17 @@ Sizes: full = CIFAR-10 NCSN++ (configs/ve/cifar10_ncsnpp_continuous.cfg; the ref
 ve/cifar10_ncsnpp_continuous) at batch 4; small = configs/small/ncsnpp_ve_16px.cfg and the
 reference's config reduced to the same network, batch 16. Prints one row per process and round
 and, per size, the median over rounds of sgm's images/s over the reference's.
+--sampling also times the PC sampler (reverse diffusion + Langevin, 20 levels, batch 4) of one
+CIFAR-10 NCSN++: bench/ref_sample_pc.py builds it in the reference and saves it, `sgm-eval
+import` reads that file, and in alternating rounds the reference's get_pc_sampler and `sgm-eval
+sample` draw 4 samples (seconds of the sampler call; sgm's from its closing progress line).
 Environment: SGM_BIN (default build/launch), SGM_PEERS (default ../shared/peers), PYTHONPATH
 with the torch wheel (launch/setup prints where it is).
 """
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -91,15 +96,62 @@ def reference_round(size, peers, log):
             "process_peak_rss_mib": rss}
 
 
+def sampling_rounds(rounds, peers, bin_dir, tmp):
+    steps, batch = 20, 4
+    script = os.path.join(ROOT, "bench", "ref_sample_pc.py")
+    ref_dir = os.path.join(peers, "score_sde_pytorch")
+    checkpoint = os.path.join(tmp, "reference.pth")
+    run([sys.executable, script, ref_dir, checkpoint, "--steps", str(steps), "--save-only"],
+        os.path.join(tmp, "save.log"))
+    data, work = os.path.join(tmp, "data-sampling"), os.path.join(tmp, "imported")
+    run([os.path.join(bin_dir, "sgm-data"), "make", "--from", "shapes", "--num", "8",
+         "--resolution", "32", "--out", data], os.path.join(tmp, "data.log"))
+    run([os.path.join(bin_dir, "sgm-eval"), "import", "--checkpoint", checkpoint, "--config",
+         os.path.join(ROOT, "configs/ve/cifar10_ncsnpp_continuous.cfg"), "--data.path=" + data,
+         f"--model.num_scales={steps}", "--workdir", work], os.path.join(tmp, "import.log"))
+    rows = {"sgm": [], "reference": []}
+    for r in range(rounds):
+        for who in (["sgm", "reference"] if r % 2 == 0 else ["reference", "sgm"]):
+            log = os.path.join(tmp, f"sample-{who}-{r}.log")
+            if who == "sgm":
+                shutil.rmtree(os.path.join(work, "eval"), ignore_errors=True)
+                rss = run([os.path.join(bin_dir, "sgm-eval"), "sample", "--workdir", work,
+                           f"--eval.num_samples={batch}", f"--eval.batch_size={batch}"], log)
+                line = next(l for l in open(log).read().splitlines()
+                            if l.startswith(f"samples: {batch} images in "))
+                seconds = parse_duration(line.split(" in ", 1)[1])
+            else:
+                rss = run([sys.executable, script, ref_dir, os.path.join(tmp, "again.pth"),
+                           "--steps", str(steps), "--batch", str(batch)], log)
+                line = open(log).read().splitlines()[-1]
+                seconds = float(line.split("seconds=")[1].split()[0])
+            rows[who].append({"seconds": seconds, "peak_rss_mib": rss})
+            print(f"{'pc':6} {r:5} {who:10} {seconds:9.2f} s{'':25} {rss:13.0f}", flush=True)
+    ratios = [y["seconds"] / x["seconds"] for x, y in zip(rows["sgm"], rows["reference"])]
+    print(f"pc sampler, 20 levels x (predictor + corrector), batch 4: reference / sgm seconds, "
+          f"median of {rounds} rounds: {statistics.median(ratios):.2f}x (rounds: "
+          f"{', '.join(f'{x:.2f}' for x in ratios)})", flush=True)
+    return {"rounds": rows, "ratios": ratios, "median_ratio": statistics.median(ratios)}
+
+
+def parse_duration(text):
+    """sgm's progress durations: '4.2 s', '12 s', '3 min 05 s', '1 h 02 min'."""
+    total, parts = 0.0, text.split()
+    for value, unit in zip(parts[::2], parts[1::2]):
+        total += float(value) * {"s": 1, "min": 60, "h": 3600}[unit]
+    return total
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="full,small")
+    ap.add_argument("--sampling", action="store_true")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--json")
     a = ap.parse_args()
     peers = os.environ.get("SGM_PEERS", os.path.join(ROOT, "..", "shared", "peers"))
     bin_dir = os.environ.get("SGM_BIN", os.path.join(ROOT, "build", "launch"))
-    sizes = a.sizes.split(",")
+    sizes = [x for x in a.sizes.split(",") if x]
     for size in sizes:
         if size not in SIZES:
             sys.exit(f"vs_reference.py: --sizes: unknown size '{size}' (full, small)")
@@ -142,6 +194,8 @@ def main():
                   f"{med['sgm']['peak_rss_mib']:.0f} vs {med['reference']['peak_rss_mib']:.0f} "
                   f"(sgm with its final checkpoint {med['sgm']['process_peak_rss_mib']:.0f})",
                   flush=True)
+        if a.sampling:
+            results["sampling"] = sampling_rounds(a.rounds, peers, bin_dir, tmp)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(results, f, indent=1)
