@@ -119,7 +119,7 @@ def sampling_rounds(rounds, peers, bin_dir, tmp):
                            f"--eval.num_samples={batch}", f"--eval.batch_size={batch}"], log)
                 line = next(l for l in open(log).read().splitlines()
                             if l.startswith(f"samples: {batch} images in "))
-                seconds = parse_duration(line.split(" in ", 1)[1])
+                seconds = parse_duration(line.split(" in ", 1)[1].split(" (")[0])
             else:
                 rss = run([sys.executable, script, ref_dir, os.path.join(tmp, "again.pth"),
                            "--steps", str(steps), "--batch", str(batch)], log)
