@@ -10,7 +10,7 @@ OUT.pth, then draws --batch samples with the reference's get_pc_sampler as its c
 (reverse diffusion + Langevin, snr 0.16, one corrector step, the last step without noise) on
 the EMA weights, and prints one line: `reference pc_sampler ... seconds=S nfe=N`. The time covers
 the sampler call alone. --save-only writes OUT.pth and stops. The FIR resampler takes the reference's pure-PyTorch path; the
-probability-flow ODE sampler's scipy import is stubbed (not used here).
+probability-flow ODE sampler's scipy import gets an empty module (that sampler is not run).
 """
 import argparse
 import importlib
