@@ -9,8 +9,9 @@ reference's own checkpoint (utils.save_checkpoint's dict: optimizer, model, ema,
 OUT.pth, then draws --batch samples with the reference's get_pc_sampler as its config asks
 (reverse diffusion + Langevin, snr 0.16, one corrector step, the last step without noise) on
 the EMA weights, and prints one line: `reference pc_sampler ... seconds=S nfe=N`. The time covers
-the sampler call alone. --save-only writes OUT.pth and stops. The FIR resampler takes the reference's pure-PyTorch path; the
-probability-flow ODE sampler's scipy import gets an empty module (that sampler is not run).
+the sampler call alone. --save-only writes OUT.pth and stops. The FIR resampler takes the
+reference's pure-PyTorch path; the probability-flow ODE sampler's scipy import gets an empty
+module (that sampler is not run).
 """
 import argparse
 import importlib
