@@ -34,16 +34,16 @@ void Ema::load(const std::vector<at::Tensor>& full) {
     const at::Tensor flat = full[i].detach().reshape({-1});
     if (!options_.sharded) {
       shadow_.push_back(flat.clone());
-      scratch_.push_back(at::empty({core::flat_scratch_size(flat.numel())}, flat.options()));
-      continue;
+    } else {
+      const std::int64_t s = slice_size(sizes_[i]);
+      at::Tensor slice = at::zeros({s}, flat.options());
+      const std::int64_t begin = std::min<std::int64_t>(comm_.rank() * s, sizes_[i]);
+      const std::int64_t count = std::min<std::int64_t>(s, sizes_[i] - begin);
+      if (count > 0) slice.narrow(0, 0, count).copy_(flat.narrow(0, begin, count));
+      shadow_.push_back(slice);
     }
-    const std::int64_t s = slice_size(sizes_[i]);
-    at::Tensor slice = at::zeros({s}, flat.options());
-    const std::int64_t begin = std::min<std::int64_t>(comm_.rank() * s, sizes_[i]);
-    const std::int64_t count = std::min<std::int64_t>(s, sizes_[i] - begin);
-    if (count > 0) slice.narrow(0, 0, count).copy_(flat.narrow(0, begin, count));
-    shadow_.push_back(slice);
-    scratch_.push_back(at::empty({core::flat_scratch_size(s)}, flat.options()));
+    scratch_.push_back(
+        at::empty({core::flat_scratch_size(shadow_.back().numel())}, flat.options()));
   }
 }
 
