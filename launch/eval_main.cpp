@@ -70,24 +70,30 @@ core::ExitCode evaluate(const cli::Parsed& parsed) {
   if (inv.mode == "nfe") eval::nfe_solvers(c.nfe_sweep);
   eval::Evaluator evaluator(launch::evaluation_options(c, inv.workdir, inv.mode), comm,
                             context.device());
-  std::optional<train::Checkpoint> checkpoint;
-  if (inv.mode != "sweep")
-    checkpoint = train::find_checkpoint(inv.checkpoint.empty() ? inv.workdir : inv.checkpoint);
+  // The model and its EMA only: an evaluation holds no optimizer state.
+  std::optional<eval::Weights> weights;
+  if (inv.mode != "sweep") {
+    weights = eval::evaluated_weights(launch::weights_of(train::find_checkpoint(
+                                          inv.checkpoint.empty() ? inv.workdir : inv.checkpoint,
+                                          train::CheckpointParts::kWeights)),
+                                      c.eval.network.use_ema);
+  }
   if (comm.rank() == 0) {
     std::filesystem::create_directories(std::filesystem::path(inv.workdir) / "eval");
     core::log::open_file((std::filesystem::path(inv.workdir) / "eval" / "log.txt").string());
   }
   if (inv.mode == "sweep") {
     const eval::SweepSummary s = eval::run_sweep(
-        launch::sweep_options(c), launch::snapshot_source(inv.workdir), evaluator, comm);
+        launch::sweep_options(c), launch::snapshot_source(inv.workdir, c.eval.network.use_ema),
+        evaluator, comm);
     core::log::info("sweep: {} evaluated, {} recorded before, {} not written yet, {} never",
                     s.evaluated, s.already_done, s.not_written, s.never);
     return core::kExitOk;
   }
   if (inv.mode == "nfe") {
-    eval::run_nfe_sweep(c.nfe_sweep, launch::weights_of(*checkpoint), evaluator, comm);
+    eval::run_nfe_sweep(c.nfe_sweep, *weights, evaluator, comm);
   } else {
-    evaluator.evaluate(launch::weights_of(*checkpoint));
+    evaluator.evaluate(*weights);
   }
   core::log::info("results: {}/eval/results.csv", inv.workdir);
   return core::kExitOk;

@@ -106,16 +106,21 @@ eval::Weights weights_of(const train::Checkpoint& checkpoint) {
   w.step = checkpoint.state.step;
   w.source = checkpoint.path;
   w.checksum =
-      core::hex64(core::file_checksum((fs::path(checkpoint.path) / "weights.h5").string()));
+      !checkpoint.weights_checksum.empty()
+          ? checkpoint.weights_checksum
+          : core::hex64(core::file_checksum((fs::path(checkpoint.path) / "weights.h5").string()));
   return w;
 }
 
-eval::SnapshotSource snapshot_source(const std::string& workdir) {
+eval::SnapshotSource snapshot_source(const std::string& workdir, bool use_ema) {
   auto store = std::make_shared<train::CheckpointStore>(workdir, 1);
   eval::SnapshotSource s;
   s.steps = [store] { return store->snapshot_steps(); };
-  s.load = [store](std::int64_t step) {
-    return weights_of(train::CheckpointStore::load(store->path_of("snapshot", step)));
+  s.load = [store, use_ema](std::int64_t step) {
+    return eval::evaluated_weights(
+        weights_of(train::CheckpointStore::load(store->path_of("snapshot", step),
+                                                train::CheckpointParts::kWeights)),
+        use_ema);
   };
   return s;
 }

@@ -22,7 +22,7 @@ eval::SweepOptions sweep_options(const cli::Config& config);
 
 eval::Weights weights_of(const train::Checkpoint& checkpoint);
 
-// The snapshots of the run in `workdir`.
-eval::SnapshotSource snapshot_source(const std::string& workdir);
+// The snapshots of the run in `workdir`, each read as eval::evaluated_weights with `use_ema`.
+eval::SnapshotSource snapshot_source(const std::string& workdir, bool use_ema);
 
 }  // namespace sgm::launch

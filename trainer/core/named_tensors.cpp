@@ -11,8 +11,14 @@
 
 namespace sgm::core {
 
-void copy_named(const NamedTensors& from, const NamedTensors& to, const std::string& what,
-                const std::string& where, bool every_destination, bool every_source) {
+namespace {
+
+// The (source, destination) pairs copy_named and share_named act on, after every check.
+std::vector<std::pair<at::Tensor, at::Tensor>> matched(const NamedTensors& from,
+                                                       const NamedTensors& to,
+                                                       const std::string& what,
+                                                       const std::string& where,
+                                                       bool every_destination, bool every_source) {
   const std::map<std::string, at::Tensor> sources(from.begin(), from.end());
   if (every_source) {
     const std::map<std::string, at::Tensor> destinations(to.begin(), to.end());
@@ -21,7 +27,7 @@ void copy_named(const NamedTensors& from, const NamedTensors& to, const std::str
         throw UsageError(fmt::format("{}: {} '{}' is not in the model", where, what, name));
     }
   }
-  std::vector<std::pair<const at::Tensor*, const at::Tensor*>> copies;
+  std::vector<std::pair<at::Tensor, at::Tensor>> pairs;
   for (const auto& [name, destination] : to) {
     const auto it = sources.find(name);
     if (it == sources.end()) {
@@ -33,10 +39,34 @@ void copy_named(const NamedTensors& from, const NamedTensors& to, const std::str
                                    name, fmt::join(it->second.sizes(), "x"),
                                    fmt::join(destination.sizes(), "x")));
     }
-    copies.emplace_back(&it->second, &destination);
+    pairs.emplace_back(it->second, destination);
   }
+  return pairs;
+}
+
+}  // namespace
+
+void copy_named(const NamedTensors& from, const NamedTensors& to, const std::string& what,
+                const std::string& where, bool every_destination, bool every_source) {
+  const auto pairs = matched(from, to, what, where, every_destination, every_source);
   const at::NoGradGuard no_grad;
-  for (const auto& [source, destination] : copies) destination->copy_(*source);
+  for (const auto& [source, destination] : pairs) destination.copy_(source);
+}
+
+void share_named(const NamedTensors& from, const NamedTensors& to, const std::string& what,
+                 const std::string& where, bool every_destination, bool every_source) {
+  const auto pairs = matched(from, to, what, where, every_destination, every_source);
+  const at::NoGradGuard no_grad;
+  for (auto [source, destination] : pairs) {
+    const bool same_kind = source.device() == destination.device() &&
+                           source.scalar_type() == destination.scalar_type() &&
+                           source.is_contiguous();
+    if (same_kind) {
+      destination.set_data(source);
+    } else {
+      destination.copy_(source);
+    }
+  }
 }
 
 NamedTensors host_copies(const NamedTensors& tensors) {

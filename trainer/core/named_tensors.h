@@ -21,6 +21,12 @@ using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 void copy_named(const NamedTensors& from, const NamedTensors& to, const std::string& what,
                 const std::string& where, bool every_destination, bool every_source);
 
+// copy_named's checks, then each destination takes its source's memory instead of a copy where
+// both are on the same device with the same dtype (a contiguous source), so that the two stay
+// one tensor: loading weights for inference without holding them twice. Elsewhere it copies.
+void share_named(const NamedTensors& from, const NamedTensors& to, const std::string& what,
+                 const std::string& where, bool every_destination, bool every_source);
+
 // Host copies (detached, contiguous, owning their memory) of every tensor.
 NamedTensors host_copies(const NamedTensors& tensors);
 

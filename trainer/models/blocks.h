@@ -46,7 +46,7 @@ class ResnetBlockBigGANpp : public ResBlock {
  private:
   ResBlockOptions o_;
   torch::nn::GroupNorm GroupNorm_0{nullptr}, GroupNorm_1{nullptr};
-  torch::nn::Conv2d Conv_0{nullptr}, Conv_1{nullptr}, Conv_2{nullptr};
+  Conv2d Conv_0{nullptr}, Conv_1{nullptr}, Conv_2{nullptr};
   torch::nn::Linear Dense_0{nullptr};
   torch::nn::Dropout Dropout_0{nullptr};
 };
@@ -61,7 +61,7 @@ class ResnetBlockDDPMpp : public ResBlock {
  private:
   ResBlockOptions o_;
   torch::nn::GroupNorm GroupNorm_0{nullptr}, GroupNorm_1{nullptr};
-  torch::nn::Conv2d Conv_0{nullptr}, Conv_1{nullptr};
+  Conv2d Conv_0{nullptr}, Conv_1{nullptr};
   torch::nn::Linear Dense_0{nullptr};
   torch::nn::Dropout Dropout_0{nullptr};
   NIN NIN_0{nullptr};
@@ -89,7 +89,7 @@ class CombineImpl : public torch::nn::Module {
 
  private:
   bool cat_;
-  torch::nn::Conv2d Conv_0{nullptr};
+  Conv2d Conv_0{nullptr};
 };
 TORCH_MODULE(Combine);
 

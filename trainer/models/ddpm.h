@@ -69,12 +69,12 @@ class DDPM : public ScoreModel {
   std::vector<std::int64_t> resolutions_;
   torch::Tensor sigmas_;
   torch::nn::Linear dense_0_{nullptr}, dense_1_{nullptr};
-  torch::nn::Conv2d conv_in_{nullptr};
+  Conv2d conv_in_{nullptr};
   std::vector<Level> down_, up_;
   std::shared_ptr<ResBlock> mid_res_0_, mid_res_1_;
   AttnBlockpp mid_attn_{nullptr};
   torch::nn::GroupNorm out_norm_{nullptr};
-  torch::nn::Conv2d out_conv_{nullptr};
+  Conv2d out_conv_{nullptr};
   ReferenceModules reference_modules_;
 };
 

@@ -23,15 +23,15 @@ void default_init_(torch::Tensor weight, double scale) {
   weight.uniform_(-limit, limit);
 }
 
-torch::nn::Conv2d conv3x3(std::int64_t in, std::int64_t out, double init_scale, std::int64_t stride, std::int64_t padding) {
-  torch::nn::Conv2d conv(torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(padding).bias(true));
+Conv2d conv3x3(std::int64_t in, std::int64_t out, double init_scale, std::int64_t stride, std::int64_t padding) {
+  Conv2d conv(torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(padding).bias(true));
   default_init_(conv->weight, init_scale);
   torch::nn::init::zeros_(conv->bias);
   return conv;
 }
 
-torch::nn::Conv2d conv1x1(std::int64_t in, std::int64_t out, double init_scale) {
-  torch::nn::Conv2d conv(torch::nn::Conv2dOptions(in, out, 1).bias(true));
+Conv2d conv1x1(std::int64_t in, std::int64_t out, double init_scale) {
+  Conv2d conv(torch::nn::Conv2dOptions(in, out, 1).bias(true));
   default_init_(conv->weight, init_scale);
   torch::nn::init::zeros_(conv->bias);
   return conv;

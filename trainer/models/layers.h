@@ -1,5 +1,5 @@
 // Basic layers of score_sde's NCSN++/DDPM++ (models/layers.py, layerspp.py):
-// variance-scaling init, 3x3/1x1 convolutions, NIN (a 1x1 dense layer with W [in, out]),
+// variance-scaling init, 3x3/1x1 convolutions (models::Conv2d), NIN (a 1x1 dense layer with W [in, out]),
 // the frozen Gaussian Fourier projection, the sinusoidal time embedding, GroupNorm with
 // min(C/4, 32) groups, and the activations chosen by name.
 #pragma once
@@ -14,6 +14,8 @@
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
+#include "trainer/models/conv.h"
+
 namespace sgm::models {
 
 // variance_scaling(scale, fan_avg, uniform) of `weight` in place; scale 0 means 1e-10.
@@ -21,9 +23,9 @@ namespace sgm::models {
 void default_init_(torch::Tensor weight, double scale = 1.0);
 
 // Conv2d 3x3 (padding 1 unless given) or 1x1 (padding 0) with default_init(init_scale), bias 0.
-torch::nn::Conv2d conv3x3(std::int64_t in, std::int64_t out, double init_scale = 1.0, std::int64_t stride = 1,
-                          std::int64_t padding = 1);
-torch::nn::Conv2d conv1x1(std::int64_t in, std::int64_t out, double init_scale = 1.0);
+Conv2d conv3x3(std::int64_t in, std::int64_t out, double init_scale = 1.0, std::int64_t stride = 1,
+              std::int64_t padding = 1);
+Conv2d conv1x1(std::int64_t in, std::int64_t out, double init_scale = 1.0);
 // Linear with default_init(1) weight and zero bias.
 torch::nn::Linear dense(std::int64_t in, std::int64_t out);
 // GroupNorm with eps 1e-6 and `groups` groups; 0 means min(channels / 4, 32) as every NCSN++

@@ -73,7 +73,7 @@ class NCSNpp : public ScoreModel {
     std::vector<std::shared_ptr<ResBlock>> res;
     AttnBlockpp attn{nullptr};
     torch::nn::GroupNorm pyramid_norm{nullptr};  // progressive output_skip / residual (top)
-    torch::nn::Conv2d pyramid_conv{nullptr};
+    Conv2d pyramid_conv{nullptr};
     Upsample pyramid_up{nullptr};        // progressive = residual, lower levels
     std::shared_ptr<ResBlock> up_block;  // biggan: ResBlock(up=True)
     Upsample up{nullptr};                // ddpm: Upsample
@@ -93,7 +93,7 @@ class NCSNpp : public ScoreModel {
   torch::Tensor sigmas_;  // float64 [N], descending: the reference's `sigmas` buffer
   GaussianFourierProjection fourier_{nullptr};
   torch::nn::Linear dense_0_{nullptr}, dense_1_{nullptr};
-  torch::nn::Conv2d conv_in_{nullptr};
+  Conv2d conv_in_{nullptr};
   std::vector<DownLevel> down_;
   std::shared_ptr<ResBlock> mid_res_0_, mid_res_1_;
   AttnBlockpp mid_attn_{nullptr};
@@ -102,7 +102,7 @@ class NCSNpp : public ScoreModel {
   Downsample pyramid_downsample_{nullptr};
   Upsample pyramid_upsample_{nullptr};
   torch::nn::GroupNorm out_norm_{nullptr};
-  torch::nn::Conv2d out_conv_{nullptr};
+  Conv2d out_conv_{nullptr};
   ReferenceModules reference_modules_;
 };
 

@@ -18,12 +18,10 @@ namespace {
 // convolutions are padded by their dilation, as in the NCSNv2 code (ermongroup/ncsnv2
 // dilated_conv3x3); score_sde's port pads them by 1, which makes the dilated residual sums
 // mismatch in shape, so its NCSNv2 cannot run a forward pass (docs/models.md).
-torch::nn::Conv2d ncsn_conv(std::int64_t in, std::int64_t out, std::int64_t k, bool bias = true,
-                            std::int64_t dilation = 1) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, k)
-                               .padding(dilation * (k / 2))
-                               .dilation(dilation)
-                               .bias(bias));
+Conv2d ncsn_conv(std::int64_t in, std::int64_t out, std::int64_t k, bool bias = true,
+                 std::int64_t dilation = 1) {
+  return Conv2d(
+      torch::nn::Conv2dOptions(in, out, k).padding(dilation * (k / 2)).dilation(dilation).bias(bias));
 }
 
 // Normalisation chosen by model.normalization, with the reference's parameter names.
@@ -56,7 +54,7 @@ class ConvMeanPoolImpl : public torch::nn::Module {
             y.index({Slice(), Slice(), Slice(1, None, 2), Slice(1, None, 2)})) /
            4.0;
   }
-  torch::nn::Conv2d conv{nullptr};
+  Conv2d conv{nullptr};
 };
 TORCH_MODULE(ConvMeanPool);
 
@@ -126,7 +124,7 @@ class RCUBlockImpl : public torch::nn::Module {
 
  private:
   Activation act_;
-  std::vector<std::vector<torch::nn::Conv2d>> convs_;
+  std::vector<std::vector<Conv2d>> convs_;
 };
 TORCH_MODULE(RCUBlock);
 
@@ -141,7 +139,7 @@ class CRPBlockImpl : public torch::nn::Module {
     x = act_(x);
     torch::Tensor path = x;
     for (std::size_t i = 0; i < convs->size(); ++i) {
-      path = convs[i]->as<torch::nn::Conv2d>()->forward(
+      path = convs[i]->as<Conv2d>()->forward(
           F::max_pool2d(path, F::MaxPool2dFuncOptions(5).stride(1).padding(2)));
       x = path + x;
     }
@@ -165,7 +163,7 @@ class MSFBlockImpl : public torch::nn::Module {
                         const std::vector<std::int64_t>& shape) {
     torch::Tensor sum;
     for (std::size_t i = 0; i < convs->size(); ++i) {
-      torch::Tensor h = convs[i]->as<torch::nn::Conv2d>()->forward(xs[i]);
+      torch::Tensor h = convs[i]->as<Conv2d>()->forward(xs[i]);
       h = F::interpolate(
           h, F::InterpolateFuncOptions().size(shape).mode(torch::kBilinear).align_corners(true));
       sum = sum.defined() ? sum + h : h;

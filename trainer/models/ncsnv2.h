@@ -62,7 +62,7 @@ class NCSNv2 : public ScoreModel {
   NCSNv2Options o_;
   Activation act_;
   torch::Tensor sigmas_;
-  torch::nn::Conv2d begin_conv_{nullptr}, end_conv_{nullptr};
+  Conv2d begin_conv_{nullptr}, end_conv_{nullptr};
   std::shared_ptr<torch::nn::Module> normalizer_;
   std::vector<torch::nn::ModuleList> res_;                  // res1, res2, ... (res31 for 256 px)
   std::vector<std::shared_ptr<torch::nn::Module>> refine_;  // refine1, ... in forward order

@@ -40,7 +40,8 @@ torch::Tensor upfirdn2d(const torch::Tensor& x, const torch::Tensor& kernel, std
   torch::Tensor w = kernel.flip({0, 1}).to(out.dtype()).to(out.device()).view({1, 1, kh, kw}).expand({C, 1, kh, kw});
   out = F::conv2d(out, w, F::Conv2dFuncOptions().groups(C));
   if (down > 1) out = out.slice(2, 0, out.size(2), down).slice(3, 0, out.size(3), down);
-  return out;
+  const bool nhwc = x.suggest_memory_format() == at::MemoryFormat::ChannelsLast;
+  return nhwc ? out.contiguous(at::MemoryFormat::ChannelsLast) : out;  // NHWC in, NHWC out
 }
 
 torch::Tensor upsample_2d(const torch::Tensor& x, const std::vector<std::int64_t>& k) {

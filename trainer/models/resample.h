@@ -11,6 +11,8 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/pimpl.h>
 
+#include "trainer/models/conv.h"
+
 namespace sgm::models {
 
 // K = outer(k, k) / sum(outer(k, k)), float32 [n, n].
@@ -50,7 +52,7 @@ class UpsampleImpl : public torch::nn::Module {
  private:
   bool with_conv_, fir_;
   std::vector<std::int64_t> kernel_;
-  torch::nn::Conv2d conv_{nullptr};
+  Conv2d conv_{nullptr};
   FirConv2d fir_conv_{nullptr};
 };
 TORCH_MODULE(Upsample);
@@ -64,7 +66,7 @@ class DownsampleImpl : public torch::nn::Module {
  private:
   bool with_conv_, fir_;
   std::vector<std::int64_t> kernel_;
-  torch::nn::Conv2d conv_{nullptr};
+  Conv2d conv_{nullptr};
   FirConv2d fir_conv_{nullptr};
 };
 TORCH_MODULE(Downsample);

@@ -176,7 +176,7 @@ TrainingState CheckpointStore::load_state(const std::string& directory) {
   }
 }
 
-Checkpoint CheckpointStore::load(const std::string& directory) {
+Checkpoint CheckpointStore::load(const std::string& directory, CheckpointParts parts) {
   const std::string state_path = (fs::path(directory) / kState).string();
   const nlohmann::json state = read_state_json(directory);
   try {
@@ -193,9 +193,11 @@ Checkpoint CheckpointStore::load(const std::string& directory) {
     Checkpoint c;
     c.path = directory;
     c.state = parsed;
+    c.weights_checksum = state.at("files").at(kWeights).get<std::string>();
     const data::NamedArrayFile weights((fs::path(directory) / kWeights).string());
     c.model = read_named(weights, "model");
     c.ema = read_named(weights, "ema");
+    if (parts == CheckpointParts::kWeights) return c;
     c.exp_avg = read_named(weights, "adam/exp_avg");
     c.exp_avg_sq = read_named(weights, "adam/exp_avg_sq");
     for (std::size_t k = 0; k < c.state.phema_sigma_rels.size(); ++k) {
@@ -209,12 +211,12 @@ Checkpoint CheckpointStore::load(const std::string& directory) {
   }
 }
 
-std::optional<Checkpoint> CheckpointStore::load_latest() const {
+std::optional<Checkpoint> CheckpointStore::load_latest(CheckpointParts parts) const {
   const std::vector<std::string> candidates = list();
   std::vector<std::string> damaged;
   for (const std::string& d : candidates) {
     try {
-      Checkpoint c = load(d);
+      Checkpoint c = load(d, parts);
       if (!damaged.empty()) {
         core::log::warn("resuming from {}: the newer checkpoint(s) {} are damaged", d,
                         fmt::format("{}", fmt::join(damaged, ", ")));
@@ -255,10 +257,10 @@ void restore(const Checkpoint& c, const TrainingTensors& into) {
                      true, false);
 }
 
-Checkpoint find_checkpoint(const std::string& path) {
-  if (fs::exists(fs::path(path) / kState)) return CheckpointStore::load(path);
+Checkpoint find_checkpoint(const std::string& path, CheckpointParts parts) {
+  if (fs::exists(fs::path(path) / kState)) return CheckpointStore::load(path, parts);
   if (!fs::is_directory(path)) throw core::UsageError(path + ": no such checkpoint or directory");
-  std::optional<Checkpoint> newest = CheckpointStore(path, 1).load_latest();
+  std::optional<Checkpoint> newest = CheckpointStore(path, 1).load_latest(parts);
   if (!newest) throw core::UsageError(path + ": no checkpoints in " + path + "/checkpoints");
   return *newest;
 }

@@ -43,11 +43,12 @@ struct TrainingState {
 struct Checkpoint {
   TrainingState state;
   using Named = core::NamedTensors;
-  Named model;                // every parameter and buffer
-  Named ema;                  // the trainable parameters' EMA
-  Named exp_avg, exp_avg_sq;  // Adam moments of the trainable parameters
-  std::vector<Named> phema;   // post-hoc EMA profile k of state.phema_sigma_rels
-  std::string path;           // where it was read from
+  Named model;                   // every parameter and buffer
+  Named ema;                     // the trainable parameters' EMA
+  Named exp_avg, exp_avg_sq;     // Adam moments of the trainable parameters
+  std::vector<Named> phema;      // post-hoc EMA profile k of state.phema_sigma_rels
+  std::string path;              // where it was read from
+  std::string weights_checksum;  // of weights.h5, as load verified it (hex)
 };
 
 // The live tensors of a run, by name, that a checkpoint is taken from and restored into: every
@@ -66,6 +67,11 @@ Checkpoint capture(const TrainingState& state, const TrainingTensors& tensors);
 // checkpoint and the tensor when one is missing or has another shape.
 void restore(const Checkpoint& checkpoint, const TrainingTensors& into);
 
+// What CheckpointStore::load reads of weights.h5: everything a resume needs, or only what an
+// evaluation or an export needs (the model and its EMA; no Adam moments, no post-hoc EMA
+// profiles). The checksum covers the whole file either way.
+enum class CheckpointParts { kAll, kWeights };
+
 class CheckpointStore {
  public:
   // `workdir`/checkpoints; `keep_meta`: how many "meta" checkpoints to keep (>= 1).
@@ -82,12 +88,13 @@ class CheckpointStore {
   // The directory a checkpoint of `kind` at `step` has (whether or not it exists).
   std::string path_of(const std::string& kind, std::int64_t step) const;
   // Reads and verifies one checkpoint; throws core::UsageError naming the file and the problem.
-  static Checkpoint load(const std::string& directory);
+  static Checkpoint load(const std::string& directory,
+                         CheckpointParts parts = CheckpointParts::kAll);
   // Only its state.json (no checksums, no weights): what a caller needs to choose checkpoints.
   static TrainingState load_state(const std::string& directory);
   // The newest valid checkpoint, falling back past damaged ones with a warning each; nullopt
   // when there are none; core::UsageError when there are some and none is valid.
-  std::optional<Checkpoint> load_latest() const;
+  std::optional<Checkpoint> load_latest(CheckpointParts parts = CheckpointParts::kAll) const;
 
   const std::string& directory() const { return dir_; }
 
@@ -98,7 +105,7 @@ class CheckpointStore {
 
 // The checkpoint at `path`: a checkpoint directory, or a work directory (its newest valid one).
 // Throws core::UsageError naming the path when there is none.
-Checkpoint find_checkpoint(const std::string& path);
+Checkpoint find_checkpoint(const std::string& path, CheckpointParts parts = CheckpointParts::kAll);
 
 // Writes the model and EMA weights of `checkpoint` as named arrays (model/<name>, ema/<name>,
 // then `extra` as given, attributes step and checkpoint) to `out`, whole or not at all

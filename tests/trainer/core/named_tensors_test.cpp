@@ -42,6 +42,28 @@ TEST(NamedTensors, CopiesByNameAndRefusesEveryMismatch) {
   EXPECT_EQ(error_of({{"a", a}, {"b", b}, {"c", b}}, to, true, false), "");
 }
 
+TEST(NamedTensors, SharingGivesTheDestinationTheSourcesMemoryWhereItCan) {
+  const at::Tensor a = at::zeros({2, 3}), b = at::zeros({4}, at::kDouble);
+  const at::Tensor source_a = at::ones({2, 3}), source_b = at::full({4}, 2.0f);
+  share_named({{"a", source_a}, {"b", source_b}}, {{"a", a}, {"b", b}}, "weights", "ckpt", true,
+              true);
+  EXPECT_EQ(a.data_ptr(), source_a.data_ptr()) << "same dtype and device: one tensor";
+  EXPECT_TRUE(at::equal(a, at::ones({2, 3})));
+  EXPECT_NE(b.data_ptr(), source_b.data_ptr()) << "float into double: a copy";
+  EXPECT_TRUE(at::equal(b, at::full({4}, 2.0, at::kDouble)));
+  EXPECT_EQ(b.scalar_type(), at::kDouble);
+  std::printf("[evidence] shared: a at the source's address %s; b (float -> double) copied: %s\n",
+              a.data_ptr() == source_a.data_ptr() ? "yes" : "no",
+              b.data_ptr() != source_b.data_ptr() ? "yes" : "no");
+  try {
+    share_named({{"a", at::zeros({3, 2})}}, {{"a", a}}, "weights", "ckpt", true, true);
+    ADD_FAILURE() << "no error for another shape";
+  } catch (const UsageError& e) {
+    EXPECT_STREQ(e.what(), "ckpt: weights 'a' has shape 3x2, the model needs 2x3");
+  }
+  EXPECT_EQ(a.data_ptr(), source_a.data_ptr()) << "a refused share changed a tensor";
+}
+
 TEST(NamedTensors, HostCopiesOwnTheirMemory) {
   const at::Tensor base = at::arange(6, at::kFloat);
   const NamedTensors copies = host_copies({{"view", base.narrow(0, 2, 3)}});

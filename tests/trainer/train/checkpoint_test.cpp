@@ -116,6 +116,40 @@ TEST(CheckpointStore, ExportWritesModelAndEmaAsNamedArrays) {
   fs::remove_all(workdir);
 }
 
+TEST(CheckpointStore, WeightsOnlyLoadSkipsTheOptimizerAndStillVerifiesTheFile) {
+  const std::string workdir = fresh_workdir("weights-only");
+  CheckpointStore store(workdir, 1);
+  Checkpoint original = make(5);
+  original.state.phema_sigma_rels = {0.05};
+  original.phema = {original.ema};
+  store.save("meta", original);
+  const Checkpoint all = find_checkpoint(workdir);
+  const Checkpoint weights = find_checkpoint(workdir, CheckpointParts::kWeights);
+  EXPECT_EQ(all.exp_avg.size(), 2u);
+  EXPECT_EQ(all.phema.size(), 1u);
+  EXPECT_EQ(weights.state.step, 5);
+  ASSERT_EQ(weights.model.size(), 3u);
+  ASSERT_EQ(weights.ema.size(), 2u);
+  EXPECT_TRUE(weights.exp_avg.empty());
+  EXPECT_TRUE(weights.exp_avg_sq.empty());
+  EXPECT_TRUE(weights.phema.empty());
+  for (const auto& [name, tensor] : original.ema) {
+    const auto it = std::find_if(weights.ema.begin(), weights.ema.end(),
+                                 [&](const auto& p) { return p.first == name; });
+    ASSERT_NE(it, weights.ema.end()) << name;
+    EXPECT_TRUE(sgm::testing::tensors_equal("weights-only ema " + name, it->second, tensor));
+  }
+  std::printf(
+      "[evidence] weights only: %zu model + %zu EMA tensors, %zu + %zu Adam, %zu post-hoc "
+      "profiles (whole load: %zu + %zu Adam, %zu profiles)\n",
+      weights.model.size(), weights.ema.size(), weights.exp_avg.size(), weights.exp_avg_sq.size(),
+      weights.phema.size(), all.exp_avg.size(), all.exp_avg_sq.size(), all.phema.size());
+  damage((fs::path(store.directory()) / "meta-00000005" / "weights.h5").string(), false);
+  EXPECT_THROW(CheckpointStore::load(store.list().front(), CheckpointParts::kWeights),
+               core::UsageError);
+  fs::remove_all(workdir);
+}
+
 TEST(CheckpointStore, FallsBackPastDamagedCheckpointsAndRefusesWhenNoneIsValid) {
   const std::string workdir = fresh_workdir("fallback");
   CheckpointStore store(workdir, 5);
