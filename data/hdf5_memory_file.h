@@ -2,7 +2,9 @@
 // save(). A full disk or an I/O error then fails a plain write(): one error naming the file and
 // the OS reason. HDF5 never sees the failure, so it never holds a half-written file (after a
 // failed write and close, HDF5 1.10 crashes when it closes its leftover files at exit). The
-// price is the file's size in memory once more while save() copies the image out.
+// driver's memory comes from this class (HDF5's file image callbacks) and outlives the close, so
+// save() writes the closed file straight from it: the file is in memory once, not once more for
+// a copy.
 #pragma once
 
 #include <cstddef>
@@ -24,10 +26,26 @@ class Hdf5MemoryFile {
   hid_t id() const { return file_; }
   // Writes the file to its path and fsyncs it (core::write_file_durable); closes it.
   void save();
+  // Whether the last save() wrote from the driver's own memory (else from a copy of the image,
+  // which happens only if the driver's memory did not hold the whole image).
+  bool saved_in_place() const { return saved_in_place_; }
+
+  // The driver's memory block: where HDF5's file image callbacks keep it; whether closing the
+  // file leaves it to this class instead of freeing it, and whether that happened. Shared with
+  // HDF5's copies of the property list (counted: the last one deletes it).
+  struct Image {
+    void* data = nullptr;
+    std::size_t size = 0;
+    bool keep_at_close = false;
+    bool kept = false;
+    int references = 1;
+  };
 
  private:
   std::string path_;
+  Image* image_ = new Image;
   hid_t file_ = -1;
+  bool saved_in_place_ = false;
 };
 
 }  // namespace sgm::data
