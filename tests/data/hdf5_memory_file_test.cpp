@@ -35,6 +35,15 @@ void write_dataset(hid_t file, const char* name, const std::vector<float>& value
   SGM_CHECK_HDF5(H5Dwrite(set.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()));
 }
 
+// Dataset "x" of the file at `path` (n floats), opened by HDF5's default driver.
+std::vector<float> read_dataset(const fs::path& path, std::size_t n) {
+  Hdf5Handle file{SGM_CHECK_HDF5(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT)), H5Fclose};
+  Hdf5Handle set{SGM_CHECK_HDF5(H5Dopen2(file.id, "x", H5P_DEFAULT)), H5Dclose};
+  std::vector<float> back(n);
+  SGM_CHECK_HDF5(H5Dread(set.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, back.data()));
+  return back;
+}
+
 TEST(Hdf5MemoryFile, WritesTheDriversMemoryEqualToHdf5sOwnImage) {
   // 1 KiB of floats fits the first 16 MiB; 24 MiB of them makes the driver grow its memory.
   for (const std::size_t floats : {std::size_t{256}, std::size_t{6} << 20}) {
@@ -61,11 +70,7 @@ TEST(Hdf5MemoryFile, WritesTheDriversMemoryEqualToHdf5sOwnImage) {
         floats, written.size(), written == reference ? "yes" : "no");
     EXPECT_EQ(written.size(), reference.size());
     EXPECT_TRUE(written == reference);
-    Hdf5Handle file{SGM_CHECK_HDF5(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT)), H5Fclose};
-    Hdf5Handle set{SGM_CHECK_HDF5(H5Dopen2(file.id, "x", H5P_DEFAULT)), H5Dclose};
-    std::vector<float> back(floats);
-    SGM_CHECK_HDF5(H5Dread(set.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, back.data()));
-    EXPECT_EQ(back, values);
+    EXPECT_EQ(read_dataset(path, floats), values);
     fs::remove(path);
   }
 }
@@ -82,11 +87,7 @@ TEST(Hdf5MemoryFile, AnObjectStillOpenAtSaveGetsTheCopyPath) {
     file.save();
     EXPECT_FALSE(file.saved_in_place());
   }  // the dataset closes, then the file: its memory is freed once
-  Hdf5Handle file{SGM_CHECK_HDF5(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT)), H5Fclose};
-  Hdf5Handle set{SGM_CHECK_HDF5(H5Dopen2(file.id, "x", H5P_DEFAULT)), H5Dclose};
-  std::vector<float> back(3);
-  SGM_CHECK_HDF5(H5Dread(set.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, back.data()));
-  EXPECT_EQ(back, values);
+  EXPECT_EQ(read_dataset(path, 3), values);
   fs::remove(path);
 }
 
