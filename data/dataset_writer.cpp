@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <utility>
 #include <vector>
 
 #include "data/check_hdf5.h"
@@ -97,6 +98,8 @@ void write_shard(const std::string& path, const ImageStream& source, std::int64_
   if (source.labelled) write_int_attribute(file.id(), "num_classes", info.num_classes);
   write_string_attribute(file.id(), "source", info.source);
   write_string_attribute(file.id(), "checksum", info.checksum);
+  // With no object open, the file closes at save() and is written from its own memory.
+  SGM_CHECK_HDF5(H5Dclose(std::exchange(images_ds.id, -1)));
   file.save();
 }
 
