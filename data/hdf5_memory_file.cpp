@@ -72,16 +72,21 @@ herr_t udata_free(void* udata) {
 
 Hdf5MemoryFile::Hdf5MemoryFile(std::string path, std::size_t expected_bytes)
     : path_(std::move(path)) {
-  hdf5_quiet();
-  Hdf5Handle access{SGM_CHECK_HDF5(H5Pcreate(H5P_FILE_ACCESS)), H5Pclose};
-  // Grow in steps of the expected size (16 MiB at least); no backing store: the driver never
-  // writes the file itself.
-  SGM_CHECK_HDF5(H5Pset_fapl_core(access.id, std::max(std::size_t{16} << 20, expected_bytes), 0));
-  H5FD_file_image_callbacks_t callbacks{image_malloc, image_memcpy, image_realloc, image_free,
-                                        udata_copy,   udata_free,   image_};
-  SGM_CHECK_HDF5(H5Pset_file_image_callbacks(access.id, &callbacks));
-  file_ = H5Fcreate(path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.id);
-  if (file_ < 0) throw core::UsageError("cannot create " + path_ + ": " + hdf5_error_stack());
+  try {
+    hdf5_quiet();
+    Hdf5Handle access{SGM_CHECK_HDF5(H5Pcreate(H5P_FILE_ACCESS)), H5Pclose};
+    // Grow in steps of the expected size (16 MiB at least); no backing store: the driver never
+    // writes the file itself.
+    SGM_CHECK_HDF5(H5Pset_fapl_core(access.id, std::max(std::size_t{16} << 20, expected_bytes), 0));
+    H5FD_file_image_callbacks_t callbacks{image_malloc, image_memcpy, image_realloc, image_free,
+                                          udata_copy,   udata_free,   image_};
+    SGM_CHECK_HDF5(H5Pset_file_image_callbacks(access.id, &callbacks));
+    file_ = H5Fcreate(path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.id);
+    if (file_ < 0) throw core::UsageError("cannot create " + path_ + ": " + hdf5_error_stack());
+  } catch (...) {
+    release(image_);  // no destructor runs for a constructor that throws
+    throw;
+  }
 }
 
 Hdf5MemoryFile::~Hdf5MemoryFile() {
