@@ -5,8 +5,8 @@
 #   2. N/2 steps (the run ends there), resume to N: bit-identical to N straight;
 #   3. resume on W=2 from the W=1 checkpoint: within test 1's tolerance;
 #   4. SIGUSR1 during a W=2 run: exit 3, restart continues to the straight run's weights exactly;
-#   5-7 (fallback, NaN skip, sharded EMA), 9 (bf16 autocast, channels-last) and 10 (post-hoc EMA)
-#   as captioned below.
+#   5-7 (fallback, NaN skip, sharded EMA), 9 (bf16 autocast, channels-last), 10 (post-hoc EMA) and
+#   11 (dropout: tests 1 and 2 with model.dropout = 0.3) as captioned below.
 # Weights are compared through `sgm-eval export` files.   Usage: training_test.sh BIN COMPARE SRC MPIEXEC
 set -u
 bin=$1
@@ -141,6 +141,19 @@ check "9. bf16 autocast vs fp32 (W=1)" "$tmp/w1.h5" "$tmp/bf16.h5" 1e-4
 train "$tmp/nhwc" $N -- --training.channels_last=true || { echo "FAIL: channels-last run"; fail=1; }
 export_to "$tmp/nhwc" "$tmp/nhwc.h5"
 check "9. channels-last input vs default (W=1)" "$tmp/w1.h5" "$tmp/nhwc.h5" 1e-7
+
+# 11. Dropout (model.dropout = 0.3): masks keyed by (seed, step, layer, sample position), so W=2
+# trains as W=1 does and a restart continues bit for bit, with no generator state saved.
+drop=(--model.dropout=0.3)
+train "$tmp/d1" $N -- "${drop[@]}" || { echo "FAIL: dropout run"; cat "$tmp/d1.log"; fail=1; }
+export_to "$tmp/d1" "$tmp/d1.h5"
+"$compare" "$tmp/w1.h5" "$tmp/d1.h5" 0 > /dev/null && { echo "FAIL: 11. dropout 0.3 left the weights bit-identical"; fail=1; }
+train "$tmp/d2" $N "${W2[@]}" -- "${drop[@]}" || { echo "FAIL: dropout run W=2"; fail=1; }
+export_to "$tmp/d2" "$tmp/d2.h5"
+check "11. dropout 0.3: W=1 vs W=2 after $N steps" "$tmp/d1.h5" "$tmp/d2.h5" 1e-6
+train "$tmp/dr" $((N / 2)) -- "${drop[@]}" && train "$tmp/dr" $N -- "${drop[@]}" || { echo "FAIL: dropout resume"; fail=1; }
+export_to "$tmp/dr" "$tmp/dr.h5"
+check "11. dropout 0.3: $((N / 2)) steps, resume, $((N / 2)) more vs $N straight (W=1)" "$tmp/d1.h5" "$tmp/dr.h5" 0
 
 # 4. SIGUSR1 part-way through a longer W=2 run.
 M=60

@@ -21,6 +21,7 @@ enum class RngStream : std::uint32_t {
   kProbe = 6,
   kPrior = 7,
   kSampler = 8,
+  kDropout = 9,
 };
 
 class CounterRng {

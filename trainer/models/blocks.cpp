@@ -31,7 +31,7 @@ ResnetBlockBigGANpp::ResnetBlockBigGANpp(ResBlockOptions options) : o_(std::move
   Conv_0 = register_module("Conv_0", conv3x3(o_.in_ch, out));
   if (o_.temb_dim > 0) Dense_0 = register_module("Dense_0", dense(o_.temb_dim, out));
   GroupNorm_1 = register_module("GroupNorm_1", group_norm(out, o_.groups));
-  Dropout_0 = register_module("Dropout_0", torch::nn::Dropout(o_.dropout));
+  Dropout_0 = register_module("Dropout_0", Dropout(o_.dropout));
   Conv_1 = register_module("Conv_1", conv3x3(out, out, o_.init_scale));
   if (o_.in_ch != out || o_.up || o_.down) Conv_2 = register_module("Conv_2", conv1x1(o_.in_ch, out));
 }
@@ -58,7 +58,7 @@ ResnetBlockDDPMpp::ResnetBlockDDPMpp(ResBlockOptions options) : o_(std::move(opt
   Conv_0 = register_module("Conv_0", conv3x3(o_.in_ch, out));
   if (o_.temb_dim > 0) Dense_0 = register_module("Dense_0", dense(o_.temb_dim, out));
   GroupNorm_1 = register_module("GroupNorm_1", group_norm(out, o_.groups));
-  Dropout_0 = register_module("Dropout_0", torch::nn::Dropout(o_.dropout));
+  Dropout_0 = register_module("Dropout_0", Dropout(o_.dropout));
   Conv_1 = register_module("Conv_1", conv3x3(out, out, o_.init_scale));
   if (o_.in_ch != out) NIN_0 = register_module("NIN_0", NIN(o_.in_ch, out));
 }

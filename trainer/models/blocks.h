@@ -8,10 +8,10 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/conv.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 
+#include "trainer/models/dropout.h"
 #include "trainer/models/layers.h"
 
 namespace sgm::models {
@@ -48,7 +48,7 @@ class ResnetBlockBigGANpp : public ResBlock {
   torch::nn::GroupNorm GroupNorm_0{nullptr}, GroupNorm_1{nullptr};
   Conv2d Conv_0{nullptr}, Conv_1{nullptr}, Conv_2{nullptr};
   torch::nn::Linear Dense_0{nullptr};
-  torch::nn::Dropout Dropout_0{nullptr};
+  Dropout Dropout_0{nullptr};
 };
 
 // ResnetBlockDDPMpp: no resampling; NIN shortcut when channels change. With groups 32,
@@ -63,7 +63,7 @@ class ResnetBlockDDPMpp : public ResBlock {
   torch::nn::GroupNorm GroupNorm_0{nullptr}, GroupNorm_1{nullptr};
   Conv2d Conv_0{nullptr}, Conv_1{nullptr};
   torch::nn::Linear Dense_0{nullptr};
-  torch::nn::Dropout Dropout_0{nullptr};
+  Dropout Dropout_0{nullptr};
   NIN NIN_0{nullptr};
 };
 

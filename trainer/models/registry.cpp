@@ -4,6 +4,7 @@
 #include "trainer/core/registry.h"
 #include "trainer/models/analytic.h"
 #include "trainer/models/ddpm.h"
+#include "trainer/models/dropout.h"
 #include "trainer/models/mlp.h"
 #include "trainer/models/ncsnpp.h"
 #include "trainer/models/ncsnv2.h"
@@ -117,8 +118,11 @@ std::string model_names() { return core::entry_names(model_registry()); }
 
 std::shared_ptr<ScoreModel> make_model(const ModelOptions& options, const DataShape& data,
                                        const core::SdeOptions& sde) {
-  if (const ModelEntry* e = core::find_entry(model_registry(), options.name))
-    return e->make(options, data, sde);
+  if (const ModelEntry* e = core::find_entry(model_registry(), options.name)) {
+    std::shared_ptr<ScoreModel> model = e->make(options, data, sde);
+    key_dropout_layers(*model);
+    return model;
+  }
   throw core::UsageError("model.name: '" + options.name +
                          "' is not a model of this build (available: " + model_names() + ")");
 }

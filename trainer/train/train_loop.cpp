@@ -20,6 +20,7 @@
 #include "trainer/core/rng.h"
 #include "trainer/core/stop_signal.h"
 #include "trainer/core/workdir_lock.h"
+#include "trainer/models/dropout.h"
 #include "trainer/sde/training_loss.h"
 #include "trainer/train/checkpoint.h"
 #include "trainer/train/fault_injection.h"
@@ -295,6 +296,8 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
         return model->forward(xi, labels).to(at::kFloat);
       };
       reducer.set_sync(begin + micro >= B);
+      // Dropout masks keyed by (seed, step, layer, position): any world size, any restart.
+      const models::DropoutScope dropout(static_cast<std::uint64_t>(o.seed), state.step, positions);
       const at::Tensor per_example = loss_of(net, x, z, positions);
       const at::Tensor loss =
           faults.apply(per_example.sum() / static_cast<double>(B), comm.rank(), state.step);
