@@ -2,8 +2,7 @@
 // one training step depends only on (seed, step, layer, the sample's global position), never on
 // the batch, rank, world size, thread count or how many steps this process has run. So a run
 // with dropout trains the same on any world size and resumes bit for bit after a restart (no
-// generator state to save), and on the CPU the masks are drawn on every core (LibTorch's
-// bernoulli_ draws them on one core outside Intel's MKL path).
+// generator state to save). On the CPU the masks are drawn on every core.
 //
 // Element e of the sample at global position i is kept, and scaled by 1 / (1 - p) as
 // torch.nn.Dropout does, when (w >> 8) < round((1 - p) * 2^24), where w is the 32-bit word e of
