@@ -29,4 +29,10 @@ KernelUsage kernel_usage();
 // by every sgm executable at start-up; a no-op with another C library.
 void keep_freed_memory();
 
+// Returns the free memory keep_freed_memory keeps (glibc's malloc_trim) to the system: before a
+// large allocation that the heap cannot serve (a checkpoint's in-memory file, a mapping of its
+// own), so that the free heap and the new block are not both resident. The next steps fault
+// those pages in again, once. A no-op with another C library.
+void release_freed_memory();
+
 }  // namespace sgm::core

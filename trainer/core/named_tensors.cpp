@@ -76,4 +76,11 @@ NamedTensors host_copies(const NamedTensors& tensors) {
   return out;
 }
 
+NamedTensors on_host(const NamedTensors& tensors) {
+  NamedTensors out;
+  out.reserve(tensors.size());
+  for (const auto& [name, t] : tensors) out.emplace_back(name, t.detach().cpu());
+  return out;
+}
+
 }  // namespace sgm::core

@@ -30,4 +30,8 @@ void share_named(const NamedTensors& from, const NamedTensors& to, const std::st
 // Host copies (detached, contiguous, owning their memory) of every tensor.
 NamedTensors host_copies(const NamedTensors& tensors);
 
+// Every tensor on the host, detached: a CPU tensor as it is (the same memory, no copy), any
+// other a host copy. For reading now, before anything changes the originals.
+NamedTensors on_host(const NamedTensors& tensors);
+
 }  // namespace sgm::core

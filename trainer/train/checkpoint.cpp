@@ -16,6 +16,7 @@
 #include "trainer/core/checksum.h"
 #include "trainer/core/error.h"
 #include "trainer/core/log.h"
+#include "trainer/core/memory.h"
 #include "trainer/core/name_fields.h"
 
 namespace sgm::train {
@@ -69,6 +70,9 @@ std::string CheckpointStore::save(const std::string& kind, const Checkpoint& c) 
       for (const auto& [key, tensor] : c.phema[k])
         arrays.emplace_back(fmt::format("phema/{}/{}", k, key), tensor);
     const std::string weights = staged.path() + "/" + kWeights;
+    // The file is built in memory (one new mapping of its size): what the steps freed goes back
+    // first, so that the two are not resident together.
+    core::release_freed_memory();
     data::write_named_arrays(weights, arrays);
     const TrainingState& s = c.state;
     nlohmann::json state = {
@@ -239,11 +243,11 @@ std::optional<Checkpoint> CheckpointStore::load_latest(CheckpointParts parts) co
 Checkpoint capture(const TrainingState& state, const TrainingTensors& tensors) {
   Checkpoint c;
   c.state = state;
-  c.model = core::host_copies(tensors.model);
-  c.ema = core::host_copies(tensors.ema);
-  c.exp_avg = core::host_copies(tensors.exp_avg);
-  c.exp_avg_sq = core::host_copies(tensors.exp_avg_sq);
-  for (const core::NamedTensors& p : tensors.phema) c.phema.push_back(core::host_copies(p));
+  c.model = core::on_host(tensors.model);
+  c.ema = core::on_host(tensors.ema);
+  c.exp_avg = core::on_host(tensors.exp_avg);
+  c.exp_avg_sq = core::on_host(tensors.exp_avg_sq);
+  for (const core::NamedTensors& p : tensors.phema) c.phema.push_back(core::on_host(p));
   return c;
 }
 

@@ -60,7 +60,9 @@ struct TrainingTensors {
   std::vector<core::NamedTensors> phema;  // restore: filled only where the checkpoint has them
 };
 
-// `state` with host copies of `tensors`: what CheckpointStore::save writes.
+// `state` with `tensors` on the host, what CheckpointStore::save writes: on the CPU the live
+// tensors themselves (no second copy of the state in memory; save before the next step), on a
+// GPU host copies.
 Checkpoint capture(const TrainingState& state, const TrainingTensors& tensors);
 
 // Copies the checkpoint's tensors into `into` by name; throws core::UsageError naming the

@@ -71,5 +71,13 @@ TEST(NamedTensors, HostCopiesOwnTheirMemory) {
   EXPECT_TRUE(at::equal(copies[0].second, at::tensor({2.0f, 3.0f, 4.0f})));
 }
 
+TEST(NamedTensors, OnHostKeepsCpuTensorsWithoutACopy) {
+  const at::Tensor base = at::arange(6, at::kFloat).requires_grad_(true);
+  const NamedTensors host = on_host({{"view", base.narrow(0, 2, 3)}});
+  EXPECT_EQ(host[0].second.data_ptr(), base.narrow(0, 2, 3).data_ptr());
+  EXPECT_FALSE(host[0].second.requires_grad());
+  EXPECT_TRUE(at::equal(host[0].second, at::tensor({2.0f, 3.0f, 4.0f})));
+}
+
 }  // namespace
 }  // namespace sgm::core
