@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
 #include "data/dataset_writer.h"

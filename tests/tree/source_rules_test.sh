@@ -6,7 +6,7 @@
 #     or ATen headers the file uses;
 #   - no <regex>: each use costs seconds of compile time, and std::regex recurses on long input
 #     (a hostile file name or header); fixed-width fields are read with core::decimal_field;
-#   - no target sets POSITION_INDEPENDENT_CODE: the shared precompiled header is only used by
+#   - no target sets POSITION_INDEPENDENT_CODE: the shared precompiled headers are only used by
 #     objects compiled with the same code-generation options (cmake/SgmBuildSpeed.cmake).
 set -u
 src=$1
@@ -35,5 +35,5 @@ refuse "<torch/torch.h> or <torch/all.h>" "$sources" "${include}[<\"]torch/(torc
   "the whole LibTorch API; include the headers the file uses"
 refuse "<regex>" "$sources" "${include}<regex>" "compile time; recursion on long input"
 refuse "POSITION_INDEPENDENT_CODE" "$cmake_files" 'POSITION_INDEPENDENT_CODE[[:space:]]+(ON|TRUE|1)' \
-  "the shared precompiled header would not be used"
+  "the shared precompiled headers would not be used"
 exit $fail
