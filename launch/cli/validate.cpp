@@ -11,6 +11,7 @@
 #include "trainer/core/key_checks.h"
 #include "trainer/models/registry.h"
 #include "trainer/sde/registry.h"
+#include "trainer/sde/training_loss.h"
 
 namespace sgm::cli {
 namespace {
@@ -140,6 +141,25 @@ void validate_training_and_sampling(const Config& c) {
   if (!t.sde.continuous && t.sde.name == "subvpsde") {
     fail("training.continuous",
          "discrete-time training exists for vesde (SMLD) and vpsde (DDPM) only, not subvpsde");
+  }
+  const sde::ObjectiveEntry& objective =
+      core::registered("training.loss", t.loss.objective, sde::objective_registry());
+  if (objective.name != "dsm" && !t.sde.continuous) {
+    fail("training.loss", fmt::format("{} needs training.continuous = true (in discrete time "
+                                      "only dsm: SMLD or DDPM)",
+                                      objective.name));
+  }
+  at_least<std::int64_t>("training.ssm_projections", t.loss.projections, 1);
+  one_of("training.ssm_probe", t.loss.probe, {"rademacher", "gaussian"});
+  at_least<std::int64_t>("training.ism_max_dims", t.loss.ism_max_dims, 1);
+  const std::int64_t dims =
+      t.shape.num_channels * t.shape.image_size * t.shape.image_size;
+  if (objective.name == "ism" && dims > t.loss.ism_max_dims) {
+    fail("training.loss",
+         fmt::format("ism takes one backward pass per data dimension: {}x{}x{} = {} is above "
+                     "training.ism_max_dims = {}; use ssm or ssm_vr",
+                     t.shape.num_channels, t.shape.image_size, t.shape.image_size, dims,
+                     t.loss.ism_max_dims));
   }
   if (!t.sde.continuous && t.loss.likelihood_weighting) {
     fail("training.likelihood_weighting",

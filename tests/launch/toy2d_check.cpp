@@ -1,9 +1,10 @@
-// toy2d_check WORKDIR DATASET: issue 6's test 8. Loads the newest checkpoint of a run trained
-// on a labelled 2-D Gaussian mixture (`sgm-data make --from toy --toy gmm`), draws 8,000 samples
-// with the EMA weights (the evaluation library's Euler-Maruyama on the reverse SDE, 1,000 steps),
-// assigns each to the nearest mode of the data, and compares per mode the weight, mean and standard
-// deviation per axis with the data's. Prints the table; exit 0 when every figure is within its
-// tolerance.
+// toy2d_check WORKDIR DATASET [SAMPLES STEPS [weights]]: issue 6's test 8. Loads the newest
+// checkpoint of a run trained on a labelled 2-D Gaussian mixture (`sgm-data make --from toy --toy
+// gmm`), draws SAMPLES samples (8,000) with the EMA weights (the evaluation library's
+// Euler-Maruyama on the reverse SDE, STEPS steps: 1,000), assigns each to the nearest mode of the
+// data, and compares per mode the weight, mean and standard deviation per axis with the data's.
+// Prints the table; exit 0 when every figure is within its tolerance, or with `weights` when
+// every mode's weight is (the means and deviations are printed, not checked).
 #include <unistd.h>
 
 #include <cmath>
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <string>
 
 #include <ATen/ATen.h>
 #include <torch/utils.h>
@@ -25,10 +27,13 @@
 
 int main(int argc, char** argv) {
   using namespace sgm;
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: toy2d_check WORKDIR DATASET\n");
+  if (argc != 3 && argc != 5 && argc != 6) {
+    std::fprintf(stderr, "usage: toy2d_check WORKDIR DATASET [SAMPLES STEPS [weights]]\n");
     return 2;
   }
+  const std::int64_t n = argc > 3 ? std::stoll(argv[3]) : 8000;
+  const std::int64_t steps = argc > 3 ? std::stoll(argv[4]) : 1000;
+  const bool weights_only = argc == 6 && std::string(argv[5]) == "weights";
   const train::Checkpoint checkpoint = train::find_checkpoint(argv[1]);
   // The run's resolved configuration, as stored in the checkpoint.
   const std::string cfg =
@@ -52,12 +57,11 @@ int main(int argc, char** argv) {
   }
   model->eval();
   sde::SdeOptions so = c.sde;
-  so.num_scales = 1000;
+  so.num_scales = steps;
   std::shared_ptr<sde::SDE> sde = sde::make_sde(so);
   const sde::ModelFn net = [&](const at::Tensor& x, const at::Tensor& labels) {
     return model->forward(x, labels);
   };
-  const std::int64_t n = 8000;
   eval::SamplingOptions sampling;
   sampling.predictor = "euler_maruyama";
   sampling.corrector = "none";
@@ -83,8 +87,9 @@ int main(int argc, char** argv) {
   constexpr double kWeightTol = 0.03, kMeanTol = 0.05, kStdTol = 0.03;
   std::printf(
       "[evidence] mode | weight data / samples | mean data / samples | std data / samples "
-      "(tolerances %.2f, %.2f, %.2f)\n",
-      kWeightTol, kMeanTol, kStdTol);
+      "(tolerances %.2f, %.2f, %.2f%s; %lld samples, %lld steps)\n",
+      kWeightTol, kMeanTol, kStdTol, weights_only ? ", only the weights checked" : "",
+      static_cast<long long>(n), static_cast<long long>(steps));
   bool ok = true;
   for (std::int64_t k = 0; k < K; ++k) {
     const at::Tensor d = data_modes[static_cast<std::size_t>(k)];
@@ -100,8 +105,8 @@ int main(int argc, char** argv) {
     const at::Tensor md = d.mean(0), ms = s.mean(0), sd = d.std(0), ss = s.std(0);
     const double mean_err = (md - ms).abs().max().item<double>();
     const double std_err = (sd - ss).abs().max().item<double>();
-    const bool mode_ok =
-        std::abs(wd - ws) <= kWeightTol && mean_err <= kMeanTol && std_err <= kStdTol;
+    const bool mode_ok = std::abs(wd - ws) <= kWeightTol &&
+                         (weights_only || (mean_err <= kMeanTol && std_err <= kStdTol));
     ok = ok && mode_ok;
     std::printf(
         "  %lld | %.3f / %.3f | (%.3f, %.3f) / (%.3f, %.3f) | (%.3f, %.3f) / (%.3f, %.3f)%s\n",

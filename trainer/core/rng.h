@@ -22,6 +22,7 @@ enum class RngStream : std::uint32_t {
   kPrior = 7,
   kSampler = 8,
   kDropout = 9,
+  kProjection = 10,
 };
 
 class CounterRng {

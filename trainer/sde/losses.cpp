@@ -47,14 +47,49 @@ at::Tensor ddpm_loss(const VPSDE& sde, const ModelFn& net, const at::Tensor& x0,
 
 at::Tensor sliced_score_matching(const std::function<at::Tensor(const at::Tensor&)>& s, const at::Tensor& x,
                                  const at::Tensor& v, bool variance_reduced) {
+  return sliced_score_matching(s, x, std::vector<at::Tensor>{v}, variance_reduced);
+}
+
+at::Tensor sliced_score_matching(const std::function<at::Tensor(const at::Tensor&)>& s, const at::Tensor& x,
+                                 const std::vector<at::Tensor>& probes, bool variance_reduced) {
   at::Tensor xg = x.detach().requires_grad_(true);
   at::Tensor score = s(xg);
-  at::Tensor sv = sum_except_batch(score.mul(v));
-  // One vector-Jacobian product: d(v^T s)/dx, then dotted with v gives v^T (ds/dx) v.
-  at::Tensor grad = torch::autograd::grad({sv.sum()}, {xg}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];
-  at::Tensor jvp_term = sum_except_batch(grad.mul(v));
-  at::Tensor second = variance_reduced ? sum_except_batch(score.square()).mul(0.5) : sv.square().mul(0.5);
-  return jvp_term.add(second);
+  at::Tensor first;
+  at::Tensor second = variance_reduced ? sum_except_batch(score.square()).mul(0.5) : at::Tensor();
+  for (const at::Tensor& v : probes) {
+    at::Tensor sv = sum_except_batch(score.mul(v));
+    // One vector-Jacobian product: d(v^T s)/dx, then dotted with v gives v^T (ds/dx) v.
+    at::Tensor grad = torch::autograd::grad({sv.sum()}, {xg}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];
+    at::Tensor vjv = sum_except_batch(grad.mul(v));
+    first = first.defined() ? first.add(vjv) : vjv;
+    if (!variance_reduced) {
+      at::Tensor half_sq = sv.square().mul(0.5);
+      second = second.defined() ? second.add(half_sq) : half_sq;
+    }
+  }
+  const double k = static_cast<double>(probes.size());
+  if (probes.size() > 1) {
+    first = first.div(k);
+    if (!variance_reduced) second = second.div(k);
+  }
+  return first.add(second);
+}
+
+at::Tensor implicit_score_matching(const std::function<at::Tensor(const at::Tensor&)>& s, const at::Tensor& x) {
+  at::Tensor xg = x.detach().requires_grad_(true);
+  at::Tensor score = s(xg);
+  const std::int64_t batch = x.size(0);
+  at::Tensor flat = score.reshape({batch, -1});
+  at::Tensor trace;
+  for (std::int64_t d = 0; d < flat.size(1); ++d) {
+    // Row d of every example's Jacobian at once (examples are independent): d s_d / dx, of
+    // which the diagonal element d is kept.
+    at::Tensor row = torch::autograd::grad({flat.select(1, d).sum()}, {xg}, {}, /*retain_graph=*/true,
+                                           /*create_graph=*/true)[0];
+    at::Tensor diagonal = row.reshape({batch, -1}).select(1, d);
+    trace = trace.defined() ? trace.add(diagonal) : diagonal;
+  }
+  return trace.add(flat.square().sum(1).mul(0.5));
 }
 
 at::Tensor denoising_score_matching(const std::function<at::Tensor(const at::Tensor&)>& s, const at::Tensor& x,

@@ -4,9 +4,13 @@
 //   sde_loss:  continuous-time DSM of Song et al. 2021 (score_sde losses.py::get_sde_loss_fn)
 //   smld_loss: discrete SMLD (NCSN) loss, VE only (get_smld_loss_fn)
 //   ddpm_loss: discrete DDPM epsilon loss, VP only (get_ddpm_loss_fn)
+//   implicit_score_matching: Hyvarinen 2005, the trace of the score's Jacobian computed exactly
 //   sliced_score_matching: Song, Garg, Shi, Ermon 2019 (arXiv 1905.07088)
 //   denoising_score_matching: Vincent 2011, one noise level
 #pragma once
+
+#include <functional>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 
@@ -43,6 +47,18 @@ at::Tensor ddpm_loss(const VPSDE& sde, const ModelFn& net, const at::Tensor& x0,
 // Differentiable (create_graph) so it can be minimised.
 at::Tensor sliced_score_matching(const std::function<at::Tensor(const at::Tensor&)>& s, const at::Tensor& x,
                                  const at::Tensor& v, bool variance_reduced = false);
+
+// As above with K probes per example (each [B, ...]): the mean over the probes of the first term
+// (and of the second, unless variance_reduced), from one evaluation of s and K vector-Jacobian
+// products.
+at::Tensor sliced_score_matching(const std::function<at::Tensor(const at::Tensor&)>& s, const at::Tensor& x,
+                                 const std::vector<at::Tensor>& probes, bool variance_reduced);
+
+// s: a score of x alone. Per example: tr(ds/dx) + 1/2 |s|^2, the trace exact: one vector-Jacobian
+// product per dimension (D of them), so only for low-dimensional data. Differentiable
+// (create_graph). Its expectation is the explicit objective 1/2 E|s - grad log p|^2 less the
+// constant 1/2 E|grad log p|^2 (integration by parts).
+at::Tensor implicit_score_matching(const std::function<at::Tensor(const at::Tensor&)>& s, const at::Tensor& x);
 
 // Per example: 1/2 |s(x + sigma z) + z / sigma|^2 (the score of the Gaussian kernel is
 // -(x~ - x)/sigma^2 = -z/sigma).

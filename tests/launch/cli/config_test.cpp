@@ -194,6 +194,27 @@ TEST_F(ConfigTest, ValidatorCrossFieldRules) {
   EXPECT_NE(error_of({"--data.image_size=20"}).find("data.image_size: 20 is not divisible by 2^3"),
             std::string::npos);
   EXPECT_NE(error_of({"--model.sigma_max=0.001"}).find("model.sigma_max:"), std::string::npos);
+  // The objectives: a name from the registry; ISM's exact trace only for small data; ISM and SSM
+  // in continuous time only; SSM's probes.
+  const std::string ism_images = error_of({"--training.loss=ism"});
+  std::printf("[evidence] %s\n", ism_images.c_str());
+  EXPECT_NE(ism_images.find("training.loss: ism takes one backward pass per data dimension: "
+                            "3x32x32 = 3072 is above training.ism_max_dims = 64"),
+            std::string::npos);
+  EXPECT_NO_THROW(parse({"--training.loss=ism", "--training.ism_max_dims=4096"}));
+  EXPECT_NE(error_of({"--training.loss=sliced"})
+                .find("training.loss: 'sliced' is not one of dsm, ism, ssm, ssm_vr"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--training.loss=ssm", "--training.continuous=false",
+                      "--model.embedding_type=positional"})
+                .find("training.loss: ssm needs training.continuous = true"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--training.loss=ssm", "--training.ssm_projections=0"})
+                .find("training.ssm_projections: 0 is below the minimum 1"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--training.loss=ssm", "--training.ssm_probe=uniform"})
+                .find("training.ssm_probe:"),
+            std::string::npos);
   EXPECT_NE(error_of({"--training.sde=ve"})
                 .find("training.sde: 've' is not one of vesde, vpsde, subvpsde"),
             std::string::npos);
