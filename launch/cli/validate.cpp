@@ -92,6 +92,19 @@ void validate_model(const Config& c) {
       m.normalization != "InstanceNorm") {
     fail("model.normalization", "NCSNv2 needs InstanceNorm++ or InstanceNorm");
   }
+  if (m.name == "ncsn") {
+    if (m.normalization != "InstanceNorm++")
+      fail("model.normalization", "NCSN has conditional InstanceNorm++ only");
+    if (sd.continuous) {
+      fail("training.continuous",
+           "model.name = ncsn conditions on the index of a noise level: it needs "
+           "training.continuous = false (SMLD)");
+    }
+    if (c.train.shape.image_size % 2 != 0) {
+      fail("data.image_size", fmt::format("NCSN halves the resolution once; {} is odd",
+                                          c.train.shape.image_size));
+    }
+  }
   // The U-Net keys below apply to NCSN++/DDPM++ and DDPM only.
   if (m.name != "ncsnpp" && m.name != "ddpm") return;
   // Every level halves the resolution; attention sizes must be sizes that occur.

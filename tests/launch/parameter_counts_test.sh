@@ -37,6 +37,19 @@ check vp/ddpm_church 111569923
 # NCSNv2 after score_sde's two construction defects are avoided.
 check ve/ncsnv2_cifar10 29694083
 check ve/ncsnv2_bedroom 83445379
+# NCSN (score_sde's, repaired): by hand per config, then the same count from the repaired
+# reference built by the real PyTorch (ncsn_parity). nf = 128, K = model.num_scales classes:
+# convolutions k^2 in out (+ out with a bias), each conditional InstanceNorm++ 3 F K, summed
+# over begin/end convs, the 8 residual blocks and the 4 refinement blocks; the count does not
+# depend on the image size. K = 10: 30,117,635; K = 232: 39,750,659; K = 500: 51,379,715.
+check ve/ncsn/cifar10 30117635
+check ve/ncsn/cifar10_5 30117635
+check ve/ncsn/cifar10_124 39750659
+check ve/ncsn/cifar10_1245 39750659
+check ve/ncsn/celeba 30117635
+check ve/ncsn/celeba_5 30117635
+check ve/ncsn/celeba_124 51379715
+check ve/ncsn/celeba_1245 51379715
 # The small CPU configs are the fixtures' networks (num_parameters 323,827 = 323,811 + 16 frozen).
 check small/ncsnpp_ve_16px 323811
 check small/ddpmpp_vp_16px 317699

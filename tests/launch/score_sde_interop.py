@@ -20,6 +20,9 @@ files, done with the real PyTorch (the wheel launch/setup installs), h5py and nu
   check-dataset DATASET_DIR ROUNDS_DIR CLASSES
       the sgm dataset's images equal the samples stored in ROUNDS_DIR/round-*.npz, in order,
       and its labels are i % CLASSES.
+  ncsn-fixture PEERS OUT.h5 [CONFIG=COUNT ...]
+      score_sde's NCSN, repaired (repair_ncsn), as a model fixture OUT.h5 (with OUT.pth) for
+      model_parity; each full-size CONFIG's parameter count in the repaired reference = COUNT.
 Prints its evidence; exits 1 on a mismatch.
 """
 import glob
@@ -56,9 +59,9 @@ def strip(state):
     return {k[len("module."):] if k.startswith("module.") else k: v for k, v in state.items()}
 
 
-def reference(peers, fixture):
-    """score_sde_pytorch imported from PEERS, and the fixture's config built by its own config
-    module with the fixture's overrides."""
+def import_reference(peers):
+    """score_sde_pytorch's models package imported from PEERS (ml_collections replaced by a
+    dict with attributes, the FIR kernels by the reference's pure-PyTorch path)."""
     sys.path.insert(0, peers)
 
     class ConfigDict(dict):
@@ -85,7 +88,14 @@ def reference(peers, fixture):
     ufd.upfirdn2d = native
     import models.up_or_down_sampling as uds
     uds.upfirdn2d = native
-    from models import ncsnpp, ddpm, utils as mutils  # noqa: F401
+    from models import ncsnpp, ddpm, ncsnv2, utils as mutils  # noqa: F401
+    return mutils
+
+
+def reference(peers, fixture):
+    """score_sde_pytorch imported from PEERS, and the fixture's config built by its own config
+    module with the fixture's overrides."""
+    mutils = import_reference(peers)
     with h5py.File(fixture, "r") as f:
         module = f.attrs["reference"].split(" ")[1].removesuffix(".py").replace("/", ".")
         overrides = json.loads(f.attrs["overrides_json"])
@@ -95,6 +105,88 @@ def reference(peers, fixture):
         cfg[section][name] = value
     cfg.device = torch.device("cpu")
     return cfg, mutils
+
+
+def repair_ncsn():
+    """score_sde's NCSN (models/ncsnv2.py, `ncsn`) cannot be built or run as shipped; three
+    repairs make it the network of NCSN's own code (CondRefineNetDilated), which sgm builds:
+      1. its blocks are given get_normalization(config), the unconditional InstanceNorm++, and
+         call it with a label: they get the conditional one (ConditionalInstanceNorm2dPlus);
+      2. ConditionalResidualBlock's dilation defaults to None and is compared with 1: 1;
+      3. ncsn_conv3x3 pads every 3x3 by 1, so the dilated residual sums mismatch in shape: a
+         dilated one is padded by its dilation; and it scales a bias that bias=False removed
+         (the refinement blocks' convolutions): it scales a bias only where there is one.
+    (Its configs also lack data.channels, which it reads: the caller sets it from
+    data.num_channels.)"""
+    from models import layers, ncsnv2, normalization
+    ncsnv2.get_normalization = lambda config, conditional=False: normalization.ConditionalInstanceNorm2dPlus
+    defaults = list(layers.ConditionalResidualBlock.__init__.__defaults__)
+    defaults[-1] = 1
+    layers.ConditionalResidualBlock.__init__.__defaults__ = tuple(defaults)
+    def dilated(in_planes, out_planes, stride=1, bias=True, dilation=1, init_scale=1., padding=1):
+        conv = torch.nn.Conv2d(in_planes, out_planes, 3, stride=stride, bias=bias,
+                               dilation=dilation, padding=dilation)
+        with torch.no_grad():
+            conv.weight.mul_(1e-10 if init_scale == 0 else init_scale)
+            if bias:
+                conv.bias.mul_(1e-10 if init_scale == 0 else init_scale)
+        return conv
+
+    layers.ncsn_conv3x3 = dilated
+
+
+def ncsn_fixture(peers, out_h5, *counts):
+    """A score_sde fixture (the layout of ../fixtures/score_sde) of the repaired NCSN: configs
+    ve/ncsn/cifar10 at nf 16 and 16 px, every parameter moved off its initial value, a forward
+    pass at two noise levels, and the same weights as a score_sde checkpoint beside it. Then,
+    for each CONFIG=COUNT, the repaired reference's parameter count of that full-size config."""
+    mutils = import_reference(peers)
+    repair_ncsn()
+    from models import ema as mema
+    module = "configs.ve.ncsn.cifar10"
+    overrides = {"model.nf": 16, "data.image_size": 16}
+    cfg = importlib.import_module(module).get_config()
+    for key, value in overrides.items():
+        section, name = key.split(".")
+        cfg[section][name] = value
+    cfg.data.channels = cfg.data.num_channels
+    torch.manual_seed(0)
+    net = mutils.get_model(cfg.model.name)(cfg)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    net.eval()
+    x = torch.rand(2, cfg.data.num_channels, 16, 16)
+    labels = torch.tensor([3, 7])
+    with torch.no_grad():
+        out = net(x, labels)
+    state = net.state_dict()
+    config = {section: {k: v for k, v in cfg[section].items() if isinstance(v, (int, float, str, bool, list, tuple))}
+              for section in ("data", "model", "training")}
+    with h5py.File(out_h5, "w") as f:
+        f.attrs["case"] = "ncsn_ve_disc"
+        f.attrs["config_json"] = json.dumps(config)
+        f.attrs["overrides_json"] = json.dumps(overrides)
+        f.attrs["reference"] = f"score_sde_pytorch {module.replace('.', '/')}.py, NCSN repaired (tests/launch/score_sde_interop.py repair_ncsn)"
+        f.attrs["num_parameters"] = sum(p.numel() for p in net.parameters())
+        for k, v in state.items():
+            f[f"params/{k}"] = v.numpy()
+        f["forward/x"] = x.numpy()
+        f["forward/labels"] = labels.numpy()
+        f["forward/out"] = out.numpy()
+    ema = mema.ExponentialMovingAverage(net.parameters(), decay=cfg.model.ema_rate or 0.999)
+    torch.save({"optimizer": torch.optim.Adam(net.parameters()).state_dict(),
+                "model": {"module." + k: v for k, v in state.items()},
+                "ema": ema.state_dict(), "step": 7}, os.path.splitext(out_h5)[0] + ".pth")
+    print(f"[evidence] repaired score_sde NCSN at nf 16, 16 px: {len(state)} tensors, "
+          f"{sum(p.numel() for p in net.parameters())} parameters, forward max |out| "
+          f"{out.abs().max().item():.4g} -> {out_h5}")
+    for item in counts:
+        name, want = item.split("=")
+        full = importlib.import_module("configs." + name.replace("/", ".")).get_config()
+        full.data.channels = full.data.num_channels
+        n = sum(p.numel() for p in mutils.get_model(full.model.name)(full).parameters())
+        check(n == int(want), f"repaired reference {name}: {n} parameters (sgm's config: {want})")
 
 
 def check_export(fixture, fixture_pth, out_pth, out_h5, peers=None):
@@ -255,6 +347,8 @@ if __name__ == "__main__":
         edm_dataset(args[0], args[1], args[2], int(args[3]))
     elif cmd == "check-dataset":
         check_dataset(args[0], args[1], int(args[2]))
+    elif cmd == "ncsn-fixture":
+        ncsn_fixture(*args)
     else:
         sys.exit(f"unknown command {cmd}")
     sys.exit(1 if failures else 0)

@@ -8,21 +8,12 @@
 #include <torch/nn/modules/normalization.h>
 
 #include "trainer/core/error.h"
+#include "trainer/models/ncsn_blocks.h"
 #include "trainer/models/ncsnpp.h"
 
 namespace sgm::models {
 namespace F = torch::nn::functional;
 namespace {
-
-// NCSN-style convolutions keep PyTorch's default initialisation. Dilated 3x3
-// convolutions are padded by their dilation, as in the NCSNv2 code (ermongroup/ncsnv2
-// dilated_conv3x3); score_sde's port pads them by 1, which makes the dilated residual sums
-// mismatch in shape, so its NCSNv2 cannot run a forward pass (docs/models.md).
-Conv2d ncsn_conv(std::int64_t in, std::int64_t out, std::int64_t k, bool bias = true,
-                 std::int64_t dilation = 1) {
-  return Conv2d(
-      torch::nn::Conv2dOptions(in, out, k).padding(dilation * (k / 2)).dilation(dilation).bias(bias));
-}
 
 // Normalisation chosen by model.normalization, with the reference's parameter names.
 std::shared_ptr<torch::nn::Module> make_norm(const std::string& kind, std::int64_t channels) {
@@ -37,26 +28,6 @@ torch::Tensor apply_norm(const std::shared_ptr<torch::nn::Module>& norm, const t
   if (auto plus = std::dynamic_pointer_cast<InstanceNorm2dPlusImpl>(norm)) return plus->forward(x);
   return std::dynamic_pointer_cast<torch::nn::InstanceNorm2dImpl>(norm)->forward(x);
 }
-
-// Convolution (stride 1) followed by the mean of the four 2x2 phases.
-class ConvMeanPoolImpl : public torch::nn::Module {
- public:
-  ConvMeanPoolImpl(std::int64_t in, std::int64_t out, std::int64_t k) {
-    conv = register_module("conv", ncsn_conv(in, out, k));
-  }
-  torch::Tensor forward(const torch::Tensor& x) {
-    torch::Tensor y = conv->forward(x);
-    using torch::indexing::None;
-    using torch::indexing::Slice;
-    return (y.index({Slice(), Slice(), Slice(None, None, 2), Slice(None, None, 2)}) +
-            y.index({Slice(), Slice(), Slice(1, None, 2), Slice(None, None, 2)}) +
-            y.index({Slice(), Slice(), Slice(None, None, 2), Slice(1, None, 2)}) +
-            y.index({Slice(), Slice(), Slice(1, None, 2), Slice(1, None, 2)})) /
-           4.0;
-  }
-  Conv2d conv{nullptr};
-};
-TORCH_MODULE(ConvMeanPool);
 
 // layers.ResidualBlock (registration order conv1, normalize2, conv2, shortcut, normalize1).
 class ResidualBlockImpl : public torch::nn::Module {
@@ -326,14 +297,12 @@ torch::Tensor NCSNv2::forward(const torch::Tensor& x, const torch::Tensor& label
     layers.push_back(h);
   }
   // Coarsest first: refine1([layerK]), refine2([layerK-1, ref1]), ...
-  torch::Tensor ref;
-  for (std::size_t i = 0; i < refine_.size(); ++i) {
-    const torch::Tensor& skip = layers[layers.size() - 1 - i];
-    std::vector<torch::Tensor> inputs =
-        i == 0 ? std::vector<torch::Tensor>{skip} : std::vector<torch::Tensor>{skip, ref};
-    ref = std::dynamic_pointer_cast<RefineBlockImpl>(refine_[i])
-              ->forward(inputs, {skip.size(2), skip.size(3)});
-  }
+  const torch::Tensor ref = refine_upward(
+      layers, refine_.size(),
+      [&](std::size_t i, const std::vector<torch::Tensor>& in,
+          const std::vector<std::int64_t>& shape) {
+        return std::dynamic_pointer_cast<RefineBlockImpl>(refine_[i])->forward(in, shape);
+      });
   torch::Tensor out = end_conv_->forward(act_(apply_norm(normalizer_, ref)));
   torch::Tensor used = sigmas_.index_select(0, labels.to(torch::kLong).to(sigmas_.device()));
   return out / used.view({-1, 1, 1, 1}).to(out.dtype());

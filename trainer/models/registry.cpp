@@ -6,6 +6,7 @@
 #include "trainer/models/ddpm.h"
 #include "trainer/models/dropout.h"
 #include "trainer/models/mlp.h"
+#include "trainer/models/ncsn.h"
 #include "trainer/models/ncsnpp.h"
 #include "trainer/models/ncsnv2.h"
 
@@ -65,6 +66,15 @@ NCSNv2Options ncsnv2_options(const ModelOptions& m, const DataShape& d, const co
       .num_scales(s.num_scales);
 }
 
+NCSNOptions ncsn_options(const ModelOptions& m, const DataShape& d, const core::SdeOptions& s) {
+  return NCSNOptions(d.num_channels, d.image_size)
+      .centered(d.centered)
+      .nf(m.nf)
+      .normalization(m.normalization)
+      .nonlinearity(m.nonlinearity)
+      .num_classes(s.num_scales);
+}
+
 MlpOptions mlp_options(const ModelOptions& m, const DataShape& d, const core::SdeOptions& s) {
   return MlpOptions(d.num_channels, d.image_size)
       .nf(m.nf)
@@ -101,6 +111,10 @@ const std::vector<ModelEntry>& model_registry() {
   static const std::vector<ModelEntry> table = {
       entry<NCSNpp>("ncsnpp", "NCSN++ / DDPM++ U-Net (score_sde's ncsnpp)", ncsnpp_options),
       entry<DDPM>("ddpm", "DDPM U-Net (score_sde's ddpm)", ddpm_options),
+      entry<NCSN>("ncsn",
+                  "NCSN RefineNet with dilations and conditional InstanceNorm++, one class per "
+                  "noise level (score_sde's ncsn, repaired)",
+                  ncsn_options),
       entry<NCSNv2>("ncsnv2_64", "NCSNv2 RefineNet for 64x64 and smaller (score_sde's ncsnv2_64)",
                     ncsnv2_options),
       entry<NCSNv2>("ncsnv2_128", "NCSNv2 RefineNet for 128x128 (score_sde's ncsnv2_128)",

@@ -52,7 +52,8 @@ std::vector<at::Tensor> probes_of(const core::CounterRng& rng, const at::Tensor&
   }
   draws = draws.to(x.device(), x.scalar_type()).view({batch, o.projections, dims});
   std::vector<at::Tensor> out;
-  for (std::int64_t k = 0; k < o.projections; ++k) out.push_back(draws.select(1, k).view(x.sizes()));
+  for (std::int64_t k = 0; k < o.projections; ++k)
+    out.push_back(draws.select(1, k).view(x.sizes()));
   return out;
 }
 
@@ -102,10 +103,10 @@ TrainingLoss make_training_loss(std::shared_ptr<const SDE> sde, bool continuous,
       const at::Tensor perturbed = m.mean.add(batch_view(m.std, x).mul(z));
       const ScoreFn score = get_score_fn(sde, net, true);
       const auto s = [&score, &t](const at::Tensor& y) { return score(y, t); };
-      at::Tensor per = name == "ism" ? implicit_score_matching(s, perturbed)
-                                     : sliced_score_matching(s, perturbed,
-                                                             probes_of(rng, positions, x, o),
-                                                             name == "ssm_vr");
+      at::Tensor per = name == "ism"
+                           ? implicit_score_matching(s, perturbed)
+                           : sliced_score_matching(s, perturbed, probes_of(rng, positions, x, o),
+                                                   name == "ssm_vr");
       if (o.reduce_mean) per = per.mul(2.0 / static_cast<double>(dims));
       const at::Tensor weight = o.likelihood_weighting
                                     ? sde->sde(at::zeros_like(x), t).diffusion.square()
