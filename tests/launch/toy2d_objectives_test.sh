@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Issue 21: the 2-D mixture of 8 Gaussians learnt by the other score-matching objectives. For
 # training.loss = ism (exact trace) and ssm (one Rademacher projection per sample), under
-# mpirun -np 2 on the CPU (configs/small/mlp_toy2d_ve.cfg, 3,000 steps: DSM's samples have the
-# same figures at that length):
+# mpirun -np 2 on the CPU (configs/small/mlp_toy2d_ve.cfg at half its width, model.nf = 32, and
+# 3,000 steps: DSM's samples, and those of the full width, have the same figures at that length):
 #   1. the EMA samples (4,000, Euler-Maruyama with 250 steps) have every mode's weight within
 #      0.03 of the data's (toy2d_check prints the means and deviations too);
 #   2. one rank and two ranks log the same losses over 20 steps (relative 1e-6: the batch mean is
@@ -22,7 +22,7 @@ train() {  # train WORKDIR NP OPTIONS...
   local dir=$1 np=$2
   shift 2
   "$mpiexec" -np "$np" --oversubscribe --bind-to none "$bin/sgm-train" --config "$cfg" \
-    --data.path="$tmp/data" --workdir "$dir" "$@" > "$dir.log" 2>&1
+    --data.path="$tmp/data" --workdir "$dir" --model.nf=32 "$@" > "$dir.log" 2>&1
 }
 
 for loss in ism ssm; do
