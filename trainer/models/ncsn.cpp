@@ -39,17 +39,13 @@ class CondResidualBlockImpl : public torch::nn::Module {
     normalize1 = register_module("normalize1", Norm(in, classes));
   }
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& y) {
-    torch::Tensor h = call(conv1_, act_(normalize1->forward(x, y)));
-    h = call(conv2_, act_(normalize2->forward(h, y)));
-    return (identity_ ? x : call(shortcut_, x)) + h;
+    torch::Tensor h = forward_conv(conv1_, act_(normalize1->forward(x, y)));
+    h = forward_conv(conv2_, act_(normalize2->forward(h, y)));
+    return (identity_ ? x : forward_conv(shortcut_, x)) + h;
   }
   Norm normalize1{nullptr}, normalize2{nullptr};
 
  private:
-  static torch::Tensor call(const std::shared_ptr<torch::nn::Module>& m, const torch::Tensor& x) {
-    if (auto c = std::dynamic_pointer_cast<torch::nn::Conv2dImpl>(m)) return c->forward(x);
-    return std::dynamic_pointer_cast<ConvMeanPoolImpl>(m)->forward(x);
-  }
   Activation act_;
   bool identity_;
   std::shared_ptr<torch::nn::Module> conv1_, conv2_, shortcut_;

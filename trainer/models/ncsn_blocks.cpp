@@ -27,6 +27,11 @@ torch::Tensor ConvMeanPoolImpl::forward(const torch::Tensor& x) {
          4.0;
 }
 
+torch::Tensor forward_conv(const std::shared_ptr<torch::nn::Module>& conv, const torch::Tensor& x) {
+  if (auto c = std::dynamic_pointer_cast<torch::nn::Conv2dImpl>(conv)) return c->forward(x);
+  return std::dynamic_pointer_cast<ConvMeanPoolImpl>(conv)->forward(x);
+}
+
 torch::Tensor refine_upward(const std::vector<torch::Tensor>& stage_outputs, std::size_t blocks,
                             const RefineStep& refine) {
   torch::Tensor ref;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include <torch/nn/module.h>
@@ -28,6 +29,9 @@ class ConvMeanPoolImpl : public torch::nn::Module {
   Conv2d conv{nullptr};
 };
 TORCH_MODULE(ConvMeanPool);
+
+// The forward pass of a residual block's convolution, plain (Conv2d) or pooling (ConvMeanPool).
+torch::Tensor forward_conv(const std::shared_ptr<torch::nn::Module>& conv, const torch::Tensor& x);
 
 // RefineNet's way up, from the outputs of its stages (finest first): refinement block 0 takes
 // the coarsest output alone, block i the output i places from the end and block i-1's result,

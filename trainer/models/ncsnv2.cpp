@@ -54,16 +54,12 @@ class ResidualBlockImpl : public torch::nn::Module {
     normalize1_ = register_module("normalize1", make_norm(norm, in));
   }
   torch::Tensor forward(const torch::Tensor& x) {
-    torch::Tensor h = call(conv1_, act_(apply_norm(normalize1_, x)));
-    h = call(conv2_, act_(apply_norm(normalize2_, h)));
-    return (identity_ ? x : call(shortcut_, x)) + h;
+    torch::Tensor h = forward_conv(conv1_, act_(apply_norm(normalize1_, x)));
+    h = forward_conv(conv2_, act_(apply_norm(normalize2_, h)));
+    return (identity_ ? x : forward_conv(shortcut_, x)) + h;
   }
 
  private:
-  static torch::Tensor call(const std::shared_ptr<torch::nn::Module>& m, const torch::Tensor& x) {
-    if (auto c = std::dynamic_pointer_cast<torch::nn::Conv2dImpl>(m)) return c->forward(x);
-    return std::dynamic_pointer_cast<ConvMeanPoolImpl>(m)->forward(x);
-  }
   Activation act_;
   bool identity_;
   std::shared_ptr<torch::nn::Module> conv1_, conv2_, shortcut_, normalize1_, normalize2_;
