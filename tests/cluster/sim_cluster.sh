@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# A simulated cluster on one machine, for the multi-node tests (source this file):
+#   sim_up N      N nodes (2-3): each a network namespace sgmsim-nI with its own address
+#                 10.231.0.(10+I)/24 on a bridge sgmsim-br (10.231.0.1, where mpirun runs)
+#                 that this file creates, loopback up, nothing else reachable; each process
+#                 started on a node also gets a UTS namespace with the host name sgmsim-nI.
+#                 Every node sees the same filesystem, as a cluster's nodes see a shared one.
+#   sim_down      kills every process left in the nodes and removes what sim_up made; also
+#                 run by sim_up first (a stale cluster of an interrupted run) and on exit.
+#   sim_mpirun ARGS...
+#                 mpirun with one slot per core on each node (--host), started through
+#                 sim_agent (Open MPI's plm_rsh_agent: the node's namespaces instead of ssh),
+#                 TCP between nodes over the bridge, shared memory within a node.
+#   sim_check_clean
+#                 fails (returns 1, naming it) if a namespace, the bridge or a process of the
+#                 cluster is left.
+# sim_up returns 77 with a one-line reason when this is not root or namespaces cannot be made.
+SIM_PREFIX=sgmsim
+SIM_BRIDGE=${SIM_PREFIX}-br
+SIM_SUBNET=10.231.0
+SIM_AGENT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/sim_agent.sh
+
+sim_nodes() { ip netns list 2> /dev/null | awk '{print $1}' | grep "^${SIM_PREFIX}-n" || true; }
+
+sim_down() {
+  local ns pid
+  for ns in $(sim_nodes); do
+    for pid in $(ip netns pids "$ns" 2> /dev/null); do kill -9 "$pid" 2> /dev/null; done
+  done
+  sleep 0.2
+  for ns in $(sim_nodes); do ip netns del "$ns" 2> /dev/null; done
+  ip link del "$SIM_BRIDGE" 2> /dev/null || true
+}
+
+sim_up() {
+  local n=$1 i
+  [ "$(id -u)" = 0 ] || { echo "SKIP: the simulated cluster needs root (network namespaces)"; return 77; }
+  command -v ip > /dev/null && command -v unshare > /dev/null ||
+    { echo "SKIP: ip (iproute2) or unshare (util-linux) missing"; return 77; }
+  sim_down
+  if ! ip link add "$SIM_BRIDGE" type bridge 2> /dev/null; then
+    echo "SKIP: cannot create a bridge here (no network namespace support)"
+    return 77
+  fi
+  ip addr add "$SIM_SUBNET.1/24" dev "$SIM_BRIDGE" && ip link set "$SIM_BRIDGE" up || return 1
+  for i in $(seq 1 "$n"); do
+    ip netns add "${SIM_PREFIX}-n$i" || { echo "SKIP: cannot create network namespaces"; sim_down; return 77; }
+    ip link add "${SIM_PREFIX}-v$i" type veth peer name eth0 netns "${SIM_PREFIX}-n$i" || return 1
+    ip link set "${SIM_PREFIX}-v$i" master "$SIM_BRIDGE" up || return 1
+    ip -n "${SIM_PREFIX}-n$i" addr add "$SIM_SUBNET.$((10 + i))/24" dev eth0 || return 1
+    ip -n "${SIM_PREFIX}-n$i" link set eth0 up && ip -n "${SIM_PREFIX}-n$i" link set lo up || return 1
+  done
+  SIM_N=$n
+}
+
+sim_hosts() {  # sim_hosts SLOTS: the --host list, SLOTS per node
+  local i hosts=""
+  for i in $(seq 1 "$SIM_N"); do hosts+="${hosts:+,}$SIM_SUBNET.$((10 + i)):$1"; done
+  echo "$hosts"
+}
+
+sim_mpirun() {
+  mpirun --mca plm_rsh_agent "$SIM_AGENT" --mca oob_tcp_if_include "$SIM_SUBNET.0/24" \
+    --mca btl_tcp_if_include "$SIM_SUBNET.0/24" --oversubscribe --bind-to none "$@"
+}
+
+sim_check_clean() {
+  local left=0
+  [ -z "$(sim_nodes)" ] || { echo "FAIL: namespaces left: $(sim_nodes | tr '\n' ' ')"; left=1; }
+  ! ip link show "$SIM_BRIDGE" > /dev/null 2>&1 || { echo "FAIL: bridge $SIM_BRIDGE left"; left=1; }
+  return $left
+}
