@@ -50,6 +50,11 @@ sim_up() {
     ip -n "${SIM_PREFIX}-n$i" addr add "$SIM_SUBNET.$((10 + i))/24" dev eth0 || return 1
     ip -n "${SIM_PREFIX}-n$i" link set eth0 up && ip -n "${SIM_PREFIX}-n$i" link set lo up || return 1
   done
+  if ! ip netns exec "${SIM_PREFIX}-n1" unshare --uts true 2> /dev/null; then
+    echo "SKIP: cannot make UTS namespaces for the nodes' host names"
+    sim_down
+    return 77
+  fi
   SIM_N=$n
 }
 
