@@ -157,7 +157,7 @@ void validate_training_and_sampling(const Config& c) {
   }
   const sde::ObjectiveEntry& objective =
       core::registered("training.loss", t.loss.objective, sde::objective_registry());
-  if (objective.name != "dsm" && !t.sde.continuous) {
+  if (objective.per_example && !t.sde.continuous) {
     fail("training.loss", fmt::format("{} needs training.continuous = true (in discrete time "
                                       "only dsm: SMLD or DDPM)",
                                       objective.name));
@@ -167,11 +167,11 @@ void validate_training_and_sampling(const Config& c) {
   at_least<std::int64_t>("training.ism_max_dims", t.loss.ism_max_dims, 1);
   const std::int64_t dims =
       t.shape.num_channels * t.shape.image_size * t.shape.image_size;
-  if (objective.name == "ism" && dims > t.loss.ism_max_dims) {
+  if (objective.exact_trace && dims > t.loss.ism_max_dims) {
     fail("training.loss",
-         fmt::format("ism takes one backward pass per data dimension: {}x{}x{} = {} is above "
+         fmt::format("{} takes one backward pass per data dimension: {}x{}x{} = {} is above "
                      "training.ism_max_dims = {}; use ssm or ssm_vr",
-                     t.shape.num_channels, t.shape.image_size, t.shape.image_size, dims,
+                     objective.name, t.shape.num_channels, t.shape.image_size, t.shape.image_size, dims,
                      t.loss.ism_max_dims));
   }
   if (!t.sde.continuous && t.loss.likelihood_weighting) {

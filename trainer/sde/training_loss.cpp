@@ -24,11 +24,23 @@ void TrainingLossOptions::declare_keys(core::Keys& k) {
 }
 
 const std::vector<ObjectiveEntry>& objective_registry() {
+  using Score = std::function<at::Tensor(const at::Tensor&)>;
+  using Probes = std::vector<at::Tensor>;
   static const std::vector<ObjectiveEntry> table = {
-      {"dsm", "denoising score matching (score_sde's loss; SMLD/DDPM in discrete time)", false},
-      {"ism", "implicit score matching, exact trace (low-dimensional data)", false},
-      {"ssm", "sliced score matching", true},
-      {"ssm_vr", "sliced score matching, variance-reduced", true},
+      {"dsm", "denoising score matching (score_sde's loss; SMLD/DDPM in discrete time)", false,
+       false, nullptr},
+      {"ism", "implicit score matching, exact trace (low-dimensional data)", false, true,
+       [](const Score& s, const at::Tensor& x, const Probes&) {
+         return implicit_score_matching(s, x);
+       }},
+      {"ssm", "sliced score matching", true, false,
+       [](const Score& s, const at::Tensor& x, const Probes& v) {
+         return sliced_score_matching(s, x, v, false);
+       }},
+      {"ssm_vr", "sliced score matching, variance-reduced", true, false,
+       [](const Score& s, const at::Tensor& x, const Probes& v) {
+         return sliced_score_matching(s, x, v, true);
+       }},
   };
   return table;
 }
@@ -63,7 +75,7 @@ TrainingLoss make_training_loss(std::shared_ptr<const SDE> sde, bool continuous,
                                 const TrainingLossOptions& o, const core::CounterRng& rng) {
   const ObjectiveEntry& objective =
       core::registered("training.loss", o.objective, objective_registry());
-  if (objective.name != "dsm" && !continuous) {
+  if (objective.per_example && !continuous) {
     throw core::UsageError(fmt::format(
         "training.loss = {} needs training.continuous = true (in discrete time only dsm: SMLD or "
         "DDPM)",
@@ -80,33 +92,31 @@ TrainingLoss make_training_loss(std::shared_ptr<const SDE> sde, bool continuous,
     const at::Tensor u = rng.uniform(positions, 1, core::RngStream::kTime).view({-1});
     return training_time(u.to(device), *sde);
   };
-  if (objective.name == "dsm" && continuous) {
+  if (!objective.per_example && continuous) {
     return [sde, o, times](const ModelFn& net, const at::Tensor& x, const at::Tensor& z,
                            const at::Tensor& positions) {
       return sde_loss(*sde, get_score_fn(sde, net, true), x, times(positions, x.device()), z,
                       o.reduce_mean, o.likelihood_weighting);
     };
   }
-  if (objective.name != "dsm") {
-    const std::string name = objective.name;
-    return [sde, o, rng, times, name](const ModelFn& net, const at::Tensor& x, const at::Tensor& z,
-                                      const at::Tensor& positions) {
+  if (objective.per_example) {
+    const ObjectiveEntry entry = objective;
+    return [sde, o, rng, times, entry](const ModelFn& net, const at::Tensor& x, const at::Tensor& z,
+                                       const at::Tensor& positions) {
       const std::int64_t dims = x.numel() / x.size(0);
-      if (name == "ism" && dims > o.ism_max_dims) {
+      if (entry.exact_trace && dims > o.ism_max_dims) {
         throw core::UsageError(fmt::format(
-            "training.loss = ism: the exact trace takes one backward pass per dimension, and the "
+            "training.loss = {}: the exact trace takes one backward pass per dimension, and the "
             "data have {} (training.ism_max_dims = {}); use ssm or ssm_vr",
-            dims, o.ism_max_dims));
+            entry.name, dims, o.ism_max_dims));
       }
       const at::Tensor t = times(positions, x.device());
       const MeanStd m = sde->marginal_prob(x, t);
       const at::Tensor perturbed = m.mean.add(batch_view(m.std, x).mul(z));
       const ScoreFn score = get_score_fn(sde, net, true);
       const auto s = [&score, &t](const at::Tensor& y) { return score(y, t); };
-      at::Tensor per = name == "ism"
-                           ? implicit_score_matching(s, perturbed)
-                           : sliced_score_matching(s, perturbed, probes_of(rng, positions, x, o),
-                                                   name == "ssm_vr");
+      at::Tensor per = entry.per_example(
+          s, perturbed, entry.probes ? probes_of(rng, positions, x, o) : std::vector<at::Tensor>{});
       if (o.reduce_mean) per = per.mul(2.0 / static_cast<double>(dims));
       const at::Tensor weight = o.likelihood_weighting
                                     ? sde->sde(at::zeros_like(x), t).diffusion.square()

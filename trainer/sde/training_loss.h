@@ -43,9 +43,15 @@ struct TrainingLossOptions {
 // ism, ssm and ssm_vr do not use z beyond making x~: their expectations equal DSM's less a
 // constant, so they learn the same score but report other values (negative ones too).
 struct ObjectiveEntry {
-  std::string name;  // training.loss
-  std::string help;  // one line
-  bool probes;       // draws training.ssm_projections probes per sample
+  std::string name;   // training.loss
+  std::string help;   // one line
+  bool probes;        // draws training.ssm_projections probes per sample
+  bool exact_trace;   // one backward pass per data dimension (training.ism_max_dims applies)
+  // Per example, 1/2-sum convention, of the score s of x~ and the probes; empty for dsm (the
+  // SDE's own loss).
+  std::function<at::Tensor(const std::function<at::Tensor(const at::Tensor&)>& s,
+                           const at::Tensor& perturbed, const std::vector<at::Tensor>& probes)>
+      per_example;
 };
 const std::vector<ObjectiveEntry>& objective_registry();
 
