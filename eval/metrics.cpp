@@ -55,10 +55,10 @@ at::Tensor FeatureStatistics::covariance() const {
   return (sum_outer_ - at::outer(mu, mu) * n) / (n - 1);
 }
 
-double frechet_distance(const at::Tensor& mu1_in, const at::Tensor& sigma1_in,
-                        const at::Tensor& mu2_in, const at::Tensor& sigma2_in) {
-  const at::Tensor mu1 = as_double_cpu(mu1_in), mu2 = as_double_cpu(mu2_in);
-  const at::Tensor s1 = as_double_cpu(sigma1_in), s2 = as_double_cpu(sigma2_in);
+namespace {
+
+void check_statistics(const at::Tensor& mu1, const at::Tensor& s1, const at::Tensor& mu2,
+                      const at::Tensor& s2) {
   if (mu1.sizes() != mu2.sizes() || s1.sizes() != s2.sizes() || s1.dim() != 2 ||
       s1.size(0) != mu1.size(0) || s1.size(1) != mu1.size(0)) {
     throw core::UsageError(
@@ -66,14 +66,48 @@ double frechet_distance(const at::Tensor& mu1_in, const at::Tensor& sigma1_in,
                     fmt::join(mu1.sizes(), ", "), fmt::join(mu2.sizes(), ", "),
                     fmt::join(s1.sizes(), ", "), fmt::join(s2.sizes(), ", ")));
   }
+}
+
+// sum sqrt(eigenvalues) of a symmetric positive semi-definite matrix (negative rounding noise
+// clamped at 0).
+double trace_sqrt_psd(const at::Tensor& m) {
+  return at::linalg_eigvalsh((m + m.t()) / 2).clamp_min(0).sqrt().sum().item<double>();
+}
+
+}  // namespace
+
+double frechet_distance(const at::Tensor& mu1_in, const at::Tensor& sigma1_in,
+                        const at::Tensor& mu2_in, const at::Tensor& sigma2_in) {
+  const at::Tensor mu1 = as_double_cpu(mu1_in), mu2 = as_double_cpu(mu2_in);
+  const at::Tensor s1 = as_double_cpu(sigma1_in), s2 = as_double_cpu(sigma2_in);
+  check_statistics(mu1, s1, mu2, s2);
   // Symmetric square root of S1 (eigenvalues clamped at 0), then the spectrum of A S2 A.
   auto [d1, u1] = at::linalg_eigh((s1 + s1.t()) / 2);
   const at::Tensor a = u1.matmul(at::diag(d1.clamp_min(0).sqrt())).matmul(u1.t());
-  at::Tensor m = a.matmul(s2).matmul(a);
-  const at::Tensor lambda = at::linalg_eigvalsh((m + m.t()) / 2).clamp_min(0);
-  const double trace_sqrt = lambda.sqrt().sum().item<double>();
+  const double trace_sqrt = trace_sqrt_psd(a.matmul(s2).matmul(a));
   const double diff = (mu1 - mu2).square().sum().item<double>();
   return diff + s1.trace().item<double>() + s2.trace().item<double>() - 2 * trace_sqrt;
+}
+
+double frechet_distance_of_features(const at::Tensor& features, const at::Tensor& mu2_in,
+                                    const at::Tensor& sigma2_in) {
+  const at::Tensor f = as_double_cpu(features);
+  if (f.dim() != 2 || f.size(0) < 2) throw core::Error("FID needs at least 2 feature rows");
+  const std::int64_t n = f.size(0), d = f.size(1);
+  if (n > d) {
+    FeatureStatistics stats(d);
+    stats.add(f);
+    return frechet_distance(stats.mean(), stats.covariance(), mu2_in, sigma2_in);
+  }
+  const at::Tensor mu1 = f.mean(0), mu2 = as_double_cpu(mu2_in), s2 = as_double_cpu(sigma2_in);
+  check_statistics(mu1, at::empty({d, d}, at::kDouble), mu2, s2);
+  // S1 = B^T B with B = (F - mu1) / sqrt(n - 1) [n, d]. The non-zero eigenvalues of S1 S2 =
+  // B^T (B S2) are those of (B S2) B^T = B S2 B^T [n, n], so tr (S1 S2)^{1/2} needs no d x d
+  // decomposition.
+  const at::Tensor b = (f - mu1) / std::sqrt(static_cast<double>(n - 1));
+  const double trace_sqrt = trace_sqrt_psd(b.matmul(s2).matmul(b.t()));
+  const double diff = (mu1 - mu2).square().sum().item<double>();
+  return diff + b.square().sum().item<double>() + s2.trace().item<double>() - 2 * trace_sqrt;
 }
 
 double kid_subset(const at::Tensor& x_in, const at::Tensor& y_in) {

@@ -259,9 +259,7 @@ ImageMetrics image_metrics(const std::string& dir, std::int64_t num_samples,
   if (pool3.size(0) < 2) throw core::UsageError("FID needs at least 2 samples (eval.num_samples)");
   ImageMetrics m;
   m.count = pool3.size(0);
-  FeatureStatistics stats(pool3.size(1));
-  stats.add(pool3);
-  m.fid = frechet_distance(stats.mean(), stats.covariance(), reference.mu, reference.sigma);
+  m.fid = frechet_distance_of_features(pool3, reference.mu, reference.sigma);
   m.inception_score = inception_score(logits, std::min(o.is_splits, m.count));
   if (reference.features.defined()) {
     const std::int64_t size = std::min({o.kid_subset_size, m.count, reference.features.size(0)});

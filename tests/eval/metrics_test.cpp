@@ -1,6 +1,7 @@
-// Closed forms of the metrics: FID of identity covariances, of commuting
-// diagonal ones, and of singular (N < d) ones; IS of uniform and of one-hot predictions; KID of
-// one distribution against itself; packing of the feature sums for an all-reduce.
+// Closed forms of the metrics: FID of identity covariances, of commuting diagonal ones, and of
+// singular (N < d) ones, from statistics or from the features; IS of uniform and of one-hot
+// predictions; KID of one distribution against itself; packing of the feature sums for an
+// all-reduce.
 #include "eval/metrics.h"
 
 #include <cmath>
@@ -42,6 +43,50 @@ TEST(Metrics, FidOfASetWithItselfIsZeroEvenWhenSingular) {
   std::printf("[evidence] FID of a rank-49 set with itself: %.3e (%.1e of tr S1 + tr S2)\n", fid,
               std::abs(fid) / scale);
   EXPECT_LT(std::abs(fid), 1e-6 * scale);
+}
+
+TEST(Metrics, FidOfFeaturesEqualsFidOfTheirStatistics) {
+  // Fewer rows than dimensions (the n x n route) and more (the statistics' route), against a
+  // reference of full rank.
+  at::manual_seed(5);
+  const at::Tensor r = at::randn({400, 96}, at::kDouble).matmul(at::randn({96, 96}, at::kDouble));
+  FeatureStatistics ref(96);
+  ref.add(r);
+  for (const std::int64_t n : {2, 12, 96, 300}) {
+    const at::Tensor f = at::randn({n, 96}, at::kFloat) * 2 + 0.5;
+    FeatureStatistics s(96);
+    s.add(f);
+    const double via_stats = frechet_distance(s.mean(), s.covariance(), ref.mean(), ref.covariance());
+    const double via_features = frechet_distance_of_features(f, ref.mean(), ref.covariance());
+    std::printf("[evidence] %3lld rows in 96-d: FID %.12f from the features, %.12f from the "
+                "statistics (relative %.1e)\n",
+                static_cast<long long>(n), via_features, via_stats,
+                std::abs(via_features - via_stats) / via_stats);
+    // Below full rank the statistics' route takes square roots of the zero eigenvalues' rounding
+    // noise (about 1e-15 of the spectrum each): a few 1e-9 relative; at full rank it is the
+    // same arithmetic.
+    EXPECT_NEAR(via_features, via_stats, (n > 96 ? 0 : 1e-7) * via_stats) << n << " rows";
+    if (n == 2) {  // S1 = w w^T with w = (f0 - f1) / sqrt(2): tr (S1 S2)^{1/2} = sqrt(w^T S2 w)
+      const at::Tensor fd = f.to(at::kDouble), w = (fd[0] - fd[1]) / std::sqrt(2.0);
+      const at::Tensor mu1 = fd.mean(0), mu2 = ref.mean(), s2 = ref.covariance();
+      const double exact = ((mu1 - mu2).square().sum() + w.square().sum() + s2.trace() -
+                            2 * w.dot(s2.mv(w)).sqrt())
+                               .item<double>();
+      std::printf("[evidence]   2 rows, closed form %.12f (relative to the features' route %.1e)\n",
+                  exact, std::abs(via_features - exact) / exact);
+      EXPECT_NEAR(via_features, exact, 1e-12 * exact);
+    }
+  }
+  const at::Tensor f = at::randn({40, 2048}, at::kDouble);
+  FeatureStatistics s(2048);
+  s.add(f);
+  const double self = frechet_distance_of_features(f, s.mean(), s.covariance());
+  const double scale = 2 * s.covariance().trace().item<double>();
+  std::printf("[evidence] 40 rows in 2048-d against their own statistics: FID %.3e (%.1e of the "
+              "traces)\n", self, std::abs(self) / scale);
+  EXPECT_LT(std::abs(self), 1e-6 * scale);
+  EXPECT_THROW(frechet_distance_of_features(f, s.mean().narrow(0, 0, 10), s.covariance()),
+               std::exception);
 }
 
 TEST(Metrics, InceptionScoreOfUniformAndOneHotPredictions) {
