@@ -2,6 +2,7 @@
 // /forward/x, ...) and of sgm's weight exports, read into tensors (CPU, dtype as stored).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -41,9 +42,15 @@ class NamedArrayFile {
 // Writes `arrays` (name -> CPU or CUDA tensor; "a/b" names make groups) and string attributes
 // at the root to a new HDF5 file at `path` (replaced if it exists). The file is fsynced; callers
 // that need atomicity write into a core::StagedDirectory. Names keep their order of insertion
-// only as far as HDF5 lists them by name; readers look them up by name.
+// only as far as HDF5 lists them by name; readers look them up by name. The file is written in
+// place into disk space reserved first (data/hdf5_reserved_file.h; named_arrays_reserve bytes),
+// or, where the file system cannot reserve, built in memory and written in one piece.
 void write_named_arrays(const std::string& path,
                         const std::vector<std::pair<std::string, at::Tensor>>& arrays,
                         const std::map<std::string, std::string>& attributes = {});
+
+// What write_named_arrays reserves: the arrays' bytes and a bound on HDF5's metadata.
+std::size_t named_arrays_reserve(const std::vector<std::pair<std::string, at::Tensor>>& arrays,
+                                 const std::map<std::string, std::string>& attributes);
 
 }  // namespace sgm::data

@@ -70,9 +70,6 @@ std::string CheckpointStore::save(const std::string& kind, const Checkpoint& c) 
       for (const auto& [key, tensor] : c.phema[k])
         arrays.emplace_back(fmt::format("phema/{}/{}", k, key), tensor);
     const std::string weights = staged.path() + "/" + kWeights;
-    // The file is built in memory (one new mapping of its size): what the steps freed goes back
-    // first, so that the two are not resident together.
-    core::release_freed_memory();
     data::write_named_arrays(weights, arrays);
     const TrainingState& s = c.state;
     nlohmann::json state = {
