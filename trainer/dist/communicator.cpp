@@ -1,6 +1,8 @@
 #include "trainer/dist/communicator.h"
 
 #include <exception>
+#include <string>
+#include <vector>
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -16,6 +18,24 @@
 #endif
 
 namespace sgm::dist {
+
+namespace {
+
+// Every rank's host name, in rank order (names longer than 255 bytes are cut).
+std::vector<std::string> host_names(MPI_Comm world, const Context& context) {
+  constexpr int kWidth = 256;
+  int size = 1;
+  SGM_CHECK_MPI(MPI_Comm_size(world, &size));
+  std::vector<char> mine(kWidth, '\0');
+  context.hostname().copy(mine.data(), kWidth - 1);
+  std::vector<char> all(static_cast<std::size_t>(kWidth) * static_cast<std::size_t>(size));
+  SGM_CHECK_MPI(MPI_Allgather(mine.data(), kWidth, MPI_CHAR, all.data(), kWidth, MPI_CHAR, world));
+  std::vector<std::string> hosts;
+  for (int r = 0; r < size; ++r) hosts.emplace_back(all.data() + static_cast<std::size_t>(r) * kWidth);
+  return hosts;
+}
+
+}  // namespace
 
 Communicator::Communicator(const Context& context, CommOptions options)
     : options_(options), rank_(context.rank()), world_size_(context.world_size()) {
@@ -49,7 +69,7 @@ Communicator::Communicator(const Context& context, CommOptions options)
   }
 #endif
   watchdog_ = std::make_unique<Watchdog>(*recorder_, watched, world, /*heartbeats=*/multiple,
-                                         options_.timeout_seconds);
+                                         options_.timeout_seconds, host_names(world, context));
 }
 
 // The watchdog goes first (it reads the backends), then NCCL, then MPI.

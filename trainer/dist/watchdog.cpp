@@ -25,19 +25,22 @@ double seconds_since(Clock::time_point t) {
 }  // namespace
 
 std::string blame_ranks(const std::vector<RankProgress>& ranks, std::int64_t seq,
-                        double silence_limit) {
+                        double silence_limit, const std::vector<std::string>& hosts) {
   std::vector<std::string> parts;
   for (std::size_t r = 0; r < ranks.size(); ++r) {
     const RankProgress& p = ranks[r];
+    const std::string who =
+        r < hosts.size() ? fmt::format("rank {} on {}", r, hosts[r]) : fmt::format("rank {}", r);
     if (p.issued < 0) {
-      parts.push_back(fmt::format("rank {} never reported", r));
-    } else if (p.issued < seq) {
-      parts.push_back(fmt::format("rank {} has not reached it (last issued #{})", r, p.issued));
-    } else if (p.started < seq) {
-      parts.push_back(fmt::format("rank {} issued it but has not started it", r));
+      parts.push_back(fmt::format("{} never reported", who));
     } else if (p.silent_seconds > silence_limit) {
-      parts.push_back(
-          fmt::format("rank {} silent for {:.1f} s (dead or frozen)", r, p.silent_seconds));
+      // Checked first: what a silent rank last reported is old news.
+      parts.push_back(fmt::format("{} silent for {:.1f} s (dead, frozen or unreachable; last issued #{})",
+                                  who, p.silent_seconds, p.issued));
+    } else if (p.issued < seq) {
+      parts.push_back(fmt::format("{} has not reached it (last issued #{})", who, p.issued));
+    } else if (p.started < seq) {
+      parts.push_back(fmt::format("{} issued it but has not started it", who));
     }
   }
   if (parts.empty()) {
@@ -49,11 +52,12 @@ std::string blame_ranks(const std::vector<RankProgress>& ranks, std::int64_t seq
 }
 
 Watchdog::Watchdog(FlightRecorder& recorder, std::vector<CommBackend*> backends, MPI_Comm world,
-                   bool heartbeats, double timeout_seconds)
+                   bool heartbeats, double timeout_seconds, std::vector<std::string> hosts)
     : recorder_(recorder),
       backends_(std::move(backends)),
       timeout_seconds_(timeout_seconds),
-      poll_seconds_(std::clamp(timeout_seconds / 20.0, 0.05, 1.0)) {
+      poll_seconds_(std::clamp(timeout_seconds / 20.0, 0.05, 1.0)),
+      hosts_(std::move(hosts)) {
   SGM_CHECK_MPI(MPI_Comm_rank(world, &rank_));
   SGM_CHECK_MPI(MPI_Comm_size(world, &size_));
   ranks_.resize(static_cast<std::size_t>(size_));
@@ -185,7 +189,7 @@ void Watchdog::exchange_heartbeats(const Progress& mine) {
 void Watchdog::fail(const std::string& what, std::int64_t seq) {
   std::string message = what;
   if (comm_ != MPI_COMM_NULL) {
-    message += "; " + blame_ranks(ranks_, seq, 3 * poll_seconds_ + 1.0);
+    message += "; " + blame_ranks(ranks_, seq, 3 * poll_seconds_ + 1.0, hosts_);
   } else {
     message += " (MPI without MPI_THREAD_MULTIPLE: no heartbeats, other ranks not known)";
   }

@@ -31,16 +31,18 @@ struct RankProgress {
   double silent_seconds = 0;  // since the last heartbeat reached rank 0
 };
 
-// The diagnosis for a collective that does not finish: which ranks have not started `seq`
-// (or have not been heard from for `silence_limit` seconds). Pure, for tests.
+// The diagnosis for a collective that does not finish: which ranks have not been heard from for
+// `silence_limit` seconds (a dead, frozen or unreachable node) or have not started `seq`, each
+// named with its host when `hosts` (one per rank) is given. Pure, for tests.
 std::string blame_ranks(const std::vector<RankProgress>& ranks, std::int64_t seq,
-                        double silence_limit);
+                        double silence_limit, const std::vector<std::string>& hosts = {});
 
 class Watchdog {
  public:
   // `heartbeats`: when true (MPI_THREAD_MULTIPLE), duplicates `world` for the heartbeat traffic.
+  // `hosts`: each rank's host name, for the diagnosis (empty: ranks named by number alone).
   Watchdog(FlightRecorder& recorder, std::vector<CommBackend*> backends, MPI_Comm world,
-           bool heartbeats, double timeout_seconds);
+           bool heartbeats, double timeout_seconds, std::vector<std::string> hosts = {});
   ~Watchdog();
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
@@ -60,6 +62,7 @@ class Watchdog {
   int size_ = 1;
   double timeout_seconds_;
   double poll_seconds_;
+  std::vector<std::string> hosts_;
 
   // Heartbeat state (watchdog thread only, then drain()).
   std::vector<std::int64_t> send_buffer_;  // to rank 0: issued, started, done

@@ -113,7 +113,15 @@ TEST(Watchdog, BlamesTheRanksBehindOrSilent) {
   const std::string blame = blame_ranks(ranks, 7, 3.0);
   EXPECT_EQ(blame,
             "stalled: rank 1 has not reached it (last issued #6); rank 2 issued it but has not "
-            "started it; rank 3 silent for 12.0 s (dead or frozen)");
+            "started it; rank 3 silent for 12.0 s (dead, frozen or unreachable; last issued #7)");
+  // With host names; a silent rank is named as silent even though it had not reached #7.
+  ranks[1].silent_seconds = 9.5;
+  const std::string named = blame_ranks(ranks, 7, 3.0, {"n1", "n1", "n2", "n2"});
+  std::printf("[evidence] %s\n", named.c_str());
+  EXPECT_EQ(named,
+            "stalled: rank 1 on n1 silent for 9.5 s (dead, frozen or unreachable; last issued "
+            "#6); rank 2 on n2 issued it but has not started it; rank 3 on n2 silent for 12.0 s "
+            "(dead, frozen or unreachable; last issued #7)");
   std::vector<RankProgress> all_in(2, RankProgress{7, 7, 6, 0.0});
   EXPECT_NE(blame_ranks(all_in, 7, 3.0).find("every rank has started it"), std::string::npos);
 }

@@ -32,8 +32,8 @@ run() {  # mode, expected text (extended regex), expected exit: 0 or "nonzero"
 }
 
 run ok "rank 0 finished: 32" 0
-run outside "all_reduce #3 'step 3' .*has not finished after .*stalled: rank 1 has not reached it" nonzero
-SGM_FAULT_STALL=1:3:60 run inside "all_reduce #3 'step 3' .*has not finished after .*rank 1 issued it but has not started it" nonzero
-run kill "signal 9|Killed|rank 1 silent" nonzero
+run outside "all_reduce #3 'step 3' .*has not finished after .*stalled: rank 1 on [^ ]+ has not reached it" nonzero
+SGM_FAULT_STALL=1:3:60 run inside "all_reduce #3 'step 3' .*has not finished after .*rank 1 on [^ ]+ issued it but has not started it" nonzero
+run kill "signal 9|Killed|rank 1 on [^ ]+ silent" nonzero
 run throw "injected failure on rank 0 with a collective in flight" nonzero
 [ $failures = 0 ] && echo PASS || { echo "$failures case(s) failed"; exit 1; }
