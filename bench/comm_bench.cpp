@@ -1,5 +1,5 @@
 // Communication benchmark. Run under mpirun with W ranks, or alone on one GPU:
-//   mpirun -np 2 build/bench/comm_bench [--max-mb 256] [--steps 3] [--cuda]
+//   mpirun -np 2 build/bench/comm_bench [--max-mb 256] [--steps 3] [--layers 15] [--cuda]
 //   build/bench/comm_bench --cuda --nccl-single-rank   (one GPU: a one-rank NCCL communicator)
 // 1. All-reduce bus bandwidth over message sizes through dist::Communicator, side by side with a
 //    plain blocking MPI_Allreduce of the same buffer (CPU tensors; NCCL with --cuda).
@@ -7,8 +7,9 @@
 //    the table gives algbw = bytes / time: what one call through the communicator costs.
 // 2. Exposed communication per training step for gradients the size of
 //    ve/cifar10_ncsnpp_continuous (15 Linear(2048, 2048) layers: 62.9M parameters, 251.8 MB
-//    fp32), batch 32 per rank: step time with no communication, with the reducer's bucketed
-//    all-reduce overlapped with backward, and with one all-reduce after backward.
+//    fp32; --layers scales it down for slow links), batch 32 per rank: step time with no
+//    communication, with the reducer's bucketed all-reduce overlapped with backward, and with
+//    one all-reduce after backward.
 #include <mpi.h>
 
 #include <chrono>
@@ -71,19 +72,20 @@ void bandwidth_table(sgm::dist::Communicator& comm, const at::TensorOptions& opt
       const std::string size = bytes < 1048576 ? std::to_string(bytes / 1024) + " KiB"
                                                : std::to_string(bytes / 1048576) + " MiB";
       if (plain > 0) {
-        std::printf("| %s | %.3f | %.2f | %.3f | %.2f | %.2f |\n", size.c_str(), ours * 1e3,
+        std::printf("| %s | %.3f | %.3g | %.3f | %.3g | %.2f |\n", size.c_str(), ours * 1e3,
                     gb / ours, plain * 1e3, gb / plain, ours / plain);
       } else {
-        std::printf("| %s | %.3f | %.2f | - | - | - |\n", size.c_str(), ours * 1e3, gb / ours);
+        std::printf("| %s | %.3f | %.3g | - | - | - |\n", size.c_str(), ours * 1e3, gb / ours);
       }
     }
   }
 }
 
-void exposed_table(sgm::dist::Communicator& comm, const at::Device& device, int steps, bool main) {
+void exposed_table(sgm::dist::Communicator& comm, const at::Device& device, int steps, int layers,
+                   bool main) {
   torch::manual_seed(0);
   torch::nn::Sequential model;
-  for (int i = 0; i < 15; ++i) model->push_back(torch::nn::Linear(2048, 2048));
+  for (int i = 0; i < layers; ++i) model->push_back(torch::nn::Linear(2048, 2048));
   model->to(device);
   std::vector<sgm::dist::NamedTensor> named;
   for (const auto& item : model->named_parameters()) named.emplace_back(item.key(), item.value());
@@ -110,8 +112,9 @@ void exposed_table(sgm::dist::Communicator& comm, const at::Device& device, int 
   }
   if (main) {
     std::printf(
-        "\n| step (forward + backward, batch 32/rank, 251.8 MB gradients, %zu buckets) | "
+        "\n| step (forward + backward, batch 32/rank, %.1f MB gradients, %zu buckets) | "
         "ms | exposed communication ms | share of step |\n|---|---|---|---|\n",
+        static_cast<double>(layers) * (2048.0 * 2048 + 2048) * 4 / 1e6,
         reducer.buckets().size());
     std::printf("| no communication | %.1f | - | - |\n", t[0] * 1e3);
     std::printf("| bucketed all-reduce overlapped with backward | %.1f | %.1f | %.1f %% |\n",
@@ -126,6 +129,7 @@ void exposed_table(sgm::dist::Communicator& comm, const at::Device& device, int 
 int main(int argc, char** argv) {
   double max_mb = 256;
   int steps = 3;
+  int layers = 15;
   bool cuda = false;
   sgm::dist::CommOptions comm_options;
   for (int i = 1; i < argc; ++i) {
@@ -133,6 +137,8 @@ int main(int argc, char** argv) {
       max_mb = std::stod(argv[++i]);
     } else if (!std::strcmp(argv[i], "--steps") && i + 1 < argc) {
       steps = std::stoi(argv[++i]);
+    } else if (!std::strcmp(argv[i], "--layers") && i + 1 < argc) {
+      layers = std::stoi(argv[++i]);
     } else if (!std::strcmp(argv[i], "--cuda")) {
       cuda = true;
     } else if (!std::strcmp(argv[i], "--nccl-single-rank")) {
@@ -155,6 +161,6 @@ int main(int argc, char** argv) {
   }
   bandwidth_table(comm, at::TensorOptions().dtype(at::kFloat).device(context.device()), max_mb,
                   main_rank);
-  exposed_table(comm, context.device(), steps, main_rank);
+  exposed_table(comm, context.device(), steps, layers, main_rank);
   return 0;
 }

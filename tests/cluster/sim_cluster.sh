@@ -80,9 +80,9 @@ sim_limit() {  # sim_limit RATE|none: every node's outgoing traffic limited to R
   for i in $(seq 1 "$SIM_N"); do
     ip netns exec "${SIM_PREFIX}-n$i" tc qdisc del dev eth0 root 2> /dev/null
     [ "$1" = none ] && continue
-    # A bucket of 1/100 s of traffic at the rate (at least 64 KiB), packets queued up to 1 s.
+    # A bucket of 1/100 s of traffic at the rate (at least 64 KiB), packets queued up to 20 ms.
     ip netns exec "${SIM_PREFIX}-n$i" tc qdisc add dev eth0 root tbf rate "$1" \
-      burst "$(($(tc_bits "$1") / 800 > 65536 ? $(tc_bits "$1") / 800 : 65536))" latency 1s || return 1
+      burst "$(($(tc_bits "$1") / 800 > 65536 ? $(tc_bits "$1") / 800 : 65536))" latency 20ms || return 1
   done
 }
 
