@@ -2,7 +2,8 @@
 # Issue 34, first part: sgm-train across two simulated nodes (sim_cluster.sh: a network and a
 # UTS namespace per node, TCP over a bridge between them, shared memory within a node).
 #   1. 2 nodes x 2 ranks train the quickstart-sized NCSN++ for 20 steps; each rank's line of the
-#      start-up listing names its node's host name, its node-local rank and the local size;
+#      start-up listing names its node's host name, the node's index and the node count, its
+#      node-local rank and the local size;
 #   2. the final weights (model and EMA) equal those of 1 node x 4 ranks bit for bit (the sample
 #      order, noise and reduction do not depend on where the ranks run);
 #   3. a job moved to fewer nodes: 10 steps on 2 nodes x 2 ranks, resumed on 1 node x 2 ranks to
@@ -31,13 +32,13 @@ sim_mpirun --host "$(sim_hosts 2)" -np 4 "$bin/sgm-train" "${opts[@]}" "${full[@
   > "$tmp/nodes2.log" 2>&1 || { echo "FAIL: 2 nodes x 2 ranks"; tail -n 20 "$tmp/nodes2.log"; exit 1; }
 echo "[evidence] 2 nodes x 2 ranks, 20 steps: $(($(date +%s) - start)) s"
 grep "^rank [0-9]/4 on " "$tmp/nodes2.log" | sed 's/^/[evidence] /'
-for expect in "rank 0/4 on sgmsim-n1 (local 0/2)" "rank 1/4 on sgmsim-n1 (local 1/2)" \
-  "rank 2/4 on sgmsim-n2 (local 0/2)" "rank 3/4 on sgmsim-n2 (local 1/2)"; do
+for expect in "rank 0/4 on sgmsim-n1 (node 0/2, local 0/2)" "rank 1/4 on sgmsim-n1 (node 0/2, local 1/2)" \
+  "rank 2/4 on sgmsim-n2 (node 1/2, local 0/2)" "rank 3/4 on sgmsim-n2 (node 1/2, local 1/2)"; do
   grep -qF "$expect" "$tmp/nodes2.log" || { echo "FAIL: no line '$expect'"; fail=1; }
 done
 mpirun -np 4 --oversubscribe --bind-to none "$bin/sgm-train" "${opts[@]}" "${full[@]}" --workdir "$tmp/node1" \
   > "$tmp/node1.log" 2>&1 || { echo "FAIL: 1 node x 4 ranks"; tail -n 20 "$tmp/node1.log"; exit 1; }
-grep -qF "rank 3/4 on $(hostname) (local 3/4)" "$tmp/node1.log" || { echo "FAIL: 1 node x 4 ranks listing"; fail=1; }
+grep -qF "rank 3/4 on $(hostname) (node 0/1, local 3/4)" "$tmp/node1.log" || { echo "FAIL: 1 node x 4 ranks listing"; fail=1; }
 for run in nodes2 node1; do
   "$bin/sgm-eval" export --checkpoint "$tmp/$run" --out "$tmp/$run.h5" > /dev/null ||
     { echo "FAIL: export $run"; exit 1; }

@@ -86,6 +86,14 @@ void Context::init_mpi(const LaunchInfo& launcher, bool allow_singleton) {
       MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node));
   SGM_CHECK_MPI(MPI_Comm_rank(node, &local_rank_));
   SGM_CHECK_MPI(MPI_Comm_size(node, &local_size_));
+  // Nodes are numbered in the order of their lowest rank: a node's leader (local rank 0) counts
+  // the leaders of lower rank and tells its node.
+  int leader = local_rank_ == 0 ? 1 : 0;
+  int before = 0;
+  SGM_CHECK_MPI(MPI_Exscan(&leader, &before, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD));
+  node_ = rank_ == 0 ? 0 : before;  // MPI_Exscan leaves rank 0's result undefined
+  SGM_CHECK_MPI(MPI_Bcast(&node_, 1, MPI_INT, 0, node));
+  SGM_CHECK_MPI(MPI_Allreduce(&leader, &nodes_, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD));
   SGM_CHECK_MPI(MPI_Comm_free(&node));
 }
 
@@ -130,8 +138,9 @@ void Context::set_threads(std::int64_t threads) {
 
 std::string Context::describe() const {
   std::string mine =
-      fmt::format("rank {}/{} on {} (local {}/{}), device {}, {} threads", rank_, world_size_,
-                  hostname_, local_rank_, local_size_, device_.str(), threads_);
+      fmt::format("rank {}/{} on {} (node {}/{}, local {}/{}), device {}, {} threads", rank_,
+                  world_size_, hostname_, node_, nodes_, local_rank_, local_size_, device_.str(),
+                  threads_);
   if (!uses_mpi_ || world_size_ == 1) return mine;
   // Gather fixed-size lines on rank 0 so the listing comes out in rank order.
   constexpr int kWidth = 256;

@@ -38,6 +38,9 @@ class Context {
   int world_size() const { return world_size_; }
   int local_rank() const { return local_rank_; }
   int local_size() const { return local_size_; }
+  // This rank's node (0-based, in the order of each node's lowest rank) and the number of nodes.
+  int node() const { return node_; }
+  int nodes() const { return nodes_; }
   bool is_main() const { return rank_ == 0; }
   bool uses_mpi() const { return uses_mpi_; }
   // MPI thread level provided (MPI_THREAD_*); -1 without MPI.
@@ -46,7 +49,8 @@ class Context {
   c10::Device device() const { return device_; }
   int threads() const { return threads_; }
 
-  // One line per rank, in rank order on rank 0: host, local rank, device (Marian prints this).
+  // One line per rank, in rank order on rank 0: host, node, local rank, device (Marian prints
+  // this).
   std::string describe() const;
 
  private:
@@ -58,6 +62,8 @@ class Context {
   int world_size_ = 1;
   int local_rank_ = 0;
   int local_size_ = 1;
+  int node_ = 0;
+  int nodes_ = 1;
   bool uses_mpi_ = false;
   bool owns_mpi_ = false;
   int thread_level_ = -1;

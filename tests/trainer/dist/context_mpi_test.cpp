@@ -25,11 +25,14 @@ TEST(ContextMpi, RanksWorldAndNodeLocalRanks) {
   // Both ranks run on this machine: node-local ranks equal the world ranks.
   EXPECT_EQ(context.local_size(), 2);
   EXPECT_EQ(context.local_rank(), context.rank());
+  EXPECT_EQ(context.nodes(), 1);
+  EXPECT_EQ(context.node(), 0);
   const std::string description = context.describe();
   if (context.is_main()) {
     std::printf("[evidence] %s\n", description.c_str());
     EXPECT_NE(description.find("rank 0/2"), std::string::npos);
     EXPECT_NE(description.find("rank 1/2"), std::string::npos);
+    EXPECT_NE(description.find("(node 0/1, local 1/2)"), std::string::npos);
   }
 }
 
