@@ -56,7 +56,8 @@ TEST(Metrics, FidOfFeaturesEqualsFidOfTheirStatistics) {
     const at::Tensor f = at::randn({n, 96}, at::kFloat) * 2 + 0.5;
     FeatureStatistics s(96);
     s.add(f);
-    const double via_stats = frechet_distance(s.mean(), s.covariance(), ref.mean(), ref.covariance());
+    const double via_stats =
+        frechet_distance(s.mean(), s.covariance(), ref.mean(), ref.covariance());
     const double via_features = frechet_distance_of_features(f, ref.mean(), ref.covariance());
     std::printf("[evidence] %3lld rows in 96-d: FID %.12f from the features, %.12f from the "
                 "statistics (relative %.1e)\n",

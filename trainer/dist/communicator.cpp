@@ -31,7 +31,8 @@ std::vector<std::string> host_names(MPI_Comm world, const Context& context) {
   std::vector<char> all(static_cast<std::size_t>(kWidth) * static_cast<std::size_t>(size));
   SGM_CHECK_MPI(MPI_Allgather(mine.data(), kWidth, MPI_CHAR, all.data(), kWidth, MPI_CHAR, world));
   std::vector<std::string> hosts;
-  for (int r = 0; r < size; ++r) hosts.emplace_back(all.data() + static_cast<std::size_t>(r) * kWidth);
+  for (int r = 0; r < size; ++r)
+    hosts.emplace_back(all.data() + static_cast<std::size_t>(r) * kWidth);
   return hosts;
 }
 

@@ -35,8 +35,9 @@ std::string blame_ranks(const std::vector<RankProgress>& ranks, std::int64_t seq
       parts.push_back(fmt::format("{} never reported", who));
     } else if (p.silent_seconds > silence_limit) {
       // Checked first: what a silent rank last reported is old news.
-      parts.push_back(fmt::format("{} silent for {:.1f} s (dead, frozen or unreachable; last issued #{})",
-                                  who, p.silent_seconds, p.issued));
+      parts.push_back(
+          fmt::format("{} silent for {:.1f} s (dead, frozen or unreachable; last issued #{})", who,
+                      p.silent_seconds, p.issued));
     } else if (p.issued < seq) {
       parts.push_back(fmt::format("{} has not reached it (last issued #{})", who, p.issued));
     } else if (p.started < seq) {
