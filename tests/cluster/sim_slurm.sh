@@ -9,6 +9,8 @@
 # PMIx for srun --mpi=pmix, cred_expire=10 so that a requeued job may start again after 11 s.
 #   sim_slurm_up DIR PORT   -> exports SLURM_CONF; returns non-zero with SIM_SLURM_WHY set
 #   sim_slurm_down          -> stops the daemons (sim_down kills whatever is left in the nodes)
+# shellcheck source=tests/slurm/local_cluster.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../slurm/local_cluster.sh"
 
 sim_slurm_up() {
   local dir=$1 port=$2 i nodes=""
@@ -18,48 +20,18 @@ sim_slurm_up() {
     mkdir -p "$dir/spool/${SIM_PREFIX}-n$i" "$dir/tmp/${SIM_PREFIX}-n$i"
     nodes+="NodeName=${SIM_PREFIX}-n$i NodeAddr=$SIM_SUBNET.$((10 + i)) CPUs=$(nproc) RealMemory=2000 State=UNKNOWN"$'\n'
   done
-  chmod 700 "$dir/munge"
-  dd if=/dev/urandom of="$dir/munge/munge.key" bs=1024 count=1 status=none
-  chmod 400 "$dir/munge/munge.key"
-  munged --force --key-file="$dir/munge/munge.key" --socket="$dir/munge/munge.socket" \
-    --pid-file="$dir/munge/munged.pid" --seed-file="$dir/munge/seed" \
-    --log-file="$dir/log/munged.log" 2> "$dir/log/munged.err" ||
-    { SIM_SLURM_WHY="munged does not start: $(tail -n 1 "$dir/log/munged.err")"; return 1; }
-  cat > "$dir/slurm.conf" << CONF
-ClusterName=sgmsim
-SlurmctldHost=$(hostname -s)($SIM_SUBNET.1)
-SlurmUser=root
-SlurmdUser=root
-SlurmctldPort=$port
-SlurmdPort=$((port + 1))
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket=$dir/munge/munge.socket,cred_expire=10
-StateSaveLocation=$dir/state
-TmpFS=$dir/tmp/%n
-SlurmdSpoolDir=$dir/spool/%n
-SlurmctldPidFile=$dir/slurmctld.pid
-SlurmdPidFile=$dir/slurmd-%n.pid
-SlurmctldLogFile=$dir/log/slurmctld.log
-SlurmdLogFile=$dir/log/slurmd-%n.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-MpiDefault=none
-SchedulerType=sched/backfill
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-ReturnToService=2
-JobRequeue=1
-KillWait=10
-MinJobAge=600
-SlurmctldTimeout=30
-SlurmdTimeout=30
-InactiveLimit=0
-JobCompType=jobcomp/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-${nodes}PartitionName=test Nodes=${SIM_PREFIX}-n[1-$SIM_N] Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
-CONF
+  munge_start "$dir" || { SIM_SLURM_WHY=$MUNGE_WHY; return 1; }
+  {
+    echo "ClusterName=sgmsim"
+    echo "SlurmctldHost=$(hostname -s)($SIM_SUBNET.1)"
+    slurm_conf_common "$dir" "$port"
+    echo "TmpFS=$dir/tmp/%n"
+    echo "SlurmdSpoolDir=$dir/spool/%n"
+    echo "SlurmdPidFile=$dir/slurmd-%n.pid"
+    echo "SlurmdLogFile=$dir/log/slurmd-%n.log"
+    echo -n "$nodes"
+    echo "PartitionName=test Nodes=${SIM_PREFIX}-n[1-$SIM_N] Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4"
+  } > "$dir/slurm.conf"
   export SLURM_CONF=$dir/slurm.conf
   slurmctld -f "$SLURM_CONF" -i 2> "$dir/log/slurmctld.err" ||
     { SIM_SLURM_WHY="slurmctld does not start: $(tail -n 2 "$dir/log/slurmctld.log" "$dir/log/slurmctld.err" | tr '\n' ' ')"; return 1; }

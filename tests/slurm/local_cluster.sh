@@ -3,40 +3,25 @@
 # A single-node Slurm on this machine for the tests: munged and slurmctld + slurmd with a
 # generated configuration under $1 (ports from $2), no cgroups (proctrack/linuxproc,
 # task/none), PMIx available as srun --mpi=pmix, and cred_expire=10 so that a requeued job may
-# start again after 11 s instead of Slurm's default 121 s. Sourced by slurm_test.sh.
+# start again after 11 s instead of Slurm's default 121 s. Sourced by slurm_test.sh, and by
+# tests/cluster/sim_slurm.sh for munge_start and slurm_conf_common.
 #   cluster_start DIR PORT   -> exports SLURM_CONF; returns non-zero with CLUSTER_WHY set
 #   cluster_stop             -> stops the daemons it started
 
-cluster_start() {
-  local dir=$1 port=$2 host cpus mem
-  CLUSTER_DIR=$dir
-  host=$(hostname -s)
-  cpus=$(nproc)
-  mem=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024 ))
-  mkdir -p "$dir"/{munge,state,spool,log}
-  chmod 700 "$dir/munge"
-  dd if=/dev/urandom of="$dir/munge/munge.key" bs=1024 count=1 status=none
-  chmod 400 "$dir/munge/munge.key"
-  munged --force --key-file="$dir/munge/munge.key" --socket="$dir/munge/munge.socket" \
-    --pid-file="$dir/munge/munged.pid" --seed-file="$dir/munge/seed" \
-    --log-file="$dir/log/munged.log" 2> "$dir/log/munged.err" ||
-    { CLUSTER_WHY="munged does not start: $(tail -n 1 "$dir/log/munged.err")"; return 1; }
-  cat > "$dir/slurm.conf" <<CONF
-ClusterName=sgmtest
-SlurmctldHost=$host
+# The settings both test clusters share (this one and tests/cluster/sim_slurm.sh's): root
+# daemons, munge at DIR/munge, ports PORT and PORT + 1, no cgroups, PMIx available, fast requeue.
+slurm_conf_common() {  # slurm_conf_common DIR PORT: prints the lines
+  cat << CONF
 SlurmUser=root
 SlurmdUser=root
-SlurmctldPort=$port
-SlurmdPort=$((port + 1))
+SlurmctldPort=$2
+SlurmdPort=$(($2 + 1))
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=$dir/munge/munge.socket,cred_expire=10
-StateSaveLocation=$dir/state
-SlurmdSpoolDir=$dir/spool/%n
-SlurmctldPidFile=$dir/slurmctld.pid
-SlurmdPidFile=$dir/slurmd.pid
-SlurmctldLogFile=$dir/log/slurmctld.log
-SlurmdLogFile=$dir/log/slurmd.log
+AuthInfo=socket=$1/munge/munge.socket,cred_expire=10
+StateSaveLocation=$1/state
+SlurmctldPidFile=$1/slurmctld.pid
+SlurmctldLogFile=$1/log/slurmctld.log
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 MpiDefault=none
@@ -53,6 +38,38 @@ InactiveLimit=0
 JobCompType=jobcomp/none
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
+CONF
+}
+
+# munged with a fresh key and its socket under DIR/munge (DIR/munge and DIR/log exist); returns
+# non-zero with MUNGE_WHY set.
+munge_start() {  # munge_start DIR
+  chmod 700 "$1/munge"
+  dd if=/dev/urandom of="$1/munge/munge.key" bs=1024 count=1 status=none
+  chmod 400 "$1/munge/munge.key"
+  munged --force --key-file="$1/munge/munge.key" --socket="$1/munge/munge.socket" \
+    --pid-file="$1/munge/munged.pid" --seed-file="$1/munge/seed" \
+    --log-file="$1/log/munged.log" 2> "$1/log/munged.err" ||
+    { MUNGE_WHY="munged does not start: $(tail -n 1 "$1/log/munged.err")"; return 1; }
+}
+
+cluster_start() {
+  local dir=$1 port=$2 host cpus mem
+  CLUSTER_DIR=$dir
+  host=$(hostname -s)
+  cpus=$(nproc)
+  mem=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024 ))
+  mkdir -p "$dir"/{munge,state,spool,log}
+  munge_start "$dir" || { CLUSTER_WHY=$MUNGE_WHY; return 1; }
+  {
+    echo "ClusterName=sgmtest"
+    echo "SlurmctldHost=$host"
+    slurm_conf_common "$dir" "$port"
+    echo "SlurmdSpoolDir=$dir/spool/%n"
+    echo "SlurmdPidFile=$dir/slurmd.pid"
+    echo "SlurmdLogFile=$dir/log/slurmd.log"
+  } > "$dir/slurm.conf"
+  cat >> "$dir/slurm.conf" <<CONF
 NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
 CONF
