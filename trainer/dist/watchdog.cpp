@@ -1,12 +1,14 @@
 #include "trainer/dist/watchdog.h"
 
 #include <algorithm>
+#include <csignal>
 #include <exception>
 
 #include <fmt/format.h>
 
 #include "trainer/core/error.h"
 #include "trainer/core/log.h"
+#include "trainer/core/stop_signal.h"
 #include "trainer/dist/check_mpi.h"
 #include "trainer/dist/context.h"
 
@@ -57,11 +59,12 @@ Watchdog::Watchdog(FlightRecorder& recorder, std::vector<CommBackend*> backends,
     : recorder_(recorder),
       backends_(std::move(backends)),
       timeout_seconds_(timeout_seconds),
-      poll_seconds_(std::clamp(timeout_seconds / 20.0, 0.05, 1.0)),
+      poll_seconds_(std::clamp(timeout_seconds / 20.0, 0.05, 0.5)),
       hosts_(std::move(hosts)) {
   SGM_CHECK_MPI(MPI_Comm_rank(world, &rank_));
   SGM_CHECK_MPI(MPI_Comm_size(world, &size_));
   ranks_.resize(static_cast<std::size_t>(size_));
+  table_silence_.assign(static_cast<std::size_t>(size_), 0.0);
   heard_.assign(static_cast<std::size_t>(size_), Clock::now());
   if (heartbeats) {
     SGM_CHECK_MPI(MPI_Comm_dup(world, &comm_));
@@ -94,8 +97,10 @@ void Watchdog::run() {
     while (true) {
       {
         std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait_for(lock, std::chrono::duration<double>(poll_seconds_),
-                       [this] { return stop_; });
+        // After a stop signal, poll fast: if the job is being ended from outside, SIGKILL follows.
+        const double poll =
+            core::stop_signal() != 0 ? std::min(poll_seconds_, 0.05) : poll_seconds_;
+        wake_.wait_for(lock, std::chrono::duration<double>(poll), [this] { return stop_; });
         if (stop_) return;
       }
       const Progress progress = recorder_.progress();
@@ -105,7 +110,10 @@ void Watchdog::run() {
         const std::string error = backend->async_error();
         if (!error.empty()) fail("asynchronous communicator error: " + error, pending_seq);
       }
-      if (comm_ != MPI_COMM_NULL) exchange_heartbeats(progress);
+      if (comm_ != MPI_COMM_NULL) {
+        exchange_heartbeats(progress);
+        if (progress.oldest_pending) report_stop_signal(*progress.oldest_pending);
+      }
       if (progress.oldest_pending) {
         const CollectiveRecord& r = *progress.oldest_pending;
         const double age = seconds_since(r.queued);
@@ -144,11 +152,21 @@ void Watchdog::exchange_heartbeats(const Progress& mine) {
       if (!flag) break;
       SGM_CHECK_MPI(MPI_Recv(table.data(), size_ * kFields, MPI_INT64_T, 0, kTableTag, comm_,
                              MPI_STATUS_IGNORE));
+      heard_[0] = Clock::now();
       for (int r = 0; r < size_; ++r) {
         if (r == rank_) continue;
         const std::int64_t* f = table.data() + r * kFields;
-        ranks_[static_cast<std::size_t>(r)] = {f[0], f[1], f[2], static_cast<double>(f[3]) / 1e3};
+        const double silence = static_cast<double>(f[3]) / 1e3;
+        ranks_[static_cast<std::size_t>(r)] = {f[0], f[1], f[2], silence};
+        table_silence_[static_cast<std::size_t>(r)] = silence;
       }
+    }
+    // The table was true when it arrived: every silence has grown since, rank 0's included.
+    const double since_table = seconds_since(heard_[0]);
+    for (int r = 0; r < size_; ++r) {
+      if (r != rank_ && ranks_[static_cast<std::size_t>(r)].issued >= 0)
+        ranks_[static_cast<std::size_t>(r)].silent_seconds =
+            table_silence_[static_cast<std::size_t>(r)] + since_table;
     }
     return;
   }
@@ -185,6 +203,22 @@ void Watchdog::exchange_heartbeats(const Progress& mine) {
     SGM_CHECK_MPI(
         MPI_Isend(table.data(), size_ * kFields, MPI_INT64_T, r, kTableTag, comm_, &request));
   }
+}
+
+void Watchdog::report_stop_signal(const CollectiveRecord& pending) {
+  // A job ended from outside (an MPI daemon that lost a node sends SIGTERM, then SIGKILL a second
+  // later) may end before any collective times out: name the ranks gone silent while there is time.
+  if (core::stop_signal() != SIGTERM || stop_reported_) return;
+  const double limit = poll_seconds_ + 0.25;  // a live rank is heard from every poll
+  const bool someone_silent =
+      std::any_of(ranks_.begin(), ranks_.end(),
+                  [&](const RankProgress& p) { return p.issued >= 0 && p.silent_seconds > limit; });
+  if (!someone_silent) return;
+  stop_reported_ = true;
+  core::log::warn("SIGTERM received while {} #{}{} ({}) has been pending for {:.1f} s; {}",
+                   pending.op, pending.seq, pending.label.empty() ? "" : " '" + pending.label + "'",
+                   format_bytes(pending.bytes), seconds_since(pending.queued),
+                   blame_ranks(ranks_, pending.seq, limit, hosts_));
 }
 
 void Watchdog::fail(const std::string& what, std::int64_t seq) {

@@ -3,6 +3,8 @@
 //     errors;
 //   - exchanges heartbeats over its own duplicate of MPI_COMM_WORLD: every rank sends its progress
 //     (collectives issued / started / done) to rank 0, which sends the table of all ranks back;
+//   - names the ranks gone silent when a stop signal arrives during a collective (an MPI
+//     launcher ending the job because a node was lost gives a second before SIGKILL);
 //   - ends the whole job (backend abort, then MPI_Abort) when a collective has not finished within
 //     the timeout or a backend reports an error, with a message naming the collective and the
 //     ranks that have not started it or have gone silent, followed by the flight recorder.
@@ -52,6 +54,7 @@ class Watchdog {
  private:
   void run();
   void exchange_heartbeats(const Progress& mine);
+  void report_stop_signal(const CollectiveRecord& pending);
   [[noreturn]] void fail(const std::string& what, std::int64_t seq);
   void drain();
 
@@ -70,7 +73,9 @@ class Watchdog {
   std::vector<std::vector<std::int64_t>> table_buffers_;  // rank 0: table to each rank
   std::vector<MPI_Request> table_requests_;
   std::vector<RankProgress> ranks_;
-  std::vector<Clock::time_point> heard_;
+  std::vector<Clock::time_point> heard_;  // rank 0: each rank's heartbeat; others: [0] the table
+  std::vector<double> table_silence_;      // ranks other than 0: silences in the last table
+  bool stop_reported_ = false;
 
   std::mutex mutex_;
   std::condition_variable wake_;
