@@ -41,7 +41,8 @@ at::ScalarType numpy_dtype(const std::string& descr, const std::string& what) {
       {"<i2", at::kShort}, {"<i4", at::kInt},    {"<i8", at::kLong},
       {"<f4", at::kFloat}, {"<f8", at::kDouble}, {"|b1", at::kBool}};
   auto it = types.find(descr);
-  if (it == types.end()) throw core::UsageError(what + ": unsupported dtype '" + descr + "'");
+  if (it == types.end())
+    throw core::UsageError(what + ": unsupported dtype '" + core::printable(descr) + "'");
   return it->second;
 }
 
@@ -56,11 +57,13 @@ at::Tensor parse_npy(const std::string& b, const std::string& what) {
     header_len = le16(b, 8);
     offset = 10;
   } else if (major == 2 || major == 3) {
+    if (b.size() < 12) throw core::UsageError(what + ": truncated .npy header");
     header_len = le32(b, 8);
     offset = 12;
   } else {
     throw core::UsageError(what + ": unsupported .npy version " + std::to_string(major));
   }
+  if (header_len > b.size() - offset) throw core::UsageError(what + ": truncated .npy header");
   const std::string header = b.substr(offset, header_len);
   const std::optional<std::string> descr = delimited_value(header, "'descr':", '\'', '\'');
   if (!descr || descr->empty()) throw core::UsageError(what + ": .npy header without descr");
@@ -70,22 +73,35 @@ at::Tensor parse_npy(const std::string& b, const std::string& what) {
     throw core::UsageError(what + ": Fortran-order arrays are not supported");
   const std::optional<std::string> dims_text = delimited_value(header, "'shape':", '(', ')');
   if (!dims_text) throw core::UsageError(what + ": .npy header without shape");
+  // The shape's product, checked against the bytes that follow before anything is allocated.
+  const std::size_t data = offset + header_len;
+  const std::size_t available = (b.size() - data) / c10::elementSize(dtype);
   std::vector<std::int64_t> shape;
+  std::size_t numel = 1;
   std::stringstream dims(*dims_text);
   std::string item;
   while (std::getline(dims, item, ',')) {
-    if (item.find_first_not_of(" ") != std::string::npos) shape.push_back(std::stoll(item));
+    const std::size_t first = item.find_first_not_of(' ');
+    if (first == std::string::npos) continue;
+    const std::size_t last = item.find_last_not_of(' ');
+    const std::string digits = item.substr(first, last - first + 1);
+    if (digits.empty() || digits.size() > 18 ||
+        digits.find_first_not_of("0123456789") != std::string::npos)
+      throw core::UsageError(what + ": .npy shape entry '" + core::printable(digits) +
+                             "' is not a size");
+    shape.push_back(std::stoll(digits));
+    const auto extent = static_cast<std::size_t>(shape.back());
+    if (extent != 0 && numel > available / extent) numel = available + 1;  // more than there is
+    else numel *= extent;
   }
+  if (numel > available) throw core::UsageError(what + ": truncated .npy data");
   at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));
-  const std::size_t bytes = static_cast<std::size_t>(t.numel()) * t.element_size();
-  const std::size_t data = offset + header_len;
-  if (b.size() < data + bytes) throw core::UsageError(what + ": truncated .npy data");
-  std::memcpy(t.data_ptr(), b.data() + data, bytes);
+  if (t.nbytes() > 0) std::memcpy(t.data_ptr(), b.data() + data, t.nbytes());
   return t;
 }
 
-std::map<std::string, at::Tensor> read_numpy_arrays(const std::string& path) {
-  const std::string bytes = read_file_bytes(path);
+std::map<std::string, at::Tensor> parse_numpy_arrays(const std::string& bytes,
+                                                     const std::string& path) {
   std::map<std::string, at::Tensor> arrays;
   if (bytes.compare(0, 6, "\x93NUMPY") == 0) {
     arrays["arr_0"] = parse_npy(bytes, path);
@@ -98,10 +114,14 @@ std::map<std::string, at::Tensor> read_numpy_arrays(const std::string& path) {
     std::string key = name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0
                           ? name.substr(0, name.size() - 4)
                           : name;
-    arrays[key] = parse_npy(member.content, path + ":" + name);
+    arrays[key] = parse_npy(member.content, path + ":" + core::printable(name));
   }
   if (arrays.empty()) throw core::UsageError(path + ": neither a .npy array nor a .npz archive");
   return arrays;
+}
+
+std::map<std::string, at::Tensor> read_numpy_arrays(const std::string& path) {
+  return parse_numpy_arrays(read_file_bytes(path), path);
 }
 
 ImageSet read_numpy_images(const std::string& path, const std::string& images_key,
@@ -137,8 +157,11 @@ ImageSet read_numpy_images(const std::string& path, const std::string& images_ke
       throw core::UsageError(path + ": array '" + lk + "' is not integer labels [N] for the " +
                              std::to_string(images.size(0)) + " images");
     }
+    if (labels.numel() > 0 && (labels.min().item<std::int64_t>() < 0 ||
+                               labels.max().item<std::int64_t>() >= (std::int64_t{1} << 30)))
+      throw core::UsageError(path + ": array '" + lk + "' holds labels outside [0, 2^30)");
     set.labels = labels.to(at::kInt);
-    set.num_classes = set.labels.max().item<int>() + 1;
+    set.num_classes = labels.numel() > 0 ? set.labels.max().item<int>() + 1 : 0;
   }
   set.source =
       "NumPy " + path + " (array '" + ik + "'" + (lk.empty() ? "" : ", labels '" + lk + "'") + ")";

@@ -14,8 +14,12 @@ namespace sgm::data {
 
 // One .npy file's bytes -> tensor (dtype as stored). `what` names the source in errors.
 at::Tensor parse_npy(const std::string& bytes, const std::string& what);
-// Every array of a .npy (named "arr_0") or .npz file, by name.
+// Every array of a .npy (named "arr_0") or .npz file, by name. Malformed or truncated files throw
+// core::UsageError naming the file; nothing larger than the file is allocated.
 std::map<std::string, at::Tensor> read_numpy_arrays(const std::string& path);
+// The same for a file's bytes already in memory; `path` names it in errors.
+std::map<std::string, at::Tensor> parse_numpy_arrays(const std::string& bytes,
+                                                     const std::string& path);
 
 // Images from a .npy/.npz: `images_key` names the uint8 array ([N, H, W, C], or [N, H, W] for
 // one channel); `labels_key` an optional integer array [N]. Empty keys pick "images"/"x" and

@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "trainer/core/error.h"
@@ -13,8 +14,15 @@ namespace {
 constexpr std::uint32_t kLocalHeader = 0x04034b50;
 
 // Inflates a raw deflate stream of known output size.
-std::string inflate_raw(const std::string& data, std::size_t size, const std::string& what) {
-  std::string out(size, '\0');
+std::string inflate_raw(const std::string& data, std::uint64_t size, const std::string& what) {
+  // Deflate expands at most 1032-fold: a larger stated size is a corrupt (or hostile) header,
+  // refused before it is allocated.
+  constexpr std::uint64_t kMaxRatio = 1032;
+  if (size > kMaxRatio * data.size() + 64 || data.size() > std::numeric_limits<uInt>::max() ||
+      size > std::numeric_limits<uInt>::max())
+    throw core::UsageError(what + ": corrupt deflate sizes (" + std::to_string(data.size()) +
+                           " bytes stated to inflate to " + std::to_string(size) + ")");
+  std::string out(static_cast<std::size_t>(size), '\0');
   z_stream z{};
   if (inflateInit2(&z, -MAX_WBITS) != Z_OK) throw core::Error("zlib inflateInit2 failed");
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
@@ -78,9 +86,10 @@ ZipEntry parse_local_header(const std::string& bytes, std::size_t at, const std:
   // ZIP64: sizes live in the extra field (id 0x0001).
   if (e.compressed == 0xFFFFFFFF || e.size == 0xFFFFFFFF) {
     std::size_t x = at + 30 + name_len;
-    while (x + 4 <= at + 30 + name_len + extra_len) {
+    const std::size_t extra_end = x + extra_len;
+    while (x + 4 <= extra_end) {
       const std::uint16_t id = le16(bytes, x), len = le16(bytes, x + 2);
-      if (id == 1 && x + 20 <= bytes.size()) {
+      if (id == 1 && len >= 16 && x + 20 <= extra_end) {
         e.size = static_cast<std::uint64_t>(le32(bytes, x + 4)) |
                  (static_cast<std::uint64_t>(le32(bytes, x + 8)) << 32);
         e.compressed = static_cast<std::uint64_t>(le32(bytes, x + 12)) |
@@ -92,8 +101,8 @@ ZipEntry parse_local_header(const std::string& bytes, std::size_t at, const std:
   if (flags & 0x8)
     throw core::UsageError(path + ": zip entries with data descriptors are not supported");
   if (e.method != 0 && e.method != 8) {
-    throw core::UsageError(path + ": zip entry " + e.name + " uses compression method " +
-                           std::to_string(e.method));
+    throw core::UsageError(path + ": zip entry " + core::printable(e.name) +
+                           " uses compression method " + std::to_string(e.method));
   }
   e.offset = at + 30 + name_len + extra_len;
   return e;
@@ -102,7 +111,7 @@ ZipEntry parse_local_header(const std::string& bytes, std::size_t at, const std:
 // The entry's content from its raw (stored or deflated) bytes.
 std::string content_of(const ZipEntry& e, std::string raw, const std::string& path) {
   if (e.method == 0) return raw;
-  return inflate_raw(raw, static_cast<std::size_t>(e.size), path + ":" + e.name);
+  return inflate_raw(raw, e.size, path + ":" + core::printable(e.name));
 }
 
 }  // namespace
@@ -114,7 +123,7 @@ std::vector<ZipMember> parse_zip(const std::string& bytes, const std::string& pa
   while (at + 30 <= bytes.size() && le32(bytes, at) == kLocalHeader) {
     const ZipEntry e = parse_local_header(bytes, at, path);
     if (e.compressed > bytes.size() - e.offset)
-      throw core::UsageError(path + ": truncated zip entry " + e.name);
+      throw core::UsageError(path + ": truncated zip entry " + core::printable(e.name));
     members.push_back({e.name, content_of(e, bytes.substr(e.offset, e.compressed), path)});
     at = e.offset + e.compressed;
   }
@@ -142,7 +151,7 @@ std::vector<ZipEntry> index_zip(const std::string& path) {
     ZipEntry e = parse_local_header(header, 0, path);
     e.offset += at;
     if (e.compressed > length - e.offset)
-      throw core::UsageError(path + ": truncated zip entry " + e.name);
+      throw core::UsageError(path + ": truncated zip entry " + core::printable(e.name));
     at = e.offset + e.compressed;
     entries.push_back(std::move(e));
   }
@@ -155,7 +164,7 @@ std::string read_zip_entry(const std::string& path, const ZipEntry& entry) {
   std::string raw(static_cast<std::size_t>(entry.compressed), '\0');
   in.seekg(static_cast<std::streamoff>(entry.offset));
   if (!in || !in.read(raw.data(), static_cast<std::streamsize>(raw.size())))
-    throw core::UsageError(path + ": cannot read zip entry " + entry.name);
+    throw core::UsageError(path + ": cannot read zip entry " + core::printable(entry.name));
   return content_of(entry, std::move(raw), path);
 }
 

@@ -29,6 +29,10 @@ class UsageError : public std::runtime_error {
   explicit UsageError(const std::string& message) : std::runtime_error(message) {}
 };
 
+// Text read from a file (a member's name, a key, a type name) made fit for a one-line message:
+// bytes outside printable ASCII as \xNN, cut to `max_length` characters (then "...").
+std::string printable(const std::string& text, std::size_t max_length = 120);
+
 // Strips the directories of a __FILE__ path so messages stay one short line.
 const char* base_name(const char* path);
 

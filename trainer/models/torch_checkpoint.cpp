@@ -3,6 +3,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <sstream>
 
 #include <ATen/ops/empty.h>
 #include <caffe2/serialize/inline_container.h>
@@ -14,7 +15,8 @@ namespace {
 
 // The Python values a torch.save pickle builds.
 struct Py;
-using PyPtr = std::shared_ptr<Py>;
+// Owned by the unpickler's arena: no reference cycles, no deep chains of destructors.
+using PyPtr = Py*;
 struct Py {
   enum Kind {
     kNone,
@@ -40,12 +42,6 @@ struct Py {
   at::Tensor tensor;
 };
 
-PyPtr make(Py::Kind kind) {
-  auto p = std::make_shared<Py>();
-  p->kind = kind;
-  return p;
-}
-
 at::ScalarType storage_dtype(const std::string& global) {
   if (global == "torch FloatStorage") return at::kFloat;
   if (global == "torch DoubleStorage") return at::kDouble;
@@ -55,14 +51,14 @@ at::ScalarType storage_dtype(const std::string& global) {
   if (global == "torch BFloat16Storage") return at::kBFloat16;
   if (global == "torch ByteStorage") return at::kByte;
   if (global == "torch BoolStorage") return at::kBool;
-  throw core::UsageError("unsupported storage type " + global);
+  throw core::UsageError("unsupported storage type " + core::printable(global));
 }
 
 class Unpickler {
  public:
-  Unpickler(const std::string& path, caffe2::serialize::PyTorchStreamReader& reader,
-            const char* data, std::size_t size)
-      : path_(path), reader_(reader), p_(data), end_(data + size) {}
+  Unpickler(const std::string& path, const PickleStorages& storages, const char* data,
+            std::size_t size)
+      : path_(path), storages_(storages), p_(data), end_(data + size) {}
 
   PyPtr run() {
     while (true) {
@@ -195,6 +191,11 @@ class Unpickler {
   [[noreturn]] void fail(const std::string& what) const {
     throw core::UsageError(path_ + ": " + what);
   }
+  PyPtr make(Py::Kind kind) {
+    arena_.push_back(std::make_unique<Py>());
+    arena_.back()->kind = kind;
+    return arena_.back().get();
+  }
   char byte() {
     if (p_ >= end_) fail("truncated pickle");
     return *p_++;
@@ -207,6 +208,7 @@ class Unpickler {
   }
   std::int64_t long1() {
     const int n = static_cast<unsigned char>(byte());
+    if (n > 8) fail("pickle LONG1 of " + std::to_string(n) + " bytes (more than 64 bits)");
     std::uint64_t v = 0;
     for (int k = 0; k < n; ++k)
       v |= static_cast<std::uint64_t>(static_cast<unsigned char>(byte())) << (8 * k);
@@ -234,9 +236,11 @@ class Unpickler {
     return it->second;
   }
   std::vector<PyPtr> pop_to_mark() {
-    std::vector<PyPtr> out;
-    while (top()->kind != Py::kMark) out.insert(out.begin(), pop());
-    pop();
+    std::size_t mark = stack_.size();
+    while (mark > 0 && stack_[mark - 1]->kind != Py::kMark) --mark;
+    if (mark == 0) fail("pickle MARK missing");
+    std::vector<PyPtr> out(stack_.begin() + static_cast<std::ptrdiff_t>(mark), stack_.end());
+    stack_.resize(mark - 1);
     return out;
   }
   void push_int(std::int64_t v) {
@@ -261,10 +265,16 @@ class Unpickler {
   }
   // ('storage', <storage type>, key, location, numel)
   PyPtr persistent_load(const PyPtr& pid) {
-    if (pid->kind != Py::kTuple || pid->items.size() < 5 || pid->items[0]->s != "storage")
+    if (pid->kind != Py::kTuple || pid->items.size() < 5 || pid->items[0]->s != "storage" ||
+        pid->items[1]->kind != Py::kGlobal || pid->items[2]->kind != Py::kString ||
+        pid->items[4]->kind != Py::kInt)
       fail("unexpected persistent id");
     auto s = make(Py::kStorage);
-    s->dtype = storage_dtype(pid->items[1]->s);
+    try {
+      s->dtype = storage_dtype(pid->items[1]->s);
+    } catch (const core::UsageError& e) {
+      fail(e.what());
+    }
     s->s = pid->items[2]->s;
     s->i = pid->items[4]->i;
     return s;
@@ -286,7 +296,7 @@ class Unpickler {
     if (callable->s == "numpy.core.multiarray scalar" ||
         callable->s == "numpy._core.multiarray scalar")
       return numpy_scalar(args->items);
-    fail("unsupported pickled callable " + callable->s);
+    fail("unsupported pickled callable " + core::printable(callable->s));
   }
   // The UTF-8 text's code points (each below 256) as bytes.
   PyPtr latin1_bytes(const std::vector<PyPtr>& a) {
@@ -315,7 +325,8 @@ class Unpickler {
     const std::string& raw = a[1]->s;
     const auto read = [&](auto value) {
       if (raw.size() != sizeof(value))
-        fail("numpy scalar of dtype " + descr + " has " + std::to_string(raw.size()) + " bytes");
+        fail("numpy scalar of dtype " + core::printable(descr) + " has " +
+             std::to_string(raw.size()) + " bytes");
       std::memcpy(&value, raw.data(), sizeof(value));
       return value;
     };
@@ -330,46 +341,84 @@ class Unpickler {
                : descr == "i4" ? read(std::int32_t{})
                                : read(std::uint8_t{});
     } else {
-      fail("unsupported numpy scalar dtype " + descr);
+      fail("unsupported numpy scalar dtype " + core::printable(descr));
     }
     return out;
   }
-  // (storage, offset, size, stride, requires_grad, backward_hooks)
+  // (storage, offset, size, stride, requires_grad, backward_hooks). The storage's record must
+  // hold exactly its stated elements, and the view must lie inside it and be no larger, all
+  // checked before anything is allocated.
   PyPtr rebuild_tensor(const std::vector<PyPtr>& a) {
-    if (a.size() < 4 || a[0]->kind != Py::kStorage) fail("unexpected _rebuild_tensor_v2 arguments");
+    if (a.size() < 4 || a[0]->kind != Py::kStorage || a[1]->kind != Py::kInt ||
+        a[2]->kind != Py::kTuple || a[3]->kind != Py::kTuple ||
+        a[2]->items.size() != a[3]->items.size() || a[2]->items.size() > 16)
+      fail("unexpected _rebuild_tensor_v2 arguments");
     const Py& storage = *a[0];
-    at::Tensor flat = at::empty({storage.i}, at::TensorOptions().dtype(storage.dtype));
-    const std::size_t bytes = static_cast<std::size_t>(flat.numel()) * flat.element_size();
-    auto [data, size] = reader_.getRecord("data/" + storage.s);
-    if (size != bytes)
-      fail(fmt::format("storage data/{} has {} bytes, expected {}", storage.s, size, bytes));
-    std::memcpy(flat.data_ptr(), data.get(), bytes);
+    const std::size_t element = c10::elementSize(storage.dtype);
+    std::size_t stated = 0;
+    if (storage.i < 0 ||
+        __builtin_mul_overflow(static_cast<std::size_t>(storage.i), element, &stated))
+      fail(fmt::format("storage data/{} of {} elements", core::printable(storage.s), storage.i));
+    const std::size_t bytes = storages_.size("data/" + storage.s, stated);
+    if (bytes % element != 0 || static_cast<std::uint64_t>(storage.i) != bytes / element)
+      fail(fmt::format("storage data/{} has {} bytes, expected {} elements of {} bytes",
+                       core::printable(storage.s),
+                       bytes, storage.i, element));
     std::vector<std::int64_t> sizes, strides;
-    for (const auto& v : a[2]->items) sizes.push_back(v->i);
-    for (const auto& v : a[3]->items) strides.push_back(v->i);
+    std::uint64_t numel = 1, last = 0;  // last: the highest element the view reaches
+    for (std::size_t d = 0; d < a[2]->items.size(); ++d) {
+      const Py* size = a[2]->items[d];
+      const Py* stride = a[3]->items[d];
+      if (size->kind != Py::kInt || stride->kind != Py::kInt || size->i < 0 || stride->i < 0 ||
+          size->i > storage.i || stride->i > storage.i)
+        fail("tensor view with a size or stride outside its storage");
+      sizes.push_back(size->i);
+      strides.push_back(stride->i);
+      std::uint64_t reach = 0;
+      if (__builtin_mul_overflow(numel, static_cast<std::uint64_t>(size->i), &numel) ||
+          (size->i > 0 &&
+           (__builtin_mul_overflow(static_cast<std::uint64_t>(size->i - 1),
+                                   static_cast<std::uint64_t>(stride->i), &reach) ||
+            __builtin_add_overflow(last, reach, &last))))
+        fail("tensor view larger than its storage");
+    }
+    const std::int64_t offset = a[1]->i;
+    if (numel > 0 && (offset < 0 || offset > storage.i || numel > bytes / element ||
+                      last >= static_cast<std::uint64_t>(storage.i - offset)))
+      fail(fmt::format("tensor view (offset {}, {} elements) outside its storage data/{} of {}",
+                       offset, numel, core::printable(storage.s), storage.i));
+    at::Tensor flat = at::empty({storage.i}, at::TensorOptions().dtype(storage.dtype));
+    if (bytes > 0) storages_.read("data/" + storage.s, flat.data_ptr(), bytes);
     auto t = make(Py::kTensor);
-    t->tensor = flat.as_strided(sizes, strides, a[1]->i).clone();
+    t->tensor = numel == 0 ? at::empty(sizes, flat.options())
+                           : flat.as_strided(sizes, strides, offset).clone();
     return t;
   }
 
   std::string path_;
-  caffe2::serialize::PyTorchStreamReader& reader_;
+  const PickleStorages& storages_;
   const char* p_;
   const char* end_;
+  std::vector<std::unique_ptr<Py>> arena_;
   std::vector<PyPtr> stack_;
   std::map<std::uint32_t, PyPtr> memo_;
 };
 
 const Py* find(const Py& dict, const std::string& key) {
   for (const auto& [k, v] : dict.entries) {
-    if (k->kind == Py::kString && k->s == key) return v.get();
+    if (k->kind == Py::kString && k->s == key) return v;
   }
   return nullptr;
 }
 
-std::int64_t integer(const Py& v) {
-  if (v.kind == Py::kTensor) return static_cast<std::int64_t>(v.tensor.item<double>());
-  return v.kind == Py::kFloat ? static_cast<std::int64_t>(v.f) : v.i;
+// A count stored as an int, a float or a one-element tensor; `what` names it in errors.
+std::int64_t integer(const Py& v, const std::string& what) {
+  double f = v.f;
+  if (v.kind == Py::kInt || v.kind == Py::kBool) return v.i;
+  if (v.kind == Py::kTensor && v.tensor.numel() == 1) f = v.tensor.item<double>();
+  else if (v.kind != Py::kFloat) throw core::UsageError(what + " is not a number");
+  if (!(f >= -9.0e18 && f <= 9.0e18)) throw core::UsageError(what + " is out of range");
+  return static_cast<std::int64_t>(f);
 }
 
 // optimizer.state_dict(): {'state': {index: {'step', 'exp_avg', 'exp_avg_sq'}},
@@ -395,23 +444,18 @@ void read_adam(const std::string& path, const Py& optimizer, ReferenceCheckpoint
     if (index->kind != Py::kInt || m == nullptr || m->kind != Py::kTensor || v == nullptr ||
         v->kind != Py::kTensor || steps == nullptr)
       bad("state");
-    out.adam[index->i] = AdamMoments{m->tensor, v->tensor, integer(*steps)};
+    out.adam[index->i] =
+        AdamMoments{m->tensor, v->tensor, integer(*steps, path + ": optimizer.state.step")};
   }
 }
 
 }  // namespace
 
-ReferenceCheckpoint read_reference_checkpoint(const std::string& path) {
-  if (!std::filesystem::is_regular_file(path)) throw core::UsageError("no such file: " + path);
-  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
-  try {
-    reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
-  } catch (const std::exception&) {
-    throw core::UsageError(path + " is not a torch.save zip checkpoint");
-  }
-  auto [pickle, size] = reader->getRecord("data.pkl");
-  Unpickler unpickler(path, *reader, static_cast<const char*>(pickle.get()), size);
-  const PyPtr root = unpickler.run();
+ReferenceCheckpoint parse_reference_pickle(const char* pickle, std::size_t size,
+                                           const PickleStorages& storages,
+                                           const std::string& path) {
+  Unpickler unpickler(path, storages, pickle, size);
+  const Py* root = unpickler.run();
   auto need = [&](const Py* v, const char* what, Py::Kind kind) {
     if (v == nullptr || v->kind != kind)
       throw core::UsageError(path + ": no '" + what +
@@ -435,6 +479,67 @@ ReferenceCheckpoint read_reference_checkpoint(const std::string& path) {
   out.step = need(find(*root, "step"), "step", Py::kInt)->i;
   if (const Py* optimizer = find(*root, "optimizer")) read_adam(path, *optimizer, out);
   return out;
+}
+
+namespace {
+
+// The checkpoint in LibTorch's zip reader; `length`: the archive's size, which no record of a
+// torch.save file (stored, not compressed) can exceed. The reader's own errors (a corrupt
+// archive, a bad checksum, a missing record) become core::UsageError naming the file.
+ReferenceCheckpoint read_from(caffe2::serialize::PyTorchStreamReader& reader, std::size_t length,
+                              const std::string& path) {
+  const auto record_size = [&](const std::string& name, std::size_t /*stated*/) -> std::size_t {
+    std::size_t bytes = 0;
+    try {
+      if (!reader.hasRecord(name))
+        throw core::UsageError(path + ": no record " + core::printable(name));
+      bytes = reader.getRecordSize(name);
+    } catch (const c10::Error& e) {
+      throw core::UsageError(path + ": record " + core::printable(name) + ": " +
+                             core::printable(e.what_without_backtrace(), 200));
+    }
+    if (bytes > length)
+      throw core::UsageError(path + ": record " + core::printable(name) + " states " +
+                             std::to_string(bytes) + " bytes, more than the file's " +
+                             std::to_string(length));
+    return bytes;
+  };
+  const auto read_record = [&](const std::string& name, void* dst, std::size_t bytes) {
+    try {
+      if (reader.getRecord(name, dst, bytes) != bytes)
+        throw core::UsageError(path + ": record " + core::printable(name) + " is short");
+    } catch (const c10::Error& e) {
+      throw core::UsageError(path + ": record " + core::printable(name) + ": " +
+                             core::printable(e.what_without_backtrace(), 200));
+    }
+  };
+  std::string pickle(record_size("data.pkl", 0), '\0');
+  read_record("data.pkl", pickle.data(), pickle.size());
+  return parse_reference_pickle(pickle.data(), pickle.size(), {record_size, read_record}, path);
+}
+
+}  // namespace
+
+ReferenceCheckpoint read_reference_checkpoint(const std::string& path) {
+  if (!std::filesystem::is_regular_file(path)) throw core::UsageError("no such file: " + path);
+  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
+  try {
+    reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
+  } catch (const std::exception&) {
+    throw core::UsageError(path + " is not a torch.save zip checkpoint");
+  }
+  return read_from(*reader, std::filesystem::file_size(path), path);
+}
+
+ReferenceCheckpoint parse_reference_checkpoint(const std::string& bytes, const std::string& path) {
+  std::istringstream in(bytes);
+  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
+  try {
+    reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(&in);
+  } catch (const std::exception&) {
+    throw core::UsageError(path + " is not a torch.save zip checkpoint");
+  }
+  return read_from(*reader, bytes.size(), path);
 }
 
 }  // namespace sgm::models

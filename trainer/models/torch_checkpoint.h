@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -34,7 +35,24 @@ struct ReferenceCheckpoint {
 };
 
 // Throws core::UsageError naming the file when it is missing, not a torch zip checkpoint, or
-// uses pickle constructs outside what torch.save writes for such a dict.
+// uses pickle constructs outside what torch.save writes for such a dict. A malformed or hostile
+// file ends there too: sizes are checked against the file before anything is allocated, the
+// pickle machine works on a flat arena (no recursion), and tensor views must lie in their storage.
 ReferenceCheckpoint read_reference_checkpoint(const std::string& path);
+// The same for the file's bytes already in memory; `path` names it in errors.
+ReferenceCheckpoint parse_reference_checkpoint(const std::string& bytes, const std::string& path);
+
+// Where an unpickled checkpoint's storages come from: the size in bytes of a record
+// ("data/<key>"), throwing core::UsageError when there is none, and its bytes into `dst`.
+// `stated`: the size the pickle states, checked against the answer (an archive ignores it; a
+// source that makes records up, as the fuzz target does, may answer with it).
+struct PickleStorages {
+  std::function<std::size_t(const std::string& record, std::size_t stated)> size;
+  std::function<void(const std::string& record, void* dst, std::size_t bytes)> read;
+};
+// The checkpoint from torch.save's pickle (the archive's data.pkl) alone.
+ReferenceCheckpoint parse_reference_pickle(const char* pickle, std::size_t size,
+                                           const PickleStorages& storages,
+                                           const std::string& path);
 
 }  // namespace sgm::models

@@ -1,0 +1,50 @@
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <map>
+#include <typeinfo>
+
+#include "tests/fuzz/fuzz_registry.h"
+#include "tests/fuzz/fuzz_target.h"
+#include "trainer/core/error.h"
+
+namespace sgm::fuzz {
+
+std::map<std::string, TargetFunction>& targets() {
+  static std::map<std::string, TargetFunction> table;
+  return table;
+}
+
+bool register_target(const char* name, TargetFunction function) {
+  targets()[name] = function;
+  return true;
+}
+
+Outcome run_input(TargetFunction function, const std::string& bytes) {
+  try {
+    function(bytes);
+  } catch (const core::UsageError& e) {
+    const std::string message = e.what();
+    if (message.find(kInputName) == std::string::npos)
+      return {true, message, "a rejection that does not name the input"};
+    if (message.find('\n') != std::string::npos)
+      return {true, message, "a rejection of more than one line"};
+    return {true, message, ""};
+  } catch (const std::exception& e) {
+    return {false, e.what(),
+            std::string("an exception other than core::UsageError (") + typeid(e).name() + ")"};
+  } catch (...) {
+    return {false, "", "an exception of unknown type"};
+  }
+  return {};
+}
+
+void check_input(const char* target, TargetFunction function, const std::string& bytes) {
+  const Outcome outcome = run_input(function, bytes);
+  if (outcome.finding.empty()) return;
+  std::fprintf(stderr, "fuzz target %s: %s: %s\n", target, outcome.finding.c_str(),
+               outcome.message.c_str());
+  std::abort();
+}
+
+}  // namespace sgm::fuzz

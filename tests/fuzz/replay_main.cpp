@@ -1,0 +1,103 @@
+// fuzz_replay: every fuzz target on its saved inputs, in the ordinary build (no clang needed).
+//   fuzz_replay [--only TARGET] [--show] DIR...
+// --show prints what the reader said of each input.
+// For each target, every file under DIR/<target>/ of each DIR (the seed corpus and the regression
+// inputs of fixed findings). Fails (exit 1) on a finding, on an input that takes more than 10 s,
+// and on a target without any input. A regression input that crashes ends the process: ctest
+// reports the test failed, and the last "input" line printed names the file.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/fuzz/fuzz_registry.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string only;
+  bool show = false;
+  std::vector<fs::path> roots;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--only" && i + 1 < argc) {
+      only = argv[++i];
+    } else if (arg == "--show") {
+      show = true;
+    } else {
+      roots.emplace_back(arg);
+    }
+  }
+  if (roots.empty()) {
+    std::fprintf(stderr, "usage: fuzz_replay [--only TARGET] [--show] DIR...\n");
+    return 2;
+  }
+  constexpr double kSlowSeconds = 10;
+  int failures = 0;
+  for (const auto& [name, function] : sgm::fuzz::targets()) {
+    if (!only.empty() && name != only) continue;
+    std::vector<fs::path> inputs;
+    for (const fs::path& root : roots) {
+      if (!fs::is_directory(root / name)) continue;
+      for (const auto& entry : fs::recursive_directory_iterator(root / name))
+        if (entry.is_regular_file()) inputs.push_back(entry.path());
+    }
+    std::sort(inputs.begin(), inputs.end());
+    if (inputs.empty()) {
+      std::printf("FAIL: target %s has no inputs under the given directories\n", name.c_str());
+      ++failures;
+      continue;
+    }
+    int rejected = 0;
+    double slowest = 0;
+    std::string slowest_name;
+    for (const fs::path& input : inputs) {
+      std::fprintf(stderr, "input %s\n", input.c_str());  // the last line if it crashes
+      const auto start = std::chrono::steady_clock::now();
+      const std::string bytes = read_bytes(input);
+      const sgm::fuzz::Outcome outcome = sgm::fuzz::run_input(function, bytes);
+      rejected += outcome.rejected;
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (seconds > slowest) {
+        slowest = seconds;
+        slowest_name = input.filename().string();
+      }
+      if (show) {
+        std::printf("%s: %s: %s\n", name.c_str(), input.filename().c_str(),
+                    outcome.rejected ? outcome.message.c_str() : "accepted");
+      }
+      if (!outcome.finding.empty()) {
+        std::printf("FAIL: %s on %s: %s: %s\n", name.c_str(), input.c_str(),
+                    outcome.finding.c_str(), outcome.message.c_str());
+        ++failures;
+      } else if (seconds > kSlowSeconds) {
+        std::printf("FAIL: %s on %s took %.1f s (limit %.0f s)\n", name.c_str(), input.c_str(),
+                    seconds, kSlowSeconds);
+        ++failures;
+      }
+    }
+    std::printf(
+        "[evidence] %s: %zu inputs, %d rejected with one line naming the input, %zu "
+        "accepted; slowest %.3f s (%s)\n",
+        name.c_str(), inputs.size(), rejected, inputs.size() - rejected, slowest,
+        slowest_name.c_str());
+  }
+  if (failures == 0) std::printf("PASS\n");
+  return failures == 0 ? 0 : 1;
+}
