@@ -84,6 +84,7 @@ del no_opt["optimizer"]
 out("pth", "score_sde_no_optimizer.pth", saved(no_opt))
 view = score_sde_layout()
 view["model"]["module.view"] = torch.arange(12.0).reshape(3, 4)[1:, ::2]  # offset and strides
+view["model"]["module.empty"] = torch.empty(0)  # no elements, stride 1 over an empty storage
 out("pth", "score_sde_view.pth", saved(view))
 out("pickle", "score_sde_tiny.pkl", pickle_of(full))
 out("pickle", "score_sde_view.pkl", pickle_of(saved(view)))

@@ -1,6 +1,7 @@
 // fuzz_replay: every fuzz target on its saved inputs, in the ordinary build (no clang needed).
-//   fuzz_replay [--only TARGET] [--show] DIR...
-// --show prints what the reader said of each input.
+//   fuzz_replay [--only TARGET] [--show] [--seeds DIR] DIR...
+// --show prints what the reader said of each input. --seeds DIR: inputs that real writers made
+// (NumPy, torch.save), which the reader must accept; they are replayed too.
 // For each target, every file under DIR/<target>/ of each DIR (the seed corpus and the regression
 // inputs of fixed findings). Fails (exit 1) on a finding, on an input that takes more than 10 s,
 // and on a target without any input. A regression input that crashes ends the process: ctest
@@ -32,6 +33,7 @@ std::string read_bytes(const fs::path& path) {
 int main(int argc, char** argv) {
   std::string only;
   bool show = false;
+  fs::path seeds;
   std::vector<fs::path> roots;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -39,12 +41,15 @@ int main(int argc, char** argv) {
       only = argv[++i];
     } else if (arg == "--show") {
       show = true;
+    } else if (arg == "--seeds" && i + 1 < argc) {
+      seeds = argv[++i];
+      roots.push_back(seeds);
     } else {
       roots.emplace_back(arg);
     }
   }
   if (roots.empty()) {
-    std::fprintf(stderr, "usage: fuzz_replay [--only TARGET] [--show] DIR...\n");
+    std::fprintf(stderr, "usage: fuzz_replay [--only TARGET] [--show] [--seeds DIR] DIR...\n");
     return 2;
   }
   constexpr double kSlowSeconds = 10;
@@ -85,6 +90,10 @@ int main(int argc, char** argv) {
       if (!outcome.finding.empty()) {
         std::printf("FAIL: %s on %s: %s: %s\n", name.c_str(), input.c_str(),
                     outcome.finding.c_str(), outcome.message.c_str());
+        ++failures;
+      } else if (outcome.rejected && !seeds.empty() && input.parent_path() == seeds / name) {
+        std::printf("FAIL: %s rejected the real file %s: %s\n", name.c_str(), input.c_str(),
+                    outcome.message.c_str());
         ++failures;
       } else if (seconds > kSlowSeconds) {
         std::printf("FAIL: %s on %s took %.1f s (limit %.0f s)\n", name.c_str(), input.c_str(),
