@@ -103,8 +103,8 @@ function(sgm_apply_precompiled_headers)
   set(count_1 0)
   set(count_0 0)
   foreach(target IN LISTS targets)
-    # The headers bring fmt (header-only) and nlohmann/json into every file that uses them, so
-    # the target needs their compile definitions too (FMT_HEADER_ONLY must match).
+    # The headers bring fmt and nlohmann/json into every file that uses them, so
+    # the target needs their usage requirements too.
     target_link_libraries(${target} PRIVATE sgm_fmt nlohmann_json::nlohmann_json)
     get_target_property(dir ${target} SOURCE_DIR)
     get_target_property(sources ${target} SOURCES)

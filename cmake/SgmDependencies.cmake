@@ -38,10 +38,12 @@ find_package(HDF5 REQUIRED COMPONENTS C)
 find_package(Boost 1.71 REQUIRED COMPONENTS program_options)
 find_package(fmt REQUIRED)
 # LibTorch 2.x ships its own (newer) fmt headers, and its include directory comes before
-# /usr/include, so <fmt/format.h> resolves to them. Header-only fmt keeps whatever headers win
-# self-consistent instead of mixing them with the system libfmt's compiled symbols.
-add_library(sgm_fmt INTERFACE)
-target_link_libraries(sgm_fmt INTERFACE fmt::fmt-header-only)
+# /usr/include, so <fmt/format.h> resolves to them: the system libfmt's compiled symbols would
+# not match. sgm_fmt compiles the engine of whichever headers win, once, with LibTorch's options
+# (trainer/core/fmt_library.cpp); header-only fmt would compile it again in every file that
+# formats a string (about 3 s per file).
+add_library(sgm_fmt STATIC "${PROJECT_SOURCE_DIR}/trainer/core/fmt_library.cpp")
+target_link_libraries(sgm_fmt PRIVATE torch)
 find_package(Threads REQUIRED)
 find_package(ZLIB REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
