@@ -60,25 +60,34 @@ struct Source {
 
 // dataset.json's labels by file name; empty when there are none ("labels": null or no file).
 std::map<std::string, std::int64_t> labels_of(const Source& source) {
-  std::map<std::string, std::int64_t> labels;
-  if (!source.has("dataset.json")) return labels;
-  const std::string what = source.what("dataset.json");
-  try {
-    const nlohmann::json j = nlohmann::json::parse(source.bytes("dataset.json"));
-    if (!j.is_object() || !j.contains("labels") || j.at("labels").is_null()) return labels;
-    for (const auto& entry : j.at("labels")) {
-      const std::int64_t label = entry.at(1).get<std::int64_t>();
-      if (label < 0) throw core::UsageError(what + ": negative label");
-      labels[entry.at(0).get<std::string>()] = label;
-    }
-  } catch (const nlohmann::json::exception& e) {
-    throw core::UsageError(what + ": not EDM's {\"labels\": [[name, label], ...]} (" + e.what() +
-                           ")");
-  }
-  return labels;
+  if (!source.has("dataset.json")) return {};
+  return parse_edm_labels(source.bytes("dataset.json"), source.what("dataset.json"));
 }
 
 }  // namespace
+
+std::map<std::string, std::int64_t> parse_edm_labels(const std::string& text,
+                                                     const std::string& what) {
+  std::map<std::string, std::int64_t> labels;
+  const auto refuse = [&](const std::string& why) {
+    throw core::UsageError(core::printable(what) +
+                           ": not EDM's {\"labels\": [[name, label], ...]} (" + why + ")");
+  };
+  try {
+    const nlohmann::json j = nlohmann::json::parse(text);
+    if (!j.is_object() || !j.contains("labels") || j.at("labels").is_null()) return labels;
+    for (const auto& entry : j.at("labels")) {
+      const nlohmann::json& label = entry.at(1);
+      if (!label.is_number_integer() || label.get<std::int64_t>() < 0 ||
+          (label.is_number_unsigned() && label.get<std::uint64_t>() > INT64_MAX))
+        refuse("label " + core::printable(label.dump()) + " is not an integer >= 0");
+      labels[entry.at(0).get<std::string>()] = label.get<std::int64_t>();
+    }
+  } catch (const nlohmann::json::exception& e) {
+    refuse(e.what());
+  }
+  return labels;
+}
 
 ImageStream stream_edm_dataset(const std::string& path, std::int64_t resolution,
                                std::int64_t channels) {

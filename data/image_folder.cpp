@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <climits>
 #include <filesystem>
 #include <map>
 #include <vector>
 
 #include <ATen/ATen.h>
+#include <fmt/format.h>
 
 #include "data/image_set.h"
 #include "data/image_stream.h"
@@ -41,12 +43,25 @@ std::vector<fs::path> images_in(const fs::path& dir) {
 
 at::Tensor decode_image(const std::string& bytes, const std::string& what, std::int64_t resolution,
                         std::int64_t channels) {
+  // The header's size is checked before anything is decoded: the decoder would allocate what a
+  // header states (a 60,000 x 60,000 PNG of a few bytes asks for 10 GB).
+  constexpr std::int64_t kMaxPixels = std::int64_t{1} << 26;  // 8192 x 8192
+  if (bytes.size() > static_cast<std::size_t>(INT_MAX))
+    throw core::UsageError(core::printable(what) + ": an image file over 2 GiB");
+  const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
+  const int size = static_cast<int>(bytes.size());
   int w = 0, h = 0, c = 0;
-  unsigned char* pixels =
-      stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()),
-                            static_cast<int>(bytes.size()), &w, &h, &c, static_cast<int>(channels));
+  if (!stbi_info_from_memory(data, size, &w, &h, &c))
+    throw core::UsageError(core::printable(what) + ": cannot decode image (" +
+                           stbi_failure_reason() + ")");
+  if (static_cast<std::int64_t>(w) * h > kMaxPixels) {
+    throw core::UsageError(fmt::format("{}: {} x {} pixels, more than sgm decodes ({})",
+                                       core::printable(what), w, h, kMaxPixels));
+  }
+  unsigned char* pixels = stbi_load_from_memory(data, size, &w, &h, &c, static_cast<int>(channels));
   if (pixels == nullptr)
-    throw core::UsageError(what + ": cannot decode image (" + stbi_failure_reason() + ")");
+    throw core::UsageError(core::printable(what) + ": cannot decode image (" +
+                           stbi_failure_reason() + ")");
   at::Tensor image = at::from_blob(pixels, {h, w, channels}, at::kByte).clone();
   stbi_image_free(pixels);
   if (resolution <= 0) return image;

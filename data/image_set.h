@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,10 @@ at::Tensor decode_image(const std::string& bytes, const std::string& what, std::
 // name order, as EDM's ImageFolderDataset takes them; resolution and channels as
 // read_image_folder. Errors name the file or member.
 ImageSet read_edm_dataset(const std::string& path, std::int64_t resolution, std::int64_t channels);
+// The labels of an EDM dataset.json's text by file name (empty for "labels": null or none);
+// core::UsageError naming `what` when it is not that layout.
+std::map<std::string, std::int64_t> parse_edm_labels(const std::string& text,
+                                                     const std::string& what);
 
 // Writes uint8 [H, W, C] as a PNG (sample grids, plots), atomically (core::write_file_atomic).
 void write_png(const std::string& path, const at::Tensor& image);

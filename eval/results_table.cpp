@@ -4,6 +4,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -25,13 +27,25 @@ nlohmann::json to_json(const ResultRecord& r) {
   return j;
 }
 
+// An integer field (a float such as 1e30 has no int64 value); `fallback` when absent.
+std::int64_t integer_of(const nlohmann::json& j, const char* key,
+                        std::optional<std::int64_t> fallback) {
+  if (fallback && !j.contains(key)) return *fallback;
+  const nlohmann::json& value = j.at(key);
+  if (!value.is_number_integer() ||
+      (value.is_number_unsigned() && value.get<std::uint64_t>() > INT64_MAX))
+    throw core::UsageError(
+        fmt::format("{} is {}, not an integer", key, core::printable(value.dump())));
+  return value.get<std::int64_t>();
+}
+
 ResultRecord from_json(const nlohmann::json& j) {
   ResultRecord r;
-  r.step = j.at("step").get<std::int64_t>();
+  r.step = integer_of(j, "step", std::nullopt);
   r.metric = j.at("metric").get<std::string>();
   r.value = j.at("value").get<double>();
   r.spread = j.value("spread", 0.0);
-  r.count = j.value("count", std::int64_t{0});
+  r.count = integer_of(j, "count", 0);
   r.nfe = j.value("nfe", 0.0);
   r.config = j.at("config").get<std::string>();
   r.protocol = j.value("protocol", "");
@@ -93,20 +107,34 @@ class TableLock {
 
 ResultsTable::ResultsTable(std::string dir) : dir_(std::move(dir)) { load(); }
 
-void ResultsTable::load() {
-  records_.clear();
-  const fs::path path = fs::path(dir_) / "results.jsonl";
-  std::ifstream in(path);
+std::vector<ResultRecord> parse_results(const std::string& text, const std::string& path) {
+  std::vector<ResultRecord> records;
+  std::istringstream in(text);
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
     if (line.empty()) continue;
     try {
-      records_.push_back(from_json(nlohmann::json::parse(line)));
+      records.push_back(from_json(nlohmann::json::parse(line)));
     } catch (const nlohmann::json::exception& e) {
       throw core::UsageError(
-          fmt::format("{}:{}: not a result record ({})", path.string(), number, e.what()));
+          fmt::format("{}:{}: not a result record ({})", path, number, e.what()));
+    } catch (const core::UsageError& e) {
+      throw core::UsageError(
+          fmt::format("{}:{}: not a result record ({})", path, number, e.what()));
     }
   }
+  return records;
+}
+
+void ResultsTable::load() {
+  const fs::path path = fs::path(dir_) / "results.jsonl";
+  std::string text;
+  if (std::ifstream in(path, std::ios::binary); in) {
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    text = bytes.str();
+  }
+  records_ = parse_results(text, path.string());
 }
 
 bool ResultsTable::has(std::int64_t step, const std::string& metric,

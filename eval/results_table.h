@@ -24,6 +24,10 @@ struct ResultRecord {
   std::map<std::string, std::string> details;  // seeds, reference file and checksum, ...
 };
 
+// The records of a results.jsonl's text (one JSON object per line, blank lines skipped); a
+// malformed line is a core::UsageError naming `path` and the line number.
+std::vector<ResultRecord> parse_results(const std::string& text, const std::string& path);
+
 class ResultsTable {
  public:
   // Reads DIR/results.jsonl when it exists; a malformed line is a core::UsageError naming it.

@@ -113,7 +113,11 @@ Config parse_ini_text(const std::string& text, const std::string& origin) {
   } catch (const po::error& e) {
     rethrow_as_usage(e, keys, "in " + origin);
   }
-  validate(config);
+  try {
+    validate(config);
+  } catch (const core::UsageError& e) {
+    throw core::UsageError(fmt::format("{} (in {})", e.what(), origin));
+  }
   return config;
 }
 

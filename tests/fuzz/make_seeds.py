@@ -3,21 +3,33 @@
 small, but made by the same writers as users' files; and, into regressions/<target>/, the
 hand-made inputs of the faults a review of the readers found (each fixed; fuzz_replay keeps
 them fixed). Run with PyTorch and NumPy importable:
-    PYTHONPATH=$SGM_PYTHONPATH python3 tests/fuzz/make_seeds.py [SCORE_SDE_PTH]
-SCORE_SDE_PTH (optional): a checkpoint of score_sde_pytorch whose data.pkl joins the pickle
-corpus (its storages are not copied)."""
+    PYTHONPATH=$SGM_PYTHONPATH python3 tests/fuzz/make_seeds.py [--sgm-bin DIR] [SCORE_SDE_PTH]
+--sgm-bin DIR (optional): sgm's executables (build/launch), which make a tiny run whose
+state.json and results.jsonl join the corpora. SCORE_SDE_PTH (optional): a checkpoint of
+score_sde_pytorch whose data.pkl joins the pickle corpus (its storages are not copied)."""
 import collections
+import functools
+import glob
 import io
+import json
 import os
 import pickle
+import shutil
 import struct
+import subprocess
 import sys
+import tempfile
 import zipfile
+import zlib
 
 import numpy as np
 import torch
 
 here = os.path.dirname(os.path.abspath(__file__))
+args = sys.argv[1:]
+sgm_bin = None
+if args[:1] == ["--sgm-bin"]:
+    sgm_bin, args = os.path.abspath(args[1]), args[2:]
 
 
 def out(target, name, data, kind="corpus"):
@@ -88,9 +100,9 @@ view["model"]["module.empty"] = torch.empty(0)  # no elements, stride 1 over an 
 out("pth", "score_sde_view.pth", saved(view))
 out("pickle", "score_sde_tiny.pkl", pickle_of(full))
 out("pickle", "score_sde_view.pkl", pickle_of(saved(view)))
-if len(sys.argv) > 1:
-    with open(sys.argv[1], "rb") as f:
-        out("pickle", os.path.basename(sys.argv[1]) + ".pkl", pickle_of(f.read()))
+if args:
+    with open(args[0], "rb") as f:
+        out("pickle", os.path.basename(args[0]) + ".pkl", pickle_of(f.read()))
 
 
 # --- regressions: the review's findings, one input each --------------------------------------
@@ -191,4 +203,86 @@ regression("pickle", "truncated.pkl", b"\x80\x02X\xff\xff\x00\x00ab")
 regression("pickle", "unknown_opcode.pkl", b"\x80\x02\xfe.")
 regression("pickle", "underflow.pkl", b"\x80\x02a.")
 regression("pickle", "memo_miss.pkl", b"\x80\x02h\x07.")
+
+# --- configs, sgm's own JSON files, EDM's dataset.json, images -------------------------------
+repo = os.path.dirname(os.path.dirname(here))
+for name in ("mlp_toy2d_ve.cfg", "ncsnpp_ve_16px.cfg", "quickstart_ve_16px.cfg"):
+    with open(os.path.join(repo, "configs", "small", name), "rb") as f:
+        out("config", name, f.read())
+out("edm_labels", "labels.json",
+    json.dumps({"labels": [[f"{i // 1000:05d}/img{i:08d}.png", i % 10] for i in range(12)]})
+    .encode())
+out("edm_labels", "no_labels.json", b'{"labels": null}')
+
+
+def png_file(width, height, colour, depth, idat):
+    def chunk(kind, data):
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+    header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) +
+            chunk(b"IEND", b""))
+
+
+def png(width, height, colour, pixels, depth=8):
+    """A PNG with zlib (no imaging library): colour type 0 (grey), 2 (RGB), 4 (grey + alpha),
+    6 (RGBA); filter 0 on every row."""
+    stride = len(pixels) // height
+    raw = b"".join(b"\x00" + pixels[y * stride:(y + 1) * stride] for y in range(height))
+    return png_file(width, height, colour, depth, zlib.compress(raw))
+
+
+pixels = rng.integers(0, 256, size=(20, 24, 4), dtype=np.uint8)
+out("image", "rgb_24x20.png", png(24, 20, 2, pixels[..., :3].tobytes()))
+out("image", "grey_24x20.png", png(24, 20, 0, pixels[..., 0].tobytes()))
+out("image", "rgba_24x20.png", png(24, 20, 6, pixels.tobytes()))
+out("image", "grey16_8x8.png", png(8, 8, 0, pixels[:8, :8, :2].tobytes(), depth=16))
+# JPEGs from cjpeg (Debian: libjpeg-turbo-progs) when present: baseline, progressive, grey.
+if shutil.which("cjpeg"):
+    ppm = b"P6 24 20 255\n" + pixels[..., :3].tobytes()
+    pgm = b"P5 24 20 255\n" + pixels[..., 0].tobytes()
+    for name, source, flags in (("baseline.jpg", ppm, []),
+                                ("progressive.jpg", ppm, ["-progressive"]),
+                                ("grey.jpg", pgm, ["-grayscale"])):
+        out("image", name, subprocess.run(["cjpeg", "-quality", "80"] + flags, input=source,
+                                          stdout=subprocess.PIPE, check=True).stdout)
+
+# Regressions of these readers.
+# A decompression bomb: 9,000 x 9,000 grey pixels, all zero, deflated to 80 KB. Decoded as RGB
+# and copied it took 650 MB (any larger image more); the header's size is now refused first.
+side = 9000
+regression("image", "png_bomb_9000x9000.png",
+           png_file(side, side, 0, 8, zlib.compress(bytes(side * (side + 1)), 9)))
+# Integers given as floats far outside int64 (an undefined conversion), and negative ones.
+regression("state_json", "step_huge_float.json", json.dumps({
+    "format": "sgm-checkpoint", "version": 1, "step": 1e300, "images_seen": 0, "data_cursor": 0,
+    "seed": 0, "ema_updates": 0, "adam_steps": 0, "nonfinite_skips": 0, "world_size": 1,
+    "config": ""}).encode())
+regression("results", "step_huge_float.jsonl",
+           b'{"step": 1e300, "metric": "fid", "value": 1.5, "config": "x"}\n')
+regression("edm_labels", "label_huge_float.json", b'{"labels": [["a.png", 1e300]]}')
+regression("edm_labels", "label_negative.json", b'{"labels": [["a.png", -1]]}')
+# A value the validation refuses: its message named the key but not the file.
+regression("config", "sigma_max_below_sigma_min.cfg", b"[model]\nsigma_max = 0.001\n")
+
+# A checkpoint's state.json and an evaluation's results.jsonl, from a real run of sgm when its
+# executables are given (--sgm-bin DIR: sgm-data, sgm-train and sgm-eval): two steps of the 2-D
+# toy, then its loss evaluated by a sweep.
+if sgm_bin:
+    with tempfile.TemporaryDirectory() as tmp:
+        run = functools.partial(subprocess.run, check=True, stdout=subprocess.DEVNULL)
+        run([os.path.join(sgm_bin, "sgm-data"), "make", "--from", "toy", "--num", "64",
+             "--out", tmp + "/data"])
+        run([os.path.join(sgm_bin, "sgm-train"), "--config",
+             os.path.join(repo, "configs", "small", "mlp_toy2d_ve.cfg"), "--workdir", tmp + "/run",
+             "--data.path=" + tmp + "/data", "--training.n_iters=2", "--training.batch_size=8",
+             "--training.snapshot_freq=2"])
+        run([os.path.join(sgm_bin, "sgm-eval"), "sweep", "--workdir", tmp + "/run",
+             "--eval.enable_loss=true", "--eval.data_path=" + tmp + "/data",
+             "--eval.begin_ckpt=1", "--eval.end_ckpt=1"])
+        for target, path, name in (
+                ("state_json", "/run/checkpoints/snapshot-*/state.json", "toy2d_state.json"),
+                ("results", "/run/eval/results.jsonl", "toy2d_results.jsonl")):
+            with open(glob.glob(tmp + path)[0], "rb") as f:
+                out(target, name, f.read().replace(tmp.encode(), b"/tmp/example"))
 print("seed corpora and regression inputs written under", here)

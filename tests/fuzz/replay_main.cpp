@@ -4,10 +4,14 @@
 // (NumPy, torch.save), which the reader must accept; they are replayed too.
 // For each target, every file under DIR/<target>/ of each DIR (the seed corpus and the regression
 // inputs of fixed findings). Fails (exit 1) on a finding, on an input that takes more than 10 s,
-// and on a target without any input. A regression input that crashes ends the process: ctest
+// on a rejection for want of memory, and on a target without any input. The process's address
+// space is limited to what it has at start plus 256 MiB, so that an allocation of what a hostile
+// header states fails here (a reader that allocates before checking is caught even where the
+// system would overcommit). A regression input that crashes ends the process: ctest
 // reports the test failed, and the last "input" line printed names the file.
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -15,11 +19,29 @@
 #include <string>
 #include <vector>
 
+#include <sys/resource.h>
+
 #include "tests/fuzz/fuzz_registry.h"
 
 namespace fs = std::filesystem;
 
 namespace {
+
+// The address space the process has mapped now (VmSize), in bytes; 0 if unknown.
+std::uint64_t mapped_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmSize:", 0) == 0) return std::stoull(line.substr(7)) * 1024;  // kB
+  return 0;
+}
+
+// What a reader says when an allocation failed: std::bad_alloc is a finding already; stb's
+// decoder reports "outofmem".
+bool out_of_memory(const std::string& message) {
+  return message.find("outofmem") != std::string::npos ||
+         message.find("out of memory") != std::string::npos;
+}
 
 std::string read_bytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -51,6 +73,11 @@ int main(int argc, char** argv) {
   if (roots.empty()) {
     std::fprintf(stderr, "usage: fuzz_replay [--only TARGET] [--show] [--seeds DIR] DIR...\n");
     return 2;
+  }
+  constexpr std::uint64_t kHeadroom = std::uint64_t{256} << 20;
+  if (const std::uint64_t mapped = mapped_bytes(); mapped > 0) {
+    const rlimit limit{mapped + kHeadroom, mapped + kHeadroom};
+    if (setrlimit(RLIMIT_AS, &limit) != 0) std::perror("fuzz_replay: setrlimit");
   }
   constexpr double kSlowSeconds = 10;
   int failures = 0;
@@ -90,6 +117,10 @@ int main(int argc, char** argv) {
       if (!outcome.finding.empty()) {
         std::printf("FAIL: %s on %s: %s: %s\n", name.c_str(), input.c_str(),
                     outcome.finding.c_str(), outcome.message.c_str());
+        ++failures;
+      } else if (outcome.rejected && out_of_memory(outcome.message)) {
+        std::printf("FAIL: %s on %s: an allocation beyond the replay's limit (256 MiB): %s\n",
+                    name.c_str(), input.c_str(), outcome.message.c_str());
         ++failures;
       } else if (outcome.rejected && !seeds.empty() && input.parent_path() == seeds / name) {
         std::printf("FAIL: %s rejected the real file %s: %s\n", name.c_str(), input.c_str(),

@@ -133,40 +133,67 @@ std::vector<std::int64_t> CheckpointStore::snapshot_steps() const {
 
 namespace {
 
-nlohmann::json read_state_json(const std::string& directory) {
-  const std::string state_path = (fs::path(directory) / kState).string();
-  std::ifstream in(state_path);
-  if (!in) throw core::UsageError(state_path + ": missing");
-  nlohmann::json state;
+nlohmann::json parse_state_json(const std::string& text, const std::string& state_path) {
   try {
-    in >> state;
+    return nlohmann::json::parse(text);
   } catch (const std::exception& e) {
     throw core::UsageError(state_path + ": not valid JSON (" + e.what() + ")");
   }
-  return state;
+}
+
+nlohmann::json read_state_json(const std::string& directory) {
+  const std::string state_path = (fs::path(directory) / kState).string();
+  std::ifstream in(state_path, std::ios::binary);
+  if (!in) throw core::UsageError(state_path + ": missing");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_state_json(text.str(), state_path);
+}
+
+// A count of the state: an integer in JSON (a float such as 1e30 has no int64 value), at least
+// `least`.
+std::int64_t count_of(const nlohmann::json& object, const char* key, std::int64_t least,
+                      const std::string& state_path) {
+  const nlohmann::json& value = object.at(key);
+  const bool fits = value.is_number_integer() &&
+                    !(value.is_number_unsigned() && value.get<std::uint64_t>() > INT64_MAX);
+  if (!fits || value.get<std::int64_t>() < least) {
+    throw core::UsageError(fmt::format("{}: {} is {}, not an integer >= {}", state_path, key,
+                                       core::printable(value.dump()), least));
+  }
+  return value.get<std::int64_t>();
 }
 
 TrainingState parse_state(const nlohmann::json& state, const std::string& state_path) {
-  if (state.at("format") != "sgm-checkpoint" || state.at("version") != kCheckpointVersion)
+  if (!state.is_object() || state.value("format", "") != "sgm-checkpoint" ||
+      state.at("version") != kCheckpointVersion)
     throw core::UsageError(state_path + ": not an sgm checkpoint of version 1");
   TrainingState s;
-  s.step = state.at("step");
-  s.images_seen = state.at("images_seen");
-  s.data_cursor = state.at("data_cursor");
-  s.seed = state.at("seed");
-  s.ema_updates = state.at("ema_updates");
-  s.adam_steps = state.at("adam_steps");
-  s.nonfinite_skips = state.at("nonfinite_skips");
-  s.world_size = state.at("world_size");
+  s.step = count_of(state, "step", 0, state_path);
+  s.images_seen = count_of(state, "images_seen", 0, state_path);
+  s.data_cursor = count_of(state, "data_cursor", 0, state_path);
+  s.seed = count_of(state, "seed", INT64_MIN, state_path);
+  s.ema_updates = count_of(state, "ema_updates", 0, state_path);
+  s.adam_steps = count_of(state, "adam_steps", 0, state_path);
+  s.nonfinite_skips = count_of(state, "nonfinite_skips", 0, state_path);
+  s.world_size = count_of(state, "world_size", 1, state_path);
   s.config = state.at("config");
   if (state.contains("phema")) {
     s.phema_sigma_rels = state.at("phema").at("sigma_rels").get<std::vector<double>>();
-    s.phema_updates = state.at("phema").at("updates");
+    s.phema_updates = count_of(state.at("phema"), "updates", 0, state_path);
   }
   return s;
 }
 
 }  // namespace
+
+TrainingState parse_training_state(const std::string& text, const std::string& path) {
+  try {
+    return parse_state(parse_state_json(text, path), path);
+  } catch (const nlohmann::json::exception& e) {
+    throw core::UsageError(path + ": " + e.what());
+  }
+}
 
 TrainingState CheckpointStore::load_state(const std::string& directory) {
   const std::string state_path = (fs::path(directory) / kState).string();
@@ -183,6 +210,9 @@ Checkpoint CheckpointStore::load(const std::string& directory, CheckpointParts p
   try {
     const TrainingState parsed = parse_state(state, state_path);
     for (const auto& [file, expected] : state.at("files").items()) {
+      if (file.empty() || file == "." || file == ".." || file.find('/') != std::string::npos)
+        throw core::UsageError(fmt::format("{}: files names '{}', not a file of the checkpoint",
+                                           state_path, core::printable(file)));
       const std::string path = (fs::path(directory) / file).string();
       if (!fs::exists(path)) throw core::UsageError(path + ": missing");
       const std::string actual = core::hex64(core::file_checksum(path));

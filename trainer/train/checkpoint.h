@@ -65,6 +65,10 @@ struct TrainingTensors {
 // GPU host copies.
 Checkpoint capture(const TrainingState& state, const TrainingTensors& tensors);
 
+// A checkpoint's state.json: its text as read from `path`; core::UsageError naming `path` when
+// it is not JSON or not an sgm checkpoint state of this version.
+TrainingState parse_training_state(const std::string& text, const std::string& path);
+
 // Copies the checkpoint's tensors into `into` by name; throws core::UsageError naming the
 // checkpoint and the tensor when one is missing or has another shape.
 void restore(const Checkpoint& checkpoint, const TrainingTensors& into);
