@@ -111,4 +111,4 @@ for mode in ${FAULT_MODES:-kill link stop}; do
 done
 sim_down
 sim_check_clean "sgm-train .*$tmp/|mpirun .*$tmp/|orted .*10\.231\.0\." || fail=1
-[ $fail = 0 ] && echo "[evidence] the cluster is gone: no namespace, bridge, link or process left" && echo PASS || exit 1
+[ $fail = 0 ] && echo "[evidence] the cluster is gone: no namespace, bridge, link, Open MPI file or process left" && echo PASS || exit 1

@@ -6,8 +6,9 @@
 #                 started on a node also gets a UTS namespace with the host name sgmsim-nI.
 #                 Every node sees the same filesystem, as a cluster's nodes see a shared one.
 #   sim_down      kills every process left in the nodes (stopped ones too) and removes what
-#                 sim_up made; also run by sim_up first (a stale cluster of an interrupted run)
-#                 and on exit.
+#                 sim_up made, and Open MPI's session directories and shared-memory segments of
+#                 the nodes' ranks (killed ranks leave them); also run by sim_up first (a stale
+#                 cluster of an interrupted run) and on exit.
 #   sim_limit RATE|none
 #                 limits every node's outgoing traffic to RATE (tc's units: 1gbit, 100mbit) with
 #                 the tbf queueing discipline, as a node's network card would (none: no limit).
@@ -17,8 +18,9 @@
 #                 sim_agent (Open MPI's plm_rsh_agent: the node's namespaces instead of ssh),
 #                 TCP between nodes over the bridge, shared memory within a node.
 #   sim_check_clean [PATTERN]
-#                 fails (returns 1, naming it) if a namespace, the bridge or a link of the
-#                 cluster is left, or a process whose command line matches PATTERN (pgrep -f).
+#                 fails (returns 1, naming it) if a namespace, the bridge, a link or an Open MPI
+#                 file of the cluster is left, or a process whose command line matches PATTERN
+#                 (pgrep -f).
 # sim_up returns 77 with a one-line reason when this is not root or namespaces cannot be made.
 SIM_PREFIX=sgmsim
 SIM_BRIDGE=${SIM_PREFIX}-br
@@ -41,6 +43,10 @@ sim_down() {
   # keeps them retransmitting), and its links with it: remove them from this side.
   for link in $(sim_links); do ip link del "$link" 2> /dev/null; done
   ip link del "$SIM_BRIDGE" 2> /dev/null || true
+  # Open MPI's files of ranks that were killed (a node's host name is in their names): the
+  # session directories and the shared-memory segments, a few MiB each, kept in memory by tmpfs.
+  rm -rf "${TMPDIR:-/tmp}/ompi.${SIM_PREFIX}-n"* /dev/shm/vader_segment."${SIM_PREFIX}"-n* 2> /dev/null
+  true
 }
 
 sim_up() {
@@ -106,6 +112,9 @@ sim_check_clean() {
   [ -z "$(sim_nodes)" ] || { echo "FAIL: namespaces left: $(sim_nodes | tr '\n' ' ')"; left=1; }
   ! ip link show "$SIM_BRIDGE" > /dev/null 2>&1 || { echo "FAIL: bridge $SIM_BRIDGE left"; left=1; }
   [ -z "$(sim_links)" ] || { echo "FAIL: links left: $(sim_links | tr '\n' ' ')"; left=1; }
+  local files
+  files=$(ls -d "${TMPDIR:-/tmp}/ompi.${SIM_PREFIX}-n"* /dev/shm/vader_segment."${SIM_PREFIX}"-n* 2> /dev/null)
+  [ -z "$files" ] || { echo "FAIL: Open MPI files of the nodes left: $(echo "$files" | head -n 3 | tr '\n' ' ')"; left=1; }
   if [ -n "${1:-}" ] && pgrep -f "$1" > /dev/null; then
     echo "FAIL: processes left: $(pgrep -af "$1" | cut -c1-120 | tr '\n' ' ')"
     left=1

@@ -1,6 +1,10 @@
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <typeinfo>
 
@@ -37,6 +41,38 @@ Outcome run_input(TargetFunction function, const std::string& bytes) {
     return {false, "", "an exception of unknown type"};
   }
   return {};
+}
+
+namespace {
+
+std::string make_input_directory() {
+  namespace fs = std::filesystem;
+  const fs::path base =
+      fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
+  const fs::path dir =
+      base / ("sgm-fuzz-" + std::to_string(::getpid()) + "-" + std::string(kInputName) + ".d");
+  fs::create_directories(dir);
+  return dir.string();
+}
+
+void remove_input_directory() {
+  std::error_code ec;
+  std::filesystem::remove_all(input_directory(), ec);
+}
+
+}  // namespace
+
+const std::string& input_directory() {
+  static const std::string dir = make_input_directory();
+  // Registered after `dir` is made, so it runs before `dir` is destroyed.
+  [[maybe_unused]] static const int cleanup = std::atexit(remove_input_directory);
+  return dir;
+}
+
+void write_input(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out.flush()) throw core::Error("fuzz: cannot write " + path);
 }
 
 void check_input(const char* target, TargetFunction function, const std::string& bytes) {

@@ -33,6 +33,13 @@ struct Outcome {
 };
 Outcome run_input(TargetFunction function, const std::string& bytes);
 
+// For readers that take a file in a directory (HDF5): a directory of this process's own under
+// the temporary directory (memory-backed /dev/shm when there is one), made once, whose path
+// contains kInputName so that a message naming the file or the directory names the input.
+const std::string& input_directory();
+// Writes `bytes` to `path`, whole (a core::Error if it cannot).
+void write_input(const std::string& path, const std::string& bytes);
+
 // libFuzzer's entry: run_input, and a finding ends the process (abort, which libFuzzer reports
 // with the input saved).
 void check_input(const char* target, TargetFunction function, const std::string& bytes);

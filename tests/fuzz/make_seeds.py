@@ -280,9 +280,26 @@ if sgm_bin:
         run([os.path.join(sgm_bin, "sgm-eval"), "sweep", "--workdir", tmp + "/run",
              "--eval.enable_loss=true", "--eval.data_path=" + tmp + "/data",
              "--eval.begin_ckpt=1", "--eval.end_ckpt=1"])
+        # HDF5: a shard of 2-D points (float32), one of labelled 8 x 8 images (uint8), and the
+        # weights.h5 of a two-step run of a 4-wide MLP (model, EMA, Adam moments).
+        run([os.path.join(sgm_bin, "sgm-data"), "make", "--from", "toy", "--num", "4",
+             "--out", tmp + "/points"])
+        run([os.path.join(sgm_bin, "sgm-data"), "make", "--from", "shapes", "--num", "3",
+             "--resolution", "8", "--out", tmp + "/shapes"])
+        run([os.path.join(sgm_bin, "sgm-train"), "--config",
+             os.path.join(repo, "configs", "small", "mlp_toy2d_ve.cfg"), "--workdir", tmp + "/tiny",
+             "--data.path=" + tmp + "/data", "--training.n_iters=2", "--training.batch_size=8",
+             "--model.nf=1", "--model.num_res_blocks=1"])
         for target, path, name in (
                 ("state_json", "/run/checkpoints/snapshot-*/state.json", "toy2d_state.json"),
-                ("results", "/run/eval/results.jsonl", "toy2d_results.jsonl")):
+                ("results", "/run/eval/results.jsonl", "toy2d_results.jsonl"),
+                ("shard", "/points/*-00000-of-*.h5", "points.h5"),
+                ("shard", "/shapes/*-00000-of-*.h5", "shapes_8px.h5"),
+                ("weights", "/tiny/checkpoints/snapshot-*/weights.h5", "mlp_tiny.h5")):
             with open(glob.glob(tmp + path)[0], "rb") as f:
-                out(target, name, f.read().replace(tmp.encode(), b"/tmp/example"))
+                data = f.read()
+            # The text files name the temporary directory; HDF5 files are kept byte for byte.
+            if not name.endswith(".h5"):
+                data = data.replace(tmp.encode(), b"/tmp/example")
+            out(target, name, data)
 print("seed corpora and regression inputs written under", here)
