@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <climits>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <vector>
@@ -39,29 +40,60 @@ std::vector<fs::path> images_in(const fs::path& dir) {
   return files;
 }
 
+// Only PNG and JPEG go to the decoder (it recognises eight more formats by their first bytes,
+// which sgm neither needs nor tests), and a PNG only when every chunk's stated length lies inside
+// the file: the decoder grows its buffer to a stated IDAT length before reading it (a 1 KB file
+// asked for 1.6 GB).
+void check_container(const std::string& bytes, const std::string& what) {
+  static constexpr char kPng[] = "\x89PNG\r\n\x1a\n";
+  if (bytes.size() >= 3 && static_cast<unsigned char>(bytes[0]) == 0xFF &&
+      static_cast<unsigned char>(bytes[1]) == 0xD8 && static_cast<unsigned char>(bytes[2]) == 0xFF)
+    return;  // JPEG: its segments state 16-bit lengths
+  if (bytes.compare(0, 8, kPng, 8) != 0)
+    throw core::UsageError(core::printable(what) + ": cannot decode image (neither PNG nor JPEG)");
+  std::size_t at = 8;
+  while (at + 8 <= bytes.size()) {
+    const auto byte = [&](std::size_t i) {
+      return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[at + i]));
+    };
+    const std::uint64_t length = byte(0) << 24 | byte(1) << 16 | byte(2) << 8 | byte(3);
+    if (length + 12 > bytes.size() - at) {
+      throw core::UsageError(
+          fmt::format("{}: cannot decode image (a PNG chunk ends {} bytes past the file)",
+                      core::printable(what), length + 12 - (bytes.size() - at)));
+    }
+    if (bytes.compare(at + 4, 4, "IEND") == 0) return;
+    at += 12 + length;
+  }
+}
+
+// stb's reason for the last failure. It may hold bytes of the file (an unknown PNG chunk's
+// type is copied into it), so they are escaped.
+std::string decoder_error() { return core::printable(stbi_failure_reason()); }
+
 }  // namespace
 
 at::Tensor decode_image(const std::string& bytes, const std::string& what, std::int64_t resolution,
-                        std::int64_t channels) {
-  // The header's size is checked before anything is decoded: the decoder would allocate what a
-  // header states (a 60,000 x 60,000 PNG of a few bytes asks for 10 GB).
-  constexpr std::int64_t kMaxPixels = std::int64_t{1} << 26;  // 8192 x 8192
+                        std::int64_t channels, std::int64_t max_pixels) {
+  // The header's size is checked before anything is decoded: a decompression bomb of a few
+  // kilobytes can state an image of gigabytes, which the decoder would allocate and fill.
   if (bytes.size() > static_cast<std::size_t>(INT_MAX))
     throw core::UsageError(core::printable(what) + ": an image file over 2 GiB");
+  check_container(bytes, what);
   const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
   const int size = static_cast<int>(bytes.size());
   int w = 0, h = 0, c = 0;
   if (!stbi_info_from_memory(data, size, &w, &h, &c))
-    throw core::UsageError(core::printable(what) + ": cannot decode image (" +
-                           stbi_failure_reason() + ")");
-  if (static_cast<std::int64_t>(w) * h > kMaxPixels) {
+    throw core::UsageError(core::printable(what) + ": cannot decode image (" + decoder_error() +
+                           ")");
+  if (static_cast<std::int64_t>(w) * h > max_pixels) {
     throw core::UsageError(fmt::format("{}: {} x {} pixels, more than sgm decodes ({})",
-                                       core::printable(what), w, h, kMaxPixels));
+                                       core::printable(what), w, h, max_pixels));
   }
   unsigned char* pixels = stbi_load_from_memory(data, size, &w, &h, &c, static_cast<int>(channels));
   if (pixels == nullptr)
-    throw core::UsageError(core::printable(what) + ": cannot decode image (" +
-                           stbi_failure_reason() + ")");
+    throw core::UsageError(core::printable(what) + ": cannot decode image (" + decoder_error() +
+                           ")");
   at::Tensor image = at::from_blob(pixels, {h, w, channels}, at::kByte).clone();
   stbi_image_free(pixels);
   if (resolution <= 0) return image;

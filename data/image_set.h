@@ -39,9 +39,12 @@ ImageSet read_image_folder(const std::string& dir, std::int64_t resolution, std:
 // a square and resized to resolution^2 as read_image_folder does. Errors name the file.
 at::Tensor read_image(const std::string& path, std::int64_t resolution, std::int64_t channels);
 
-// Decodes PNG/JPEG bytes as read_image does; `what` names them in errors.
+// The largest image read_image decodes (8192 x 8192): its header's size is checked first.
+inline constexpr std::int64_t kMaxImagePixels = std::int64_t{1} << 26;
+// Decodes PNG/JPEG bytes as read_image does; `what` names them in errors; an image of more than
+// `max_pixels` pixels is refused before it is decoded.
 at::Tensor decode_image(const std::string& bytes, const std::string& what, std::int64_t resolution,
-                        std::int64_t channels);
+                        std::int64_t channels, std::int64_t max_pixels = kMaxImagePixels);
 
 // EDM's dataset_tool.py output: a zip, or the folder it unzips to (00000/img00000000.png, ...),
 // with the labels in dataset.json ({"labels": [[name, label], ...]} or null). Images in sorted

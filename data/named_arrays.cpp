@@ -4,6 +4,7 @@
 #include <vector>
 
 #include <ATen/ATen.h>
+#include <fmt/format.h>
 
 #include "data/check_hdf5.h"
 #include "data/hdf5_attributes.h"
@@ -14,6 +15,18 @@
 
 namespace sgm::data {
 namespace {
+
+// An HDF5 call on a file being read: a failure is the file's (damaged, or not what sgm wrote),
+// so it is a core::UsageError naming the file and the call, with HDF5's error stack.
+template <typename T>
+T read_check(T result, const std::string& path, const char* call) {
+  if (result < 0) {
+    throw core::UsageError(
+        fmt::format("{}: cannot be read ({} failed: {})", path, call, hdf5_error_stack()));
+  }
+  return result;
+}
+#define SGM_READ_HDF5(call) read_check((call), path_, #call)
 
 at::ScalarType tensor_type(hid_t type, const std::string& what) {
   const H5T_class_t cls = H5Tget_class(type);
@@ -88,32 +101,50 @@ bool NamedArrayFile::has(const std::string& name) const {
 
 at::Tensor NamedArrayFile::read(const std::string& name) const {
   if (!has(name)) throw core::UsageError(path_ + ": no dataset '" + name + "'");
-  Hdf5Handle dataset{SGM_CHECK_HDF5(H5Dopen2(file_, name.c_str(), H5P_DEFAULT)), H5Dclose};
-  Hdf5Handle space{SGM_CHECK_HDF5(H5Dget_space(dataset.id)), H5Sclose};
-  Hdf5Handle type{SGM_CHECK_HDF5(H5Dget_type(dataset.id)), H5Tclose};
-  const int rank = SGM_CHECK_HDF5(H5Sget_simple_extent_ndims(space.id));
+  Hdf5Handle dataset{SGM_READ_HDF5(H5Dopen2(file_, name.c_str(), H5P_DEFAULT)), H5Dclose};
+  Hdf5Handle space{SGM_READ_HDF5(H5Dget_space(dataset.id)), H5Sclose};
+  Hdf5Handle type{SGM_READ_HDF5(H5Dget_type(dataset.id)), H5Tclose};
+  const int rank = SGM_READ_HDF5(H5Sget_simple_extent_ndims(space.id));
   std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
-  SGM_CHECK_HDF5(H5Sget_simple_extent_dims(space.id, dims.data(), nullptr));
+  SGM_READ_HDF5(H5Sget_simple_extent_dims(space.id, dims.data(), nullptr));
   const at::ScalarType dtype = tensor_type(type.id, path_ + ":" + name);
+  // The file must hold what the dataset states before that is allocated: all of it when stored
+  // contiguous (how sgm writes), at most deflate's 1,032:1 more than the file otherwise.
+  std::uint64_t elements = 1;
+  for (const hsize_t d : dims) {
+    if (d != 0 && elements > (std::uint64_t{1} << 50) / d)
+      throw core::UsageError(fmt::format("{}: '{}' states more than 2^50 elements", path_, name));
+    elements *= d;
+  }
+  const std::uint64_t bytes = elements * at::elementSize(dtype);
+  Hdf5Handle create{SGM_READ_HDF5(H5Dget_create_plist(dataset.id)), H5Pclose};
+  const bool contiguous = H5Pget_layout(create.id) == H5D_CONTIGUOUS;
+  hsize_t file_bytes = 0;
+  SGM_READ_HDF5(H5Fget_filesize(file_, &file_bytes));
+  if ((contiguous && H5Dget_storage_size(dataset.id) < bytes) ||
+      (!contiguous && bytes > 1032 * static_cast<std::uint64_t>(file_bytes))) {
+    throw core::UsageError(
+        fmt::format("{}: '{}' states {} bytes that the file does not hold", path_, name, bytes));
+  }
   at::Tensor out = at::empty(std::vector<std::int64_t>(dims.begin(), dims.end()),
                              at::TensorOptions().dtype(dtype));
-  SGM_CHECK_HDF5(
+  SGM_READ_HDF5(
       H5Dread(dataset.id, memory_type(dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data_ptr()));
   return out;
 }
 
 std::vector<std::string> NamedArrayFile::names(const std::string& group) const {
   if (group != "/" && !has(group)) throw core::UsageError(path_ + ": no group '" + group + "'");
-  Hdf5Handle g{SGM_CHECK_HDF5(H5Gopen2(file_, group.c_str(), H5P_DEFAULT)), H5Gclose};
+  Hdf5Handle g{SGM_READ_HDF5(H5Gopen2(file_, group.c_str(), H5P_DEFAULT)), H5Gclose};
   H5G_info_t info;
-  SGM_CHECK_HDF5(H5Gget_info(g.id, &info));
+  SGM_READ_HDF5(H5Gget_info(g.id, &info));
   std::vector<std::string> out;
   for (hsize_t i = 0; i < info.nlinks; ++i) {
-    const ssize_t len = SGM_CHECK_HDF5(
+    const ssize_t len = SGM_READ_HDF5(
         H5Lget_name_by_idx(g.id, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT));
     std::string name(static_cast<std::size_t>(len), '\0');
-    SGM_CHECK_HDF5(H5Lget_name_by_idx(g.id, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(),
-                                      name.size() + 1, H5P_DEFAULT));
+    SGM_READ_HDF5(H5Lget_name_by_idx(g.id, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(),
+                                     name.size() + 1, H5P_DEFAULT));
     out.push_back(std::move(name));
   }
   return out;
@@ -130,35 +161,11 @@ bool NamedArrayFile::has_attribute(const std::string& name) const {
 }
 
 std::string NamedArrayFile::string_attribute(const std::string& name) const {
-  if (H5Aexists(file_, name.c_str()) <= 0)
-    throw core::UsageError(path_ + ": no attribute '" + name + "'");
-  Hdf5Handle attr{SGM_CHECK_HDF5(H5Aopen(file_, name.c_str(), H5P_DEFAULT)), H5Aclose};
-  Hdf5Handle type{SGM_CHECK_HDF5(H5Aget_type(attr.id)), H5Tclose};
-  if (H5Tget_class(type.id) != H5T_STRING)
-    throw core::UsageError(path_ + ": attribute '" + name + "' is not a string");
-  if (H5Tis_variable_str(type.id) > 0) {
-    Hdf5Handle mem{SGM_CHECK_HDF5(H5Tcopy(H5T_C_S1)), H5Tclose};
-    SGM_CHECK_HDF5(H5Tset_size(mem.id, H5T_VARIABLE));
-    SGM_CHECK_HDF5(H5Tset_cset(mem.id, H5Tget_cset(type.id)));
-    char* text = nullptr;
-    SGM_CHECK_HDF5(H5Aread(attr.id, mem.id, &text));
-    std::string value = text != nullptr ? text : "";
-    H5free_memory(text);
-    return value;
-  }
-  const std::size_t size = H5Tget_size(type.id);
-  std::string value(size, '\0');
-  SGM_CHECK_HDF5(H5Aread(attr.id, type.id, value.data()));
-  return value.substr(0, value.find('\0'));
+  return read_string_attribute(file_, name.c_str(), path_);
 }
 
 std::int64_t NamedArrayFile::int_attribute(const std::string& name) const {
-  if (H5Aexists(file_, name.c_str()) <= 0)
-    throw core::UsageError(path_ + ": no attribute '" + name + "'");
-  Hdf5Handle attr{SGM_CHECK_HDF5(H5Aopen(file_, name.c_str(), H5P_DEFAULT)), H5Aclose};
-  std::int64_t value = 0;
-  SGM_CHECK_HDF5(H5Aread(attr.id, H5T_NATIVE_INT64, &value));
-  return value;
+  return read_int_attribute(file_, name.c_str(), path_);
 }
 
 namespace {

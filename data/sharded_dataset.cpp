@@ -26,9 +26,30 @@ constexpr std::size_t kReadAllMetadataCache = 256 * 1024;
   throw core::UsageError(file + ": " + what);
 }
 
+// An HDF5 call while a shard is validated: its failure is the shard's (damaged, or not what sgm
+// wrote), named with the file.
+template <typename T>
+T read_check(T result, const std::string& file, const char* call) {
+  if (result < 0)
+    bad(file, fmt::format("cannot be read ({} failed: {})", call, hdf5_error_stack()));
+  return result;
+}
+#define SGM_READ_SHARD(call) read_check((call), file, #call)
+
 }  // namespace
 
 ShardedDataset::ShardedDataset(const std::string& dir) : dir_(dir) {
+  // A shard refused after others were opened: close what is open (the destructor of an object
+  // whose constructor throws does not run; HDF5 would keep the files and their caches).
+  try {
+    open_shards(dir);
+  } catch (...) {
+    close_files();
+    throw;
+  }
+}
+
+void ShardedDataset::open_shards(const std::string& dir) {
   hdf5_quiet();
   if (!fs::is_directory(dir))
     throw core::UsageError("dataset directory " + dir + " does not exist");
@@ -96,8 +117,8 @@ ShardedDataset::ShardedDataset(const std::string& dir) : dir_(dir) {
     const hid_t images = H5Dopen2(f, "images", H5P_DEFAULT);
     if (images < 0) bad(file, "cannot open 'images'");
     image_ids_.push_back(images);
-    Hdf5Handle space{SGM_CHECK_HDF5(H5Dget_space(images)), H5Sclose};
-    Hdf5Handle type{SGM_CHECK_HDF5(H5Dget_type(images)), H5Tclose};
+    Hdf5Handle space{SGM_READ_SHARD(H5Dget_space(images)), H5Sclose};
+    Hdf5Handle type{SGM_READ_SHARD(H5Dget_type(images)), H5Tclose};
     hsize_t dims[4] = {0, 0, 0, 0};
     if (H5Sget_simple_extent_ndims(space.id) != 4) bad(file, "'images' is not [N, H, W, C]");
     H5Sget_simple_extent_dims(space.id, dims, nullptr);
@@ -130,12 +151,20 @@ ShardedDataset::ShardedDataset(const std::string& dir) : dir_(dir) {
       }
     }
     if (has_labels) {
-      Hdf5Handle ds{SGM_CHECK_HDF5(H5Dopen2(f, "labels", H5P_DEFAULT)), H5Dclose};
-      Hdf5Handle lspace{SGM_CHECK_HDF5(H5Dget_space(ds.id)), H5Sclose};
+      Hdf5Handle ds{SGM_READ_SHARD(H5Dopen2(f, "labels", H5P_DEFAULT)), H5Dclose};
+      Hdf5Handle lspace{SGM_READ_SHARD(H5Dget_space(ds.id)), H5Sclose};
       hsize_t n = 0;
       H5Sget_simple_extent_dims(lspace.id, &n, nullptr);
       if (static_cast<std::int64_t>(n) != s.num_images)
         bad(file, "'labels' length differs from num_images");
+      // The file must hold what it states before that is allocated (sgm writes the labels
+      // contiguous and uncompressed: their storage is the whole array).
+      Hdf5Handle dcpl{SGM_READ_SHARD(H5Dget_create_plist(ds.id)), H5Pclose};
+      if (n > (hsize_t{1} << 40) || (H5Pget_layout(dcpl.id) == H5D_CONTIGUOUS &&
+                                     H5Dget_storage_size(ds.id) < n * sizeof(std::int32_t))) {
+        bad(file, fmt::format("'labels' states {} labels but the file holds {} bytes of them", n,
+                              H5Dget_storage_size(ds.id)));
+      }
       std::vector<std::int32_t> l(n);
       if (n > 0 && H5Dread(ds.id, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, l.data()) < 0)
         bad(file, "cannot read 'labels'");
@@ -152,9 +181,13 @@ ShardedDataset::ShardedDataset(const std::string& dir) : dir_(dir) {
   if (total_ == 0) throw core::UsageError(dir + ": the dataset is empty");
 }
 
-ShardedDataset::~ShardedDataset() {
+ShardedDataset::~ShardedDataset() { close_files(); }
+
+void ShardedDataset::close_files() noexcept {
   for (auto id : image_ids_) H5Dclose(id);
   for (auto id : file_ids_) H5Fclose(id);
+  image_ids_.clear();
+  file_ids_.clear();
 }
 
 void ShardedDataset::read_image(std::int64_t index, void* out) const { read_images(index, 1, out); }

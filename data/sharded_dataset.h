@@ -59,6 +59,8 @@ class ShardedDataset {
   std::vector<std::string> verify_checksums(core::Progress* progress = nullptr) const;
 
  private:
+  void open_shards(const std::string& dir);  // the constructor's work
+  void close_files() noexcept;
   std::string dir_;
   std::vector<std::string> files_;
   std::vector<ShardInfo> shards_;

@@ -61,28 +61,30 @@ std::string rejected_value(const std::string& what) {
   return what.substr(begin + 2, end - begin - 2);
 }
 
-// Turns a Boost.Program_options error into one line naming the key and where it came from.
+// Turns a Boost.Program_options error into one line naming the key and where it came from. Names,
+// values and lines from the input are printed with bytes outside printable ASCII escaped (a NUL
+// would end the message early, a line break would make it two lines).
 [[noreturn]] void rethrow_as_usage(const po::error& e, const KeyTable& keys,
                                    const std::string& where) {
   if (const auto* unknown = dynamic_cast<const po::unknown_option*>(&e)) {
     std::string name = key_name(unknown->get_option_name());
     std::string suggestion = keys.closest(name);
     throw core::UsageError(
-        fmt::format("unknown key '{}' {}{}", name, where,
+        fmt::format("unknown key '{}' {}{}", core::printable(name), where,
                     suggestion.empty() ? "" : fmt::format(" (did you mean '{}'?)", suggestion)));
   }
   if (const auto* invalid = dynamic_cast<const po::validation_error*>(&e)) {
     std::string name = key_name(invalid->get_option_name());
     const KeyTable::Key* key = keys.find(name);
-    throw core::UsageError(fmt::format("{}: invalid value '{}' {}{}", name,
-                                       rejected_value(e.what()), where,
+    throw core::UsageError(fmt::format("{}: invalid value '{}' {}{}", core::printable(name),
+                                       core::printable(rejected_value(e.what())), where,
                                        key ? fmt::format(" (expected {})", key->type) : ""));
   }
   if (const auto* twice = dynamic_cast<const po::multiple_occurrences*>(&e)) {
-    throw core::UsageError(
-        fmt::format("{}: given more than once {}", key_name(twice->get_option_name()), where));
+    throw core::UsageError(fmt::format("{}: given more than once {}",
+                                       core::printable(key_name(twice->get_option_name())), where));
   }
-  throw core::UsageError(fmt::format("{} ({})", e.what(), where));
+  throw core::UsageError(fmt::format("{} ({})", core::printable(e.what(), 200), where));
 }
 
 void store_config(std::istream& in, const std::string& path, const KeyTable& keys,
@@ -112,6 +114,8 @@ Config parse_ini_text(const std::string& text, const std::string& origin) {
     po::notify(vm);
   } catch (const po::error& e) {
     rethrow_as_usage(e, keys, "in " + origin);
+  } catch (const core::UsageError& e) {  // a value a key's own parser refused (lists)
+    throw core::UsageError(fmt::format("{} (in {})", e.what(), origin));
   }
   try {
     validate(config);

@@ -77,8 +77,9 @@ TEST_F(DatasetTest, RoundTripAcrossShards) {
   }
   EXPECT_TRUE(d.verify_checksums().empty());
   // Files that only look like shards are not shards: a short field, no NAME, another suffix.
-  for (const char* stray : {"data-0002-of-00003.h5", "-00000-of-00003.h5", "data-00000-of-00003.h5.bak",
-                            "data-0000x-of-00003.h5", "data-00000-0f-00003.h5"})
+  for (const char* stray :
+       {"data-0002-of-00003.h5", "-00000-of-00003.h5", "data-00000-of-00003.h5.bak",
+        "data-0000x-of-00003.h5", "data-00000-0f-00003.h5"})
     std::ofstream(fs::path(dir) / stray) << "not a shard";
   EXPECT_EQ(ShardedDataset(dir).shards().size(), 3u);
   // Unlabelled sets have no labels at all.
@@ -161,6 +162,12 @@ TEST_F(DatasetTest, CorruptInputsNameTheFileAndTheProblem) {
     d.read_all_images();
   });
   EXPECT_NE(msg.find(shard.string()), std::string::npos);
+
+  // A refused dataset leaves no file open: shards refused after others were opened (the two
+  // cases of disagreeing shards above) closed nothing before, as the constructor had not ended.
+  const ssize_t open_files = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE);
+  std::printf("[evidence] HDF5 files open after the refusals: %zd\n", open_files);
+  EXPECT_EQ(open_files, 0);
 }
 
 TEST_F(DatasetTest, ShapeMismatchWithTheModelNamesKeyAndDataset) {

@@ -65,7 +65,11 @@ run_one() {  # run_one TARGET: one campaign, its log in build-fuzz/campaign/TARG
   # checked once, when the campaign ends, instead.
   local options=()
   [ "$name" = pth ] && options+=(-detect_leaks=0)
-  "build-fuzz/tests/fuzz/fuzz_$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  # HDF5 (shard, weights) asks malloc for sizes read from a damaged file and handles a null
+  # result (the file is refused), as glibc gives it; ASan's default ends the process instead.
+  local asan=$ASAN_OPTIONS
+  case $name in shard | weights) asan=${asan/allocator_may_return_null=0/allocator_may_return_null=1} ;; esac
+  ASAN_OPTIONS=$asan "build-fuzz/tests/fuzz/fuzz_$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -malloc_limit_mb=1024 -print_final_stats=1 -artifact_prefix="$dir/" "${options[@]}" \
     "$dir/corpus" "${seeds[@]}" > "$dir/log" 2>&1
 }

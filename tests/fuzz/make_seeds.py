@@ -264,6 +264,9 @@ regression("edm_labels", "label_huge_float.json", b'{"labels": [["a.png", 1e300]
 regression("edm_labels", "label_negative.json", b'{"labels": [["a.png", -1]]}')
 # A value the validation refuses: its message named the key but not the file.
 regression("config", "sigma_max_below_sigma_min.cfg", b"[model]\nsigma_max = 0.001\n")
+# A key with NUL bytes, printed raw: the message ended at the first NUL, before the file's name
+# (found by the fuzzer).
+regression("config", "key_with_nul.cfg", b"[training]\nsnapshot_freq\x00\x00x = 1\n")
 
 # A checkpoint's state.json and an evaluation's results.jsonl, from a real run of sgm when its
 # executables are given (--sgm-bin DIR: sgm-data, sgm-train and sgm-eval): two steps of the 2-D
