@@ -38,4 +38,9 @@ void throw_hdf5_error(const char* file, int line, const char* call) {
   throw core::Error(core::call_failure_message(file, line, call, hdf5_error_stack()));
 }
 
+void throw_hdf5_read_error(const std::string& what, const char* call) {
+  throw core::UsageError(what + ": cannot be read (" + call + " failed: " + hdf5_error_stack() +
+                         ")");
+}
+
 }  // namespace sgm::data

@@ -16,6 +16,14 @@ void hdf5_quiet();
 // The current error stack of this thread as "msg; msg; ...", innermost cause last.
 std::string hdf5_error_stack();
 [[noreturn]] void throw_hdf5_error(const char* file, int line, const char* call);
+// A failing call on a file being read is the file's fault (damaged, or not what sgm wrote): a
+// core::UsageError "<what>: cannot be read (<call> failed: <error stack>)", exit 2.
+[[noreturn]] void throw_hdf5_read_error(const std::string& what, const char* call);
+template <typename T>
+T check_hdf5_read(T result, const std::string& what, const char* call) {
+  if (result < 0) throw_hdf5_read_error(what, call);
+  return result;
+}
 
 // Closes an HDF5 identifier (file, dataset, dataspace, type, ...) when leaving scope.
 struct Hdf5Handle {

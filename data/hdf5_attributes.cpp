@@ -32,16 +32,9 @@ bool has_attribute(hid_t object, const char* name) { return H5Aexists(object, na
 
 namespace {
 
-// A call on an attribute being read: its failure is the file's (damaged).
-template <typename T>
-T read_check(T result, const std::string& where, const char* name, const char* call) {
-  if (result < 0) {
-    throw core::UsageError(fmt::format("{}: attribute '{}' cannot be read ({} failed: {})", where,
-                                       name, call, hdf5_error_stack()));
-  }
-  return result;
-}
-#define SGM_READ_ATTRIBUTE(call) read_check((call), where, name, #call)
+// A call on an attribute of the file being read (check_hdf5_read).
+#define SGM_READ_ATTRIBUTE(call) \
+  check_hdf5_read((call), where + ": attribute '" + std::string(name) + "'", #call)
 
 // Opens an attribute that must exist and hold exactly one value: H5Aread writes every value of
 // an attribute, and the reads below have room for one.

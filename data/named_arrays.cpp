@@ -16,17 +16,8 @@
 namespace sgm::data {
 namespace {
 
-// An HDF5 call on a file being read: a failure is the file's (damaged, or not what sgm wrote),
-// so it is a core::UsageError naming the file and the call, with HDF5's error stack.
-template <typename T>
-T read_check(T result, const std::string& path, const char* call) {
-  if (result < 0) {
-    throw core::UsageError(
-        fmt::format("{}: cannot be read ({} failed: {})", path, call, hdf5_error_stack()));
-  }
-  return result;
-}
-#define SGM_READ_HDF5(call) read_check((call), path_, #call)
+// An HDF5 call on the file being read (check_hdf5_read).
+#define SGM_READ_HDF5(call) check_hdf5_read((call), path_, #call)
 
 at::ScalarType tensor_type(hid_t type, const std::string& what) {
   const H5T_class_t cls = H5Tget_class(type);

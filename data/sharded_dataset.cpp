@@ -26,15 +26,8 @@ constexpr std::size_t kReadAllMetadataCache = 256 * 1024;
   throw core::UsageError(file + ": " + what);
 }
 
-// An HDF5 call while a shard is validated: its failure is the shard's (damaged, or not what sgm
-// wrote), named with the file.
-template <typename T>
-T read_check(T result, const std::string& file, const char* call) {
-  if (result < 0)
-    bad(file, fmt::format("cannot be read ({} failed: {})", call, hdf5_error_stack()));
-  return result;
-}
-#define SGM_READ_SHARD(call) read_check((call), file, #call)
+// An HDF5 call on the shard being validated (check_hdf5_read).
+#define SGM_READ_SHARD(call) check_hdf5_read((call), file, #call)
 
 }  // namespace
 
