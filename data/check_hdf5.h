@@ -3,6 +3,7 @@
 // printing of the error stack is switched off (once) so only our one line appears.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include <hdf5.h>
@@ -24,6 +25,15 @@ T check_hdf5_read(T result, const std::string& what, const char* call) {
   if (result < 0) throw_hdf5_read_error(what, call);
   return result;
 }
+
+// Whether a dataset of a file being read can hold the `bytes` it states (its extent times its
+// element size), asked before anything is allocated for them: stored contiguous, the file must
+// have them all; chunked, no chunk may be larger than the dataset in any dimension (HDF5 allocates
+// a whole chunk to read from it, and a shard's datasets never grow), the chunks' stored sizes
+// together at most the file (HDF5 allocates a chunk's stated size to read it) and the whole at
+// most deflate's 1,032 times the file. Empty when it can; otherwise why not, for a message.
+std::string dataset_storage_problem(hid_t file, hid_t dataset, std::uint64_t bytes,
+                                    const std::string& what);
 
 // Closes an HDF5 identifier (file, dataset, dataspace, type, ...) when leaving scope.
 struct Hdf5Handle {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -13,6 +14,7 @@
 
 #include "data/image_set.h"
 #include "data/image_stream.h"
+#include "data/json_integer.h"
 #include "data/zip_archive.h"
 #include "trainer/core/error.h"
 
@@ -78,10 +80,10 @@ std::map<std::string, std::int64_t> parse_edm_labels(const std::string& text,
     if (!j.is_object() || !j.contains("labels") || j.at("labels").is_null()) return labels;
     for (const auto& entry : j.at("labels")) {
       const nlohmann::json& label = entry.at(1);
-      if (!label.is_number_integer() || label.get<std::int64_t>() < 0 ||
-          (label.is_number_unsigned() && label.get<std::uint64_t>() > INT64_MAX))
+      const std::optional<std::int64_t> value = json_int64(label);
+      if (!value || *value < 0)
         refuse("label " + core::printable(label.dump()) + " is not an integer >= 0");
-      labels[entry.at(0).get<std::string>()] = label.get<std::int64_t>();
+      labels[entry.at(0).get<std::string>()] = *value;
     }
   } catch (const nlohmann::json::exception& e) {
     refuse(e.what());

@@ -28,18 +28,20 @@ void write_string_attribute(hid_t object, const char* name, const std::string& v
   SGM_CHECK_HDF5(H5Awrite(attr.id, type.id, padded.data()));
 }
 
-bool has_attribute(hid_t object, const char* name) { return H5Aexists(object, name) > 0; }
-
-namespace {
-
 // A call on an attribute of the file being read (check_hdf5_read).
 #define SGM_READ_ATTRIBUTE(call) \
   check_hdf5_read((call), where + ": attribute '" + std::string(name) + "'", #call)
 
+bool has_attribute(hid_t object, const char* name, const std::string& where) {
+  return SGM_READ_ATTRIBUTE(H5Aexists(object, name)) > 0;
+}
+
+namespace {
+
 // Opens an attribute that must exist and hold exactly one value: H5Aread writes every value of
 // an attribute, and the reads below have room for one.
 hid_t open_one_value(hid_t object, const char* name, const std::string& where) {
-  if (!has_attribute(object, name))
+  if (!has_attribute(object, name, where))
     throw core::UsageError(where + ": missing attribute '" + name + "'");
   Hdf5Handle attr{SGM_READ_ATTRIBUTE(H5Aopen(object, name, H5P_DEFAULT)), H5Aclose};
   Hdf5Handle space{SGM_READ_ATTRIBUTE(H5Aget_space(attr.id)), H5Sclose};

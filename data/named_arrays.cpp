@@ -91,32 +91,27 @@ bool NamedArrayFile::has(const std::string& name) const {
 }
 
 at::Tensor NamedArrayFile::read(const std::string& name) const {
-  if (!has(name)) throw core::UsageError(path_ + ": no dataset '" + name + "'");
+  if (!has(name)) throw core::UsageError(path_ + ": no dataset '" + core::printable(name) + "'");
   Hdf5Handle dataset{SGM_READ_HDF5(H5Dopen2(file_, name.c_str(), H5P_DEFAULT)), H5Dclose};
   Hdf5Handle space{SGM_READ_HDF5(H5Dget_space(dataset.id)), H5Sclose};
   Hdf5Handle type{SGM_READ_HDF5(H5Dget_type(dataset.id)), H5Tclose};
   const int rank = SGM_READ_HDF5(H5Sget_simple_extent_ndims(space.id));
   std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
   SGM_READ_HDF5(H5Sget_simple_extent_dims(space.id, dims.data(), nullptr));
-  const at::ScalarType dtype = tensor_type(type.id, path_ + ":" + name);
+  const at::ScalarType dtype = tensor_type(type.id, path_ + ":" + core::printable(name));
   // The file must hold what the dataset states before that is allocated: all of it when stored
   // contiguous (how sgm writes), at most deflate's 1,032:1 more than the file otherwise.
   std::uint64_t elements = 1;
   for (const hsize_t d : dims) {
     if (d != 0 && elements > (std::uint64_t{1} << 50) / d)
-      throw core::UsageError(fmt::format("{}: '{}' states more than 2^50 elements", path_, name));
+      throw core::UsageError(
+          fmt::format("{}: '{}' states more than 2^50 elements", path_, core::printable(name)));
     elements *= d;
   }
   const std::uint64_t bytes = elements * at::elementSize(dtype);
-  Hdf5Handle create{SGM_READ_HDF5(H5Dget_create_plist(dataset.id)), H5Pclose};
-  const bool contiguous = H5Pget_layout(create.id) == H5D_CONTIGUOUS;
-  hsize_t file_bytes = 0;
-  SGM_READ_HDF5(H5Fget_filesize(file_, &file_bytes));
-  if ((contiguous && H5Dget_storage_size(dataset.id) < bytes) ||
-      (!contiguous && bytes > 1032 * static_cast<std::uint64_t>(file_bytes))) {
-    throw core::UsageError(
-        fmt::format("{}: '{}' states {} bytes that the file does not hold", path_, name, bytes));
-  }
+  const std::string problem = dataset_storage_problem(file_, dataset.id, bytes, path_);
+  if (!problem.empty())
+    throw core::UsageError(fmt::format("{}: '{}' {}", path_, core::printable(name), problem));
   at::Tensor out = at::empty(std::vector<std::int64_t>(dims.begin(), dims.end()),
                              at::TensorOptions().dtype(dtype));
   SGM_READ_HDF5(
@@ -125,7 +120,8 @@ at::Tensor NamedArrayFile::read(const std::string& name) const {
 }
 
 std::vector<std::string> NamedArrayFile::names(const std::string& group) const {
-  if (group != "/" && !has(group)) throw core::UsageError(path_ + ": no group '" + group + "'");
+  if (group != "/" && !has(group))
+    throw core::UsageError(path_ + ": no group '" + core::printable(group) + "'");
   Hdf5Handle g{SGM_READ_HDF5(H5Gopen2(file_, group.c_str(), H5P_DEFAULT)), H5Gclose};
   H5G_info_t info;
   SGM_READ_HDF5(H5Gget_info(g.id, &info));
@@ -148,7 +144,7 @@ std::map<std::string, at::Tensor> NamedArrayFile::read_group(const std::string& 
 }
 
 bool NamedArrayFile::has_attribute(const std::string& name) const {
-  return H5Aexists(file_, name.c_str()) > 0;
+  return data::has_attribute(file_, name.c_str(), path_);
 }
 
 std::string NamedArrayFile::string_attribute(const std::string& name) const {

@@ -88,7 +88,8 @@ void ShardedDataset::open_shards(const std::string& dir) {
     if (f < 0) bad(file, "cannot be opened (truncated or damaged): " + hdf5_error_stack());
     file_ids_.push_back(f);
     files_.push_back(file);
-    if (!has_attribute(f, "format") || read_string_attribute(f, "format", file) != kFormatName)
+    if (!has_attribute(f, "format", file) ||
+        read_string_attribute(f, "format", file) != kFormatName)
       bad(file, "not an sgm dataset shard");
     if (read_int_attribute(f, "version", file) != kFormatVersion)
       bad(file, "unsupported format version");
@@ -101,7 +102,7 @@ void ShardedDataset::open_shards(const std::string& dir) {
     s.num_shards = read_int_attribute(f, "num_shards", file);
     s.total_images = read_int_attribute(f, "total_images", file);
     s.num_classes =
-        has_attribute(f, "num_classes") ? read_int_attribute(f, "num_classes", file) : 0;
+        has_attribute(f, "num_classes", file) ? read_int_attribute(f, "num_classes", file) : 0;
     s.source = read_string_attribute(f, "source", file);
     s.checksum = read_string_attribute(f, "checksum", file);
     if (s.shard_index != index || s.num_shards != count)
@@ -130,6 +131,16 @@ void ShardedDataset::open_shards(const std::string& dir) {
           fmt::format("'images' is {}x{}x{}x{} but the attributes say {}x{}x{}x{}", dims[0],
                       dims[1], dims[2], dims[3], s.num_images, s.height, s.width, s.channels));
     }
+    // The file must be able to hold the images before a read allocates for them.
+    std::uint64_t image_bytes = f32 ? 4 : 1;
+    for (const hsize_t d : dims) {
+      if (d != 0 && image_bytes > (std::uint64_t{1} << 50) / d)
+        bad(file, "'images' states more than 2^50 bytes");
+      image_bytes *= d;
+    }
+    const std::string images_problem =
+        dataset_storage_problem(f, images, image_bytes, file + ": 'images'");
+    if (!images_problem.empty()) bad(file, "'images' " + images_problem);
     const bool has_labels = H5Lexists(f, "labels", H5P_DEFAULT) > 0;
     if (has_labels != (s.num_classes > 0))
       bad(file, "'labels' and the num_classes attribute disagree");
@@ -150,14 +161,12 @@ void ShardedDataset::open_shards(const std::string& dir) {
       H5Sget_simple_extent_dims(lspace.id, &n, nullptr);
       if (static_cast<std::int64_t>(n) != s.num_images)
         bad(file, "'labels' length differs from num_images");
-      // The file must hold what it states before that is allocated (sgm writes the labels
-      // contiguous and uncompressed: their storage is the whole array).
-      Hdf5Handle dcpl{SGM_READ_SHARD(H5Dget_create_plist(ds.id)), H5Pclose};
-      if (n > (hsize_t{1} << 40) || (H5Pget_layout(dcpl.id) == H5D_CONTIGUOUS &&
-                                     H5Dget_storage_size(ds.id) < n * sizeof(std::int32_t))) {
-        bad(file, fmt::format("'labels' states {} labels but the file holds {} bytes of them", n,
-                              H5Dget_storage_size(ds.id)));
-      }
+      // The file must hold what it states before that is allocated.
+      const std::string labels_problem =
+          n > (hsize_t{1} << 40)
+              ? fmt::format("states {} labels", n)
+              : dataset_storage_problem(f, ds.id, n * sizeof(std::int32_t), file + ": 'labels'");
+      if (!labels_problem.empty()) bad(file, "'labels' " + labels_problem);
       std::vector<std::int32_t> l(n);
       if (n > 0 && H5Dread(ds.id, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, l.data()) < 0)
         bad(file, "cannot read 'labels'");

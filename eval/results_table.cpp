@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "data/json_integer.h"
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/error.h"
 #include "trainer/core/log.h"
@@ -32,11 +33,11 @@ std::int64_t integer_of(const nlohmann::json& j, const char* key,
                         std::optional<std::int64_t> fallback) {
   if (fallback && !j.contains(key)) return *fallback;
   const nlohmann::json& value = j.at(key);
-  if (!value.is_number_integer() ||
-      (value.is_number_unsigned() && value.get<std::uint64_t>() > INT64_MAX))
+  const std::optional<std::int64_t> integer = data::json_int64(value);
+  if (!integer)
     throw core::UsageError(
         fmt::format("{} is {}, not an integer", key, core::printable(value.dump())));
-  return value.get<std::int64_t>();
+  return *integer;
 }
 
 ResultRecord from_json(const nlohmann::json& j) {

@@ -24,7 +24,8 @@ std::vector<std::pair<at::Tensor, at::Tensor>> matched(const NamedTensors& from,
     const std::map<std::string, at::Tensor> destinations(to.begin(), to.end());
     for (const auto& [name, source] : sources) {
       if (!destinations.count(name))
-        throw UsageError(fmt::format("{}: {} '{}' is not in the model", where, what, name));
+        throw UsageError(
+            fmt::format("{}: {} '{}' is not in the model", where, what, printable(name)));
     }
   }
   std::vector<std::pair<at::Tensor, at::Tensor>> pairs;

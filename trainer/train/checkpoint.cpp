@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "data/json_integer.h"
 #include "data/named_arrays.h"
 #include "trainer/core/atomic_file.h"
 #include "trainer/core/checksum.h"
@@ -155,13 +157,12 @@ nlohmann::json read_state_json(const std::string& directory) {
 std::int64_t count_of(const nlohmann::json& object, const char* key, std::int64_t least,
                       const std::string& state_path) {
   const nlohmann::json& value = object.at(key);
-  const bool fits = value.is_number_integer() &&
-                    !(value.is_number_unsigned() && value.get<std::uint64_t>() > INT64_MAX);
-  if (!fits || value.get<std::int64_t>() < least) {
+  const std::optional<std::int64_t> count = data::json_int64(value);
+  if (!count || *count < least) {
     throw core::UsageError(fmt::format("{}: {} is {}, not an integer >= {}", state_path, key,
                                        core::printable(value.dump()), least));
   }
-  return value.get<std::int64_t>();
+  return *count;
 }
 
 TrainingState parse_state(const nlohmann::json& state, const std::string& state_path) {
