@@ -89,9 +89,13 @@ std::string export_run(const std::string& checkpoint, const std::string& out,
   if (kind == "pth") {
     train::export_score_sde(c, *model, config.train.adam, config.train.ema.rate, out);
   } else {
-    core::NamedTensors extra = prefixed("params", train::score_sde_state(*model, c.model, {}));
-    for (auto& item : prefixed("ema_params", train::score_sde_state(*model, c.ema, c.model)))
-      extra.push_back(std::move(item));
+    // score_sde's names beside sgm's, for the networks score_sde has (none with classes).
+    core::NamedTensors extra;
+    if (model->num_classes() == 0) {
+      extra = prefixed("params", train::score_sde_state(*model, c.model, {}));
+      for (auto& item : prefixed("ema_params", train::score_sde_state(*model, c.ema, c.model)))
+        extra.push_back(std::move(item));
+    }
     train::export_weights(c, out, extra);
   }
   return fmt::format("exported the model and EMA of step {} ({}) to {} ({})", c.state.step, c.path,

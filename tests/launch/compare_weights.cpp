@@ -1,6 +1,7 @@
-// compare_weights A.h5 B.h5 TOLERANCE: compares every array of two `sgm-eval export` files
-// (model/* and ema/*) and prints the largest absolute difference, relative to the largest
-// magnitude. Exit 0 when it is at most TOLERANCE (0: bit-identical), 1 otherwise.
+// compare_weights A.h5 B.h5 TOLERANCE [PART]: compares every array of two `sgm-eval export`
+// files (model/* and ema/*), or those whose name contains PART, and prints the largest absolute
+// difference, relative to the largest magnitude. Exit 0 when it is at most TOLERANCE (0:
+// bit-identical), 1 otherwise.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -10,10 +11,11 @@
 #include "data/named_arrays.h"
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: compare_weights A.h5 B.h5 TOLERANCE\n");
+  if (argc != 4 && argc != 5) {
+    std::fprintf(stderr, "usage: compare_weights A.h5 B.h5 TOLERANCE [PART]\n");
     return 2;
   }
+  const std::string part = argc == 5 ? argv[4] : "";
   const sgm::data::NamedArrayFile a(argv[1]), b(argv[2]);
   const double tolerance = std::atof(argv[3]);
   double worst = 0, scale = 0;
@@ -27,6 +29,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     for (const auto& [name, x] : left) {
+      if (name.find(part) == std::string::npos) continue;
       const auto it = right.find(name);
       if (it == right.end() || it->second.sizes() != x.sizes()) {
         std::printf("FAIL: %s/%s missing or of another shape\n", group, name.c_str());
@@ -40,6 +43,10 @@ int main(int argc, char** argv) {
       }
       ++arrays;
     }
+  }
+  if (arrays == 0) {
+    std::printf("FAIL: no arrays named *%s*\n", part.c_str());
+    return 1;
   }
   const double relative = scale > 0 ? worst / scale : worst;
   std::printf(

@@ -23,6 +23,7 @@ enum class RngStream : std::uint32_t {
   kSampler = 8,
   kDropout = 9,
   kProjection = 10,
+  kClassDropout = 11,
 };
 
 class CounterRng {

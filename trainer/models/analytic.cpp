@@ -110,7 +110,9 @@ torch::Tensor GaussianMixtureScore::score(const torch::Tensor& x_in,
   return out.to(x_in.dtype());
 }
 
-torch::Tensor GaussianMixtureScore::forward(const torch::Tensor& x, const torch::Tensor& labels) {
+torch::Tensor GaussianMixtureScore::forward(const torch::Tensor& x, const torch::Tensor& labels,
+                                            const torch::Tensor& class_labels) {
+  SGM_CHECK(!class_labels.defined(), "this network takes no class labels");
   torch::Tensor t = time_of(labels);
   torch::Tensor s = score(x, t);
   if (sde_.name == "vesde") return s;

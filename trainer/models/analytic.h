@@ -31,7 +31,10 @@ class GaussianMixtureScore : public ScoreModel {
  public:
   explicit GaussianMixtureScore(const GaussianMixtureOptions& options);
   // labels: continuous-time labels as get_score_fn makes them (999 t, or sigma(t) for VE).
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels) override;
+  using ScoreModel::forward;
+  // Takes no class labels (model.num_classes = 0; class_labels undefined).
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels,
+                        const torch::Tensor& class_labels) override;
   std::vector<std::pair<std::string, std::string>> reference_names() const override { return {}; }
 
   // The exact score of p_t at x [B, ...] for times t [B].

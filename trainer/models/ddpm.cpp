@@ -47,6 +47,12 @@ DDPM::DDPM(const DDPMOptions& options) : o_(options), act_(activation(options.no
     dense_0_ = add(*embed, "embed", "dense_0", dense(nf, 4 * nf));
     dense_1_ = add(*embed, "embed", "dense_1", dense(4 * nf, 4 * nf));
   }
+  // Classes join the noise embedding before its dense layers; score_sde has no counterpart.
+  if (o_.num_classes() > 0) {
+    if (!o_.conditional())
+      throw core::UsageError("model.num_classes > 0 needs model.conditional = true");
+    class_embedding_ = register_module("class_embedding", ClassEmbedding(o_.num_classes(), nf));
+  }
   conv_in_ = add(*this, "", "conv_in", conv3x3(channels, nf));
 
   std::vector<std::int64_t> hs_c = {nf};
@@ -105,11 +111,16 @@ DDPM::DDPM(const DDPMOptions& options) : o_(options), act_(activation(options.no
   out_conv_ = add(*out, "out", "conv", conv3x3(in_ch, channels, 0.0));
 }
 
-torch::Tensor DDPM::forward(const torch::Tensor& x_in, const torch::Tensor& labels) {
+torch::Tensor DDPM::forward(const torch::Tensor& x_in, const torch::Tensor& labels,
+                            const torch::Tensor& class_labels) {
   torch::Tensor temb;
   if (o_.conditional()) {
-    temb = dense_1_->forward(act_(dense_0_->forward(timestep_embedding(labels, o_.nf()))));
+    temb = timestep_embedding(labels, o_.nf());
+    if (class_embedding_) temb = class_embedding_->forward(temb, class_labels);
+    temb = dense_1_->forward(act_(dense_0_->forward(temb)));
   }
+  SGM_CHECK(class_embedding_ || !class_labels.defined(),
+            "class labels for a network without classes");
   torch::Tensor h = o_.centered() ? x_in : x_in.mul(2).sub(1);
   std::vector<torch::Tensor> hs = {conv_in_->forward(h)};
   for (std::size_t l = 0; l < down_.size(); ++l) {

@@ -12,6 +12,7 @@
 #include <torch/arg.h>
 
 #include "trainer/models/blocks.h"
+#include "trainer/models/class_embedding.h"
 #include "trainer/models/reference_modules.h"
 #include "trainer/models/resample.h"
 #include "trainer/models/score_model.h"
@@ -41,12 +42,16 @@ struct DDPMOptions {
   TORCH_ARG(double, sigma_min) = 0.01;
   TORCH_ARG(double, sigma_max) = 50.0;
   TORCH_ARG(std::int64_t, num_scales) = 1000;
+  TORCH_ARG(std::int64_t, num_classes) = 0;  // > 0: class-conditional (class_embedding.h)
 };
 
 class DDPM : public ScoreModel {
  public:
   explicit DDPM(const DDPMOptions& options);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels) override;
+  using ScoreModel::forward;
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels,
+                        const torch::Tensor& class_labels) override;
+  std::int64_t num_classes() const override { return o_.num_classes(); }
   std::vector<std::pair<std::string, std::string>> reference_names() const override;
 
  private:
@@ -69,6 +74,7 @@ class DDPM : public ScoreModel {
   std::vector<std::int64_t> resolutions_;
   torch::Tensor sigmas_;
   torch::nn::Linear dense_0_{nullptr}, dense_1_{nullptr};
+  ClassEmbedding class_embedding_{nullptr};  // model.num_classes > 0
   Conv2d conv_in_{nullptr};
   std::vector<Level> down_, up_;
   std::shared_ptr<ResBlock> mid_res_0_, mid_res_1_;

@@ -19,6 +19,9 @@ MlpScore::MlpScore(const MlpOptions& options)
     fourier_ = register_module("fourier",
                                GaussianFourierProjection(options.nf(), options.fourier_scale()));
   }
+  if (options.num_classes() > 0)
+    class_embedding_ =
+        register_module("class_embedding", ClassEmbedding(options.num_classes(), 2 * options.nf()));
   temb0_ = register_module("temb0", dense(2 * options.nf(), width_));
   temb1_ = register_module("temb1", dense(width_, width_));
   input_ = register_module("input", dense(data_size_, width_));
@@ -31,11 +34,16 @@ MlpScore::MlpScore(const MlpOptions& options)
   output_ = register_module("output", dense(width_, data_size_));
 }
 
-torch::Tensor MlpScore::forward(const torch::Tensor& x, const torch::Tensor& labels) {
+torch::Tensor MlpScore::forward(const torch::Tensor& x, const torch::Tensor& labels,
+                                const torch::Tensor& class_labels) {
   const auto B = x.size(0);
   torch::Tensor temb = options_.embedding_type() == "fourier"
                            ? fourier_->forward(torch::log(labels))
                            : timestep_embedding(labels, 2 * options_.nf());
+  if (class_embedding_)
+    temb = class_embedding_->forward(temb, class_labels);
+  else
+    SGM_CHECK(!class_labels.defined(), "class labels for a network without classes");
   temb = temb1_->forward(act_(temb0_->forward(temb)));
   torch::Tensor h = input_->forward(x.reshape({B, data_size_}));
   for (std::size_t i = 0; i + 2 < blocks_->size(); i += 3) {

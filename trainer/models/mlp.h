@@ -6,7 +6,9 @@
 //     the label (positional), then two dense layers (nf * 4 wide);
 //   - x (flattened) -> dense(nf * 4) -> num_res_blocks residual blocks
 //     h + dense(act(dense(act(h) + temb))) -> dense to the data size;
-//   - with model.scale_by_sigma (VE) the output is divided by sigma, as NCSN++ does.
+//   - with model.scale_by_sigma (VE) the output is divided by sigma, as NCSN++ does;
+//   - with model.num_classes = K > 0 the class is added to the noise embedding before its dense
+//     layers (class_embedding.h).
 #pragma once
 
 #include <torch/arg.h>
@@ -14,6 +16,7 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/linear.h>
 
+#include "trainer/models/class_embedding.h"
 #include "trainer/models/layers.h"
 #include "trainer/models/score_model.h"
 
@@ -33,12 +36,16 @@ struct MlpOptions {
   TORCH_ARG(double, fourier_scale) = 16.0;
   TORCH_ARG(bool, scale_by_sigma) = true;  // VE: divide by the label sigma(t)
   TORCH_ARG(bool, continuous) = true;
+  TORCH_ARG(std::int64_t, num_classes) = 0;  // > 0: class-conditional (class_embedding.h)
 };
 
 class MlpScore : public ScoreModel {
  public:
   explicit MlpScore(const MlpOptions& options);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels) override;
+  using ScoreModel::forward;
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels,
+                        const torch::Tensor& class_labels) override;
+  std::int64_t num_classes() const override { return options_.num_classes(); }
   std::vector<std::pair<std::string, std::string>> reference_names() const override { return {}; }
 
  private:
@@ -46,6 +53,7 @@ class MlpScore : public ScoreModel {
   std::int64_t data_size_;
   std::int64_t width_;
   GaussianFourierProjection fourier_{nullptr};
+  ClassEmbedding class_embedding_{nullptr};
   torch::nn::Linear temb0_{nullptr}, temb1_{nullptr}, input_{nullptr}, output_{nullptr};
   torch::nn::ModuleList blocks_;  // per block: dense(width), dense(width) for temb, dense(width)
   Activation act_;

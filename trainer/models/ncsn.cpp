@@ -234,7 +234,9 @@ NCSN::NCSN(const NCSNOptions& options) : o_(options), act_(activation(options.no
                                                                nf, classes, act_, false, true)));
 }
 
-torch::Tensor NCSN::forward(const torch::Tensor& x, const torch::Tensor& labels) {
+torch::Tensor NCSN::forward(const torch::Tensor& x, const torch::Tensor& labels,
+                            const torch::Tensor& class_labels) {
+  SGM_CHECK(!class_labels.defined(), "this network takes no class labels");
   const torch::Tensor y = labels.to(torch::kLong);
   torch::Tensor h = begin_conv_->forward(o_.centered() ? x : x * 2 - 1);
   std::vector<torch::Tensor> layers;

@@ -59,7 +59,10 @@ struct NCSNOptions {
 class NCSN : public ScoreModel {
  public:
   explicit NCSN(const NCSNOptions& options);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels) override;
+  using ScoreModel::forward;
+  // Takes no class labels (model.num_classes = 0; class_labels undefined).
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels,
+                        const torch::Tensor& class_labels) override;
   std::vector<std::pair<std::string, std::string>> reference_names() const override;
 
  private:

@@ -74,6 +74,13 @@ NCSNpp::NCSNpp(const NCSNppOptions& options)
     dense_0_ = add(*embed, "embed", "dense_0", dense(embed_dim, 4 * nf));
     dense_1_ = add(*embed, "embed", "dense_1", dense(4 * nf, 4 * nf));
   }
+  // Classes join the noise embedding before its dense layers; score_sde has no counterpart.
+  if (o_.num_classes() > 0) {
+    if (!o_.conditional())
+      throw core::UsageError("model.num_classes > 0 needs model.conditional = true");
+    class_embedding_ =
+        register_module("class_embedding", ClassEmbedding(o_.num_classes(), embed_dim));
+  }
   conv_in_ = add(*this, "", "conv_in", conv3x3(channels, nf));
 
   // Down path: blocks per level, attention at attn_resolutions, then resampling and pyramid.
@@ -173,7 +180,8 @@ NCSNpp::NCSNpp(const NCSNppOptions& options)
   }
 }
 
-torch::Tensor NCSNpp::forward(const torch::Tensor& x_in, const torch::Tensor& labels) {
+torch::Tensor NCSNpp::forward(const torch::Tensor& x_in, const torch::Tensor& labels,
+                              const torch::Tensor& class_labels) {
   // Noise embedding.
   torch::Tensor used_sigmas;
   torch::Tensor temb;
@@ -184,6 +192,10 @@ torch::Tensor NCSNpp::forward(const torch::Tensor& x_in, const torch::Tensor& la
     used_sigmas = sigmas_.index_select(0, labels.to(torch::kLong).to(sigmas_.device()));
     temb = timestep_embedding(labels, o_.nf());
   }
+  if (class_embedding_)
+    temb = class_embedding_->forward(temb, class_labels);
+  else
+    SGM_CHECK(!class_labels.defined(), "class labels for a network without classes");
   if (o_.conditional())
     temb = dense_1_->forward(act_(dense_0_->forward(temb)));
   else

@@ -285,7 +285,9 @@ NCSNv2::NCSNv2(const NCSNv2Options& options)
   for (auto& [name, block] : blocks) register_module(name, block);
 }
 
-torch::Tensor NCSNv2::forward(const torch::Tensor& x, const torch::Tensor& labels) {
+torch::Tensor NCSNv2::forward(const torch::Tensor& x, const torch::Tensor& labels,
+                              const torch::Tensor& class_labels) {
+  SGM_CHECK(!class_labels.defined(), "this network takes no class labels");
   torch::Tensor h = begin_conv_->forward(o_.centered() ? x : x * 2 - 1);
   std::vector<torch::Tensor> layers;
   for (auto& stage : res_) {

@@ -54,7 +54,10 @@ struct NCSNv2Options {
 class NCSNv2 : public ScoreModel {
  public:
   explicit NCSNv2(const NCSNv2Options& options);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels) override;
+  using ScoreModel::forward;
+  // Takes no class labels (model.num_classes = 0; class_labels undefined).
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels,
+                        const torch::Tensor& class_labels) override;
   std::vector<std::pair<std::string, std::string>> reference_names() const override;
 
  private:

@@ -39,6 +39,7 @@ struct ModelOptions {
   double init_scale = 0.0;
   double fourier_scale = 16.0;
   std::int64_t conv_size = 3;
+  std::int64_t num_classes = 0;  // > 0: class-conditional (the dataset's labels)
   // Analytic model `gaussian`: data = sum_k w_k N(mean_k 1, std_k^2 I) (one entry: a Gaussian).
   std::vector<double> gaussian_mean = {0.0};
   std::vector<double> gaussian_std = {0.5};
@@ -68,6 +69,8 @@ struct ModelOptions {
     k("model.init_scale", init_scale, "scale of the last layer of each block (0 means 1e-10)");
     k("model.fourier_scale", fourier_scale, "std of the frozen Fourier frequencies");
     k("model.conv_size", conv_size, "convolution size (score_sde keeps 3)");
+    k("model.num_classes", num_classes,
+      "classes of a class-conditional network (labels of the dataset); 0: unconditional");
     k("model.gaussian_mean", gaussian_mean,
       "analytic model: mean of each mixture component (all dimensions)");
     k("model.gaussian_std", gaussian_std, "analytic model: standard deviation of each component");

@@ -23,9 +23,18 @@ std::string first_few(const std::vector<std::string>& items) {
   return out;
 }
 
+// score_sde has no class-conditional networks: nothing of its layout holds a class embedding.
+void refuse_classes(const ScoreModel& model, const char* what) {
+  if (model.num_classes() > 0)
+    throw core::UsageError(
+        fmt::format("model.num_classes = {}: score_sde has no class-conditional networks ({})",
+                    model.num_classes(), what));
+}
+
 }  // namespace
 
 void load_reference_state(ScoreModel& model, const std::map<std::string, at::Tensor>& state) {
+  refuse_classes(model, "its weights cannot be imported into one");
   std::map<std::string, at::Tensor> by_reference;
   for (const auto& [key, value] : state) by_reference[strip_module_prefix(key)] = value;
 
@@ -68,6 +77,7 @@ void load_reference_state(ScoreModel& model, const std::map<std::string, at::Ten
 }
 
 std::vector<ReferenceTensor> reference_layout(ScoreModel& model) {
+  refuse_classes(model, "a conditional network cannot be written in its layout");
   auto params = model.named_parameters(true);
   std::vector<ReferenceTensor> out;
   for (const auto& [ours, theirs] : model.reference_names()) {

@@ -1,5 +1,8 @@
 #include "trainer/models/registry.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "trainer/core/error.h"
 #include "trainer/core/registry.h"
 #include "trainer/models/analytic.h"
@@ -28,6 +31,7 @@ Options unet_options(const ModelOptions& m, const DataShape& d, const core::SdeO
       .nonlinearity(m.nonlinearity)
       .resamp_with_conv(m.resamp_with_conv)
       .conditional(m.conditional)
+      .num_classes(m.num_classes)
       .fir_kernel(m.fir_kernel)
       .scale_by_sigma(m.scale_by_sigma)
       .sigma_min(s.sigma_min)
@@ -83,7 +87,8 @@ MlpOptions mlp_options(const ModelOptions& m, const DataShape& d, const core::Sd
       .embedding_type(m.embedding_type)
       .fourier_scale(m.fourier_scale)
       .scale_by_sigma(m.scale_by_sigma)
-      .continuous(s.continuous);
+      .continuous(s.continuous)
+      .num_classes(m.num_classes);
 }
 
 GaussianMixtureOptions gaussian_options(const ModelOptions& m, const DataShape&,
@@ -95,11 +100,13 @@ GaussianMixtureOptions gaussian_options(const ModelOptions& m, const DataShape&,
       .sde(s);
 }
 
+enum class Classes { kNo, kYes };
+
 template <typename Model, typename Options>
-ModelEntry entry(const char* name, const char* help,
+ModelEntry entry(const char* name, const char* help, Classes classes,
                  Options (*options)(const ModelOptions&, const DataShape&,
                                     const core::SdeOptions&)) {
-  return {name, help,
+  return {name, help, classes == Classes::kYes,
           [options](const ModelOptions& m, const DataShape& d, const core::SdeOptions& s) {
             return std::static_pointer_cast<ScoreModel>(std::make_shared<Model>(options(m, d, s)));
           }};
@@ -109,36 +116,55 @@ ModelEntry entry(const char* name, const char* help,
 
 const std::vector<ModelEntry>& model_registry() {
   static const std::vector<ModelEntry> table = {
-      entry<NCSNpp>("ncsnpp", "NCSN++ / DDPM++ U-Net (score_sde's ncsnpp)", ncsnpp_options),
-      entry<DDPM>("ddpm", "DDPM U-Net (score_sde's ddpm)", ddpm_options),
+      entry<NCSNpp>("ncsnpp", "NCSN++ / DDPM++ U-Net (score_sde's ncsnpp)", Classes::kYes,
+                    ncsnpp_options),
+      entry<DDPM>("ddpm", "DDPM U-Net (score_sde's ddpm)", Classes::kYes, ddpm_options),
       entry<NCSN>("ncsn",
                   "NCSN RefineNet with dilations and conditional InstanceNorm++, one class per "
                   "noise level (score_sde's ncsn, repaired)",
-                  ncsn_options),
+                  Classes::kNo, ncsn_options),
       entry<NCSNv2>("ncsnv2_64", "NCSNv2 RefineNet for 64x64 and smaller (score_sde's ncsnv2_64)",
-                    ncsnv2_options),
+                    Classes::kNo, ncsnv2_options),
       entry<NCSNv2>("ncsnv2_128", "NCSNv2 RefineNet for 128x128 (score_sde's ncsnv2_128)",
-                    ncsnv2_options),
+                    Classes::kNo, ncsnv2_options),
       entry<NCSNv2>("ncsnv2_256", "NCSNv2 RefineNet for 256x256 (score_sde's ncsnv2_256)",
-                    ncsnv2_options),
-      entry<GaussianMixtureScore>(
-          "gaussian", "analytic score of a Gaussian mixture (model.gaussian_*)", gaussian_options),
-      entry<MlpScore>("mlp", "small residual MLP for low-dimensional data", mlp_options),
+                    Classes::kNo, ncsnv2_options),
+      entry<GaussianMixtureScore>("gaussian",
+                                  "analytic score of a Gaussian mixture (model.gaussian_*)",
+                                  Classes::kNo, gaussian_options),
+      entry<MlpScore>("mlp", "small residual MLP for low-dimensional data", Classes::kYes,
+                      mlp_options),
   };
   return table;
 }
 
 std::string model_names() { return core::entry_names(model_registry()); }
 
+void check_model_options(const ModelOptions& options) {
+  const ModelEntry* e = core::find_entry(model_registry(), options.name);
+  if (e == nullptr)
+    throw core::UsageError("model.name: '" + options.name +
+                           "' is not a model of this build (available: " + model_names() + ")");
+  if (options.num_classes < 0)
+    throw core::UsageError(
+        fmt::format("model.num_classes = {}: must be >= 0", options.num_classes));
+  if (options.num_classes > 0 && !e->classes) {
+    std::vector<std::string> conditional;
+    for (const ModelEntry& other : model_registry())
+      if (other.classes) conditional.push_back(other.name);
+    throw core::UsageError(
+        fmt::format("model.num_classes = {}: model.name = {} takes no class labels ({} do)",
+                    options.num_classes, options.name, fmt::join(conditional, ", ")));
+  }
+}
+
 std::shared_ptr<ScoreModel> make_model(const ModelOptions& options, const DataShape& data,
                                        const core::SdeOptions& sde) {
-  if (const ModelEntry* e = core::find_entry(model_registry(), options.name)) {
-    std::shared_ptr<ScoreModel> model = e->make(options, data, sde);
-    key_dropout_layers(*model);
-    return model;
-  }
-  throw core::UsageError("model.name: '" + options.name +
-                         "' is not a model of this build (available: " + model_names() + ")");
+  check_model_options(options);
+  std::shared_ptr<ScoreModel> model =
+      core::find_entry(model_registry(), options.name)->make(options, data, sde);
+  key_dropout_layers(*model);
+  return model;
 }
 
 }  // namespace sgm::models

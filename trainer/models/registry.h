@@ -17,6 +17,7 @@ namespace sgm::models {
 struct ModelEntry {
   std::string name;  // model.name
   std::string help;  // one line
+  bool classes;      // takes class labels (model.num_classes > 0)
   std::function<std::shared_ptr<ScoreModel>(const ModelOptions&, const DataShape&,
                                             const core::SdeOptions&)>
       make;
@@ -24,7 +25,11 @@ struct ModelEntry {
 
 const std::vector<ModelEntry>& model_registry();
 
-// Throws core::UsageError naming model.name when the name is not in the registry.
+// core::UsageError naming model.name when the name is not in the registry, and naming
+// model.num_classes when it is negative, or > 0 for a network that takes no classes (what
+// make_model checks first; sgm-train asks before it writes anything).
+void check_model_options(const ModelOptions& options);
+
 std::shared_ptr<ScoreModel> make_model(const ModelOptions& options, const DataShape& data,
                                        const core::SdeOptions& sde);
 

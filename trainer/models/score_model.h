@@ -14,8 +14,16 @@ namespace sgm::models {
 
 class ScoreModel : public torch::nn::Module {
  public:
-  // x: [B, C, H, W]; labels: [B], float (sigma, 999 t) or int64 (discrete index) -> [B, C, H, W]
-  virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels) = 0;
+  // x: [B, C, H, W]; labels: [B], float (sigma, 999 t) or int64 (discrete index) -> [B, C, H, W].
+  // class_labels: float [B, K] one-hot rows (class_one_hot; a row of zeros: no class) for a
+  // network with model.num_classes = K > 0, or undefined (no class).
+  virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels,
+                                const torch::Tensor& class_labels) = 0;
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels) {
+    return forward(x, labels, torch::Tensor());
+  }
+  // K, or 0 for a network without classes.
+  virtual std::int64_t num_classes() const { return 0; }
 
   // (our name, reference state_dict key) for every parameter and buffer, in the reference's
   // registration order (the order of its parameters(), which its EMA shadow list follows).

@@ -23,6 +23,7 @@
 #include "trainer/models/dropout.h"
 #include "trainer/sde/training_loss.h"
 #include "trainer/train/checkpoint.h"
+#include "trainer/train/class_labels.h"
 #include "trainer/train/fault_injection.h"
 #include "trainer/train/status.h"
 #include "trainer/train/step_profiler.h"
@@ -161,6 +162,8 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
   // Data: this rank's slice of every global batch, in an order independent of W.
   auto dataset = std::make_shared<data::ShardedDataset>(o.data_path);
   dataset->check_shape(o.shape.image_size, o.shape.num_channels);
+  models::check_model_options(o.model);
+  check_classes(*dataset, o.data_path, o.model.num_classes, o.label_dropout);
   data::LoaderOptions loader_options = o.loader;
   loader_options.rank = comm.rank();
   loader_options.world_size = W;
@@ -290,10 +293,15 @@ int run_training(const TrainOptions& o, const dist::Context& context, dist::Comm
       const at::Tensor positions = batch.positions.narrow(0, begin, micro);
       const at::Tensor z =
           rng.normal(positions, x[0].numel(), core::RngStream::kNoise).to(device).view(x.sizes());
+      // A conditional network's classes, some dropped (training.label_dropout).
+      const at::Tensor classes = training_classes(
+          batch.labels.defined() ? batch.labels.narrow(0, begin, micro) : at::Tensor(), positions,
+          o.model.num_classes, o.label_dropout, rng);
+      const at::Tensor classes_on_device = classes.defined() ? classes.to(device) : classes;
       // The forward pass under autocast when asked; the score goes on in fp32 (loss, backward).
       const sde::ModelFn net = [&](const at::Tensor& xi, const at::Tensor& labels) {
         const AutocastScope autocast(device.type(), bf16);
-        return model->forward(xi, labels).to(at::kFloat);
+        return model->forward(xi, labels, classes_on_device).to(at::kFloat);
       };
       reducer.set_sync(begin + micro >= B);
       // Dropout masks keyed by (seed, step, layer, position): any world size, any restart.

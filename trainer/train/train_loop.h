@@ -43,6 +43,7 @@ struct TrainOptions {
   std::int64_t batch_per_rank = 0;
   std::int64_t max_nonfinite = 10;
   std::int64_t profile_steps = 0;
+  double label_dropout = 0.0;
   data::LoaderOptions loader;  // rank, world size, seed and centring are set by the loop
   models::ModelOptions model;
   models::DataShape shape;
@@ -73,6 +74,9 @@ struct TrainOptions {
     k("training.profile_steps", profile_steps,
       "profile the last N steps with LibTorch's profiler: WORKDIR/profile.json (kernel time, "
       "host synchronisations, copies, top kernels); 0: off");
+    k("training.label_dropout", label_dropout,
+      "probability that a training label becomes 'no class', so that a class-conditional "
+      "network also learns the unconditional score (classifier-free guidance)");
     k("data.path", data_path, "directory of HDF5 shards made by sgm-data");
     loader.declare_keys(k);
     loss.declare_keys(k);
