@@ -10,16 +10,8 @@
 #      dropout without classes.
 # Weights are compared through `sgm-eval export` files.
 #   Usage: conditional_training_test.sh BIN COMPARE SRC MPIEXEC
-set -u
-bin=$1
-compare=$2
-src=$3
-mpiexec=$4
-W2=("$mpiexec" -np 2 --oversubscribe --bind-to none)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-N=8
+# shellcheck source=tests/launch/weights_test_lib.sh
+source "$(dirname "$0")/weights_test_lib.sh"
 train() {  # train WORKDIR N_ITERS DATA [LAUNCHER...] [-- SGM-TRAIN OPTIONS...]
   local w=$1 n=$2 data=$3
   shift 3
@@ -32,11 +24,6 @@ train() {  # train WORKDIR N_ITERS DATA [LAUNCHER...] [-- SGM-TRAIN OPTIONS...]
     --training.batch_size=64 --training.n_iters="$n" --training.log_freq=4 \
     --training.snapshot_freq=1000 --training.snapshot_freq_for_preemption=2 --optim.warmup=2 \
     --dist.device=cpu --dist.threads=1 --workdir "$w" "$@" > "$w.log" 2>&1
-}
-export_to() { "$bin/sgm-eval" export --checkpoint "$1" --out "$2" > /dev/null || { echo "FAIL: export $1"; fail=1; }; }
-check() {  # check NAME A B TOLERANCE [PART]
-  echo -n "$1: "
-  "$compare" "$2" "$3" "$4" ${5:+"$5"} || { echo "FAIL: $1"; fail=1; }
 }
 
 "$bin/sgm-data" make --from toy --toy gmm --num 512 --out "$tmp/gmm" > /dev/null || exit 1

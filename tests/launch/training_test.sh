@@ -8,18 +8,10 @@
 #   5-7 (fallback, NaN skip, sharded EMA), 9 (bf16 autocast, channels-last), 10 (post-hoc EMA) and
 #   11 (dropout: tests 1 and 2 with model.dropout = 0.3) as captioned below.
 # Weights are compared through `sgm-eval export` files.   Usage: training_test.sh BIN COMPARE SRC MPIEXEC
-set -u
-bin=$1
-compare=$2
-src=$3
-mpiexec=$4
-W2=("$mpiexec" -np 2 --oversubscribe --bind-to none)
 # One intra-op thread per rank (W=2 ranks get one anyway): MKL's multithreaded AVX-512 GEMM is
 # not run-to-run reproducible, which would break the bit-identical comparisons of tests 2 and 4.
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-N=8
+# shellcheck source=tests/launch/weights_test_lib.sh
+source "$(dirname "$0")/weights_test_lib.sh"
 train() {  # train WORKDIR N_ITERS [LAUNCHER...] [-- SGM-TRAIN OPTIONS...]
   local w=$1 n=$2
   shift 2
@@ -32,11 +24,6 @@ train() {  # train WORKDIR N_ITERS [LAUNCHER...] [-- SGM-TRAIN OPTIONS...]
     --optim.warmup=2 --training.snapshot_sampling="${SAMPLING:-false}" --dist.device=cpu --dist.threads=1 \
     --workdir "$w" "$@" \
     > "$w.log" 2>&1
-}
-export_to() { "$bin/sgm-eval" export --checkpoint "$1" --out "$2" > /dev/null || { echo "FAIL: export $1"; fail=1; }; }
-check() {  # check NAME A B TOLERANCE
-  echo -n "$1: "
-  "$compare" "$2" "$3" "$4" || { echo "FAIL: $1"; fail=1; }
 }
 
 "$bin/sgm-data" make --from shapes --num 64 --resolution 16 --out "$tmp/data" > /dev/null || exit 1
