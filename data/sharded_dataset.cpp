@@ -170,6 +170,11 @@ void ShardedDataset::open_shards(const std::string& dir) {
       std::vector<std::int32_t> l(n);
       if (n > 0 && H5Dread(ds.id, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, l.data()) < 0)
         bad(file, "cannot read 'labels'");
+      // A label outside the stated classes would reach a conditional network only mid-run.
+      for (std::size_t i = 0; i < l.size(); ++i)
+        if (l[i] < 0 || l[i] >= s.num_classes)
+          bad(file, fmt::format("label {} of image {} is outside [0, {}) (num_classes)", l[i], i,
+                                s.num_classes));
       labels_.insert(labels_.end(), l.begin(), l.end());
     }
     starts_.push_back(total_);

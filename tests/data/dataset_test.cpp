@@ -100,6 +100,27 @@ TEST_F(DatasetTest, LabelsWithoutAStatedClassCountAreReadable) {
                core::UsageError);
 }
 
+TEST_F(DatasetTest, LabelOutsideTheStatedClassesIsRefusedOnOpening) {
+  // A shard whose labels disagree with its num_classes (here one label overwritten to 9 of 7
+  // classes) is refused when opened, on every rank, not when a batch reaches the network.
+  const std::string dir = (root_ / "relabelled").string();
+  write_dataset(dir, at::zeros({4, 2, 2, 3}, at::kByte), at::tensor({0, 6, 2, 1}, at::kInt),
+                WriteOptions{});
+  const std::string shard = dir + "/data-00000-of-00001.h5";
+  {
+    const hid_t f = H5Fopen(shard.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    const hid_t ds = H5Dopen2(f, "labels", H5P_DEFAULT);
+    const std::int32_t labels[4] = {0, 6, 9, 1};
+    ASSERT_GE(H5Dwrite(ds, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, labels), 0);
+    H5Dclose(ds);
+    H5Fclose(f);
+  }
+  const std::string msg = error_of([&] { ShardedDataset d(dir); });
+  std::printf("[evidence] message: %s\n", msg.c_str());
+  EXPECT_NE(msg.find(shard + ": label 9 of image 2 is outside [0, 7)"), std::string::npos);
+}
+
 TEST_F(DatasetTest, WritesAreAtomicAndRefuseToClobber) {
   const std::string dir = make("set", 6, 4, 2);
   const std::string msg = error_of([&] { write_dataset(dir, images_, labels_, WriteOptions{}); });

@@ -23,7 +23,6 @@ class ClassEmbeddingImpl : public torch::nn::Module {
   // temb [B, dim] + the embedding of class_labels [B, K]; temb as it is when class_labels is
   // undefined (a run without classes calls the conditional network only with classes).
   torch::Tensor forward(const torch::Tensor& temb, const torch::Tensor& class_labels);
-  std::int64_t num_classes() const { return num_classes_; }
 
  private:
   std::int64_t num_classes_;
